@@ -1,0 +1,549 @@
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
+import { BoolEnv, EnvVar, IntEnv, ListEnv } from './env.decorators';
+
+export const NODE_ENVS = ['development', 'test', 'production'] as const;
+export type NodeEnv = (typeof NODE_ENVS)[number];
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const PG_URL = /^postgres(ql)?:\/\/\S+$/;
+const REDIS_URL = /^rediss?:\/\/\S*$/;
+const HTTP_URL = { require_tld: false, protocols: ['http', 'https'], require_protocol: true };
+
+/**
+ * Every environment variable LHCMS reads, declared once: type, default, meaning,
+ * secret or not. The README's configuration table and `.env.example` are
+ * generated from these declarations (`npm run config:docs`), and a test fails
+ * when they drift. Nothing else in the code base reads `process.env`.
+ */
+export class Env {
+  // ---- server -------------------------------------------------------------
+  @EnvVar({
+    group: 'server',
+    description:
+      'Runtime mode. `production` refuses to start without DATABASE_URL, UMS_BASE_URL and the secrets, and never embeds anything.',
+  })
+  @IsIn(NODE_ENVS)
+  NODE_ENV: NodeEnv = 'development';
+
+  @EnvVar({
+    group: 'server',
+    description:
+      "The original's mode variable. Read only when NODE_ENV is not set: `production` maps to production, `qa` to test, anything else to development.",
+  })
+  @IsOptional()
+  @IsString()
+  FLASK_ENV?: string;
+
+  @EnvVar({ group: 'server', description: 'HTTP port of the API.' })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  PORT = 5001;
+
+  @EnvVar({ group: 'server', description: 'Interface the API listens on.' })
+  @IsString()
+  HOST = '0.0.0.0';
+
+  @EnvVar({
+    group: 'server',
+    description: 'API version segment of the URL prefix (`/api/v1`). Only `v1` exists.',
+  })
+  @IsIn(['v1'])
+  API_VERSION = 'v1';
+
+  @EnvVar({
+    group: 'server',
+    description: 'Largest accepted request body in bytes; larger bodies get 413.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1024)
+  BODY_LIMIT_BYTES = 1_048_576;
+
+  @EnvVar({
+    group: 'server',
+    description:
+      'Idle keep-alive timeout of the HTTP server in ms; keep it above the load balancer idle timeout (60 s).',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1000)
+  KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+  @EnvVar({
+    group: 'server',
+    description: 'Time allowed to receive request headers in ms; above KEEP_ALIVE_TIMEOUT_MS.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1000)
+  HEADERS_TIMEOUT_MS = 66_000;
+
+  @EnvVar({
+    group: 'server',
+    description:
+      'Comma-separated proxies (IPs or CIDRs) whose X-Forwarded-For is believed when taking the client IP for audit and rate limits. Empty: the socket address.',
+    example: '10.0.0.0/8',
+  })
+  @ListEnv()
+  @IsString({ each: true })
+  TRUSTED_PROXIES: string[] = [];
+
+  @EnvVar({
+    group: 'server',
+    description:
+      "Comma-separated origins allowed by CORS. Empty: no cross-origin access. `*` is refused in production (the original's default was `*`).",
+    example: 'http://localhost:3000,http://127.0.0.1:3000',
+  })
+  @ListEnv()
+  @IsString({ each: true })
+  CORS_ORIGINS: string[] = [];
+
+  // ---- secrets ------------------------------------------------------------
+  @EnvVar({
+    group: 'secrets',
+    secret: true,
+    description:
+      'Root secret of this deployment (at least 32 characters). Keys that are not configured explicitly (audit chain HMAC, blind index) are derived from it. Required in production.',
+    example: 'change-me-to-64-random-characters',
+  })
+  @IsOptional()
+  @IsString()
+  @MinLength(32)
+  SECRET_KEY?: string;
+
+  // ---- database -----------------------------------------------------------
+  @EnvVar({
+    group: 'database',
+    secret: true,
+    description:
+      'PostgreSQL URL the API uses (the application role). Unset outside production: an embedded PostgreSQL 17 is started under LHCMS_DATA_DIR.',
+    example: 'postgresql://lhcms_app:password@localhost:5432/lhcms',
+  })
+  @IsOptional()
+  @Matches(PG_URL, { message: 'DATABASE_URL must be a postgres:// or postgresql:// URL' })
+  DATABASE_URL?: string;
+
+  @EnvVar({
+    group: 'database',
+    secret: true,
+    description:
+      'PostgreSQL URL of the schema owner, used by migrations and the retention job. Defaults to DATABASE_URL.',
+    example: 'postgresql://lhcms_owner:password@localhost:5432/lhcms',
+  })
+  @IsOptional()
+  @Matches(PG_URL, { message: 'DATABASE_OWNER_URL must be a postgres:// or postgresql:// URL' })
+  DATABASE_OWNER_URL?: string;
+
+  @EnvVar({
+    group: 'database',
+    secret: true,
+    description:
+      'Comma-separated read-replica URLs. When set, list and read queries may go to a replica (TypeORM replication); writes always go to the primary.',
+  })
+  @ListEnv()
+  @Matches(PG_URL, {
+    each: true,
+    message: 'each DATABASE_REPLICA_URLS entry must be a postgres URL',
+  })
+  DATABASE_REPLICA_URLS: string[] = [];
+
+  @EnvVar({
+    group: 'database',
+    description: "Connections kept open in the pool (the seed's SQLAlchemy `pool_size`).",
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  DB_POOL_SIZE = 20;
+
+  @EnvVar({
+    group: 'database',
+    description:
+      'Extra connections opened under load and closed when idle (`max_overflow`); the pool never exceeds DB_POOL_SIZE + DB_MAX_OVERFLOW.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(0)
+  DB_MAX_OVERFLOW = 30;
+
+  @EnvVar({
+    group: 'database',
+    description: 'Seconds after which a connection is replaced (`pool_recycle`).',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(0)
+  DB_POOL_RECYCLE = 3600;
+
+  @EnvVar({
+    group: 'database',
+    description:
+      'Detect dead connections (`pool_pre_ping`): TCP keep-alive on every connection, and broken idle connections are evicted before reuse.',
+  })
+  @BoolEnv()
+  @IsBoolean()
+  DB_POOL_PRE_PING = true;
+
+  @EnvVar({
+    group: 'database',
+    description:
+      'Seconds to wait for a free connection before the request fails with 503 (`pool_timeout`).',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  DB_POOL_TIMEOUT = 30;
+
+  @EnvVar({ group: 'database', description: 'Server-side statement timeout in ms (0 = none).' })
+  @IntEnv()
+  @IsInt()
+  @Min(0)
+  DB_STATEMENT_TIMEOUT_MS = 30_000;
+
+  @EnvVar({
+    group: 'database',
+    description:
+      'Apply pending migrations when the API starts. Default: on outside production; in production the Helm migration Job runs them.',
+  })
+  @IsOptional()
+  @BoolEnv()
+  @IsBoolean()
+  DB_MIGRATE_ON_START?: boolean;
+
+  // ---- cache --------------------------------------------------------------
+  @EnvVar({
+    group: 'cache',
+    secret: true,
+    description:
+      'Redis URL for the shared cache (principals, rate limits). Unset: an in-process memory cache (one replica only).',
+    example: 'redis://localhost:6379/0',
+  })
+  @IsOptional()
+  @Matches(REDIS_URL, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  REDIS_URL?: string;
+
+  // ---- UMS ----------------------------------------------------------------
+  @EnvVar({
+    group: 'ums',
+    description:
+      'Base URL of the User Management Service. Unset outside production: the bundled ums-dev is started on UMS_DEV_PORT.',
+    example: 'http://localhost:5000',
+  })
+  @IsOptional()
+  @IsUrl(HTTP_URL)
+  UMS_BASE_URL?: string;
+
+  @EnvVar({
+    group: 'ums',
+    description: "The original's name for UMS_BASE_URL; read only when UMS_BASE_URL is not set.",
+  })
+  @IsOptional()
+  @IsUrl(HTTP_URL)
+  UMS_URL?: string;
+
+  @EnvVar({
+    group: 'ums',
+    secret: true,
+    description: 'Sent as `X-API-Key` on every UMS call when set.',
+  })
+  @IsOptional()
+  @IsString()
+  UMS_API_KEY?: string;
+
+  @EnvVar({ group: 'ums', description: 'Timeout of one UMS call in ms.' })
+  @IntEnv()
+  @IsInt()
+  @Min(100)
+  UMS_TIMEOUT_MS = 3000;
+
+  @EnvVar({
+    group: 'ums',
+    description: 'Retries of an idempotent UMS GET after a network error or 5xx (0 = none).',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(0)
+  @Max(5)
+  UMS_RETRIES = 2;
+
+  @EnvVar({
+    group: 'ums',
+    description:
+      'Seconds a resolved principal is cached (never beyond the token expiry). 0 disables the cache.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(0)
+  UMS_CACHE_TTL = 300;
+
+  @EnvVar({
+    group: 'ums',
+    description:
+      'Seconds a UMS rejection (401) of a token is cached, so a flood of bad tokens does not hammer the UMS.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(0)
+  UMS_NEGATIVE_CACHE_TTL = 30;
+
+  @EnvVar({
+    group: 'ums',
+    description: 'Consecutive UMS failures that open the circuit breaker.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  UMS_BREAKER_THRESHOLD = 5;
+
+  @EnvVar({
+    group: 'ums',
+    description: 'Milliseconds the breaker stays open before one trial call is let through.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(100)
+  UMS_BREAKER_RESET_MS = 10_000;
+
+  @EnvVar({
+    group: 'ums',
+    secret: true,
+    description:
+      'Shared HS256 secret of the UMS. When set, token signatures are verified locally before any UMS call. Production needs it or UMS_JWKS_URL.',
+  })
+  @IsOptional()
+  @IsString()
+  @MinLength(16)
+  JWT_SECRET_KEY?: string;
+
+  @EnvVar({
+    group: 'ums',
+    description:
+      'Comma-separated JWT algorithms accepted (allowlist). `none` is never accepted; HS* and RS*/ES* cannot be mixed.',
+  })
+  @ListEnv()
+  @IsIn(['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'PS256'], {
+    each: true,
+  })
+  JWT_ALGORITHM: string[] = ['HS256'];
+
+  @EnvVar({
+    group: 'ums',
+    description:
+      'JWKS URL of the UMS for RS256/ES256 tokens; takes precedence over JWT_SECRET_KEY when set.',
+  })
+  @IsOptional()
+  @IsUrl(HTTP_URL)
+  UMS_JWKS_URL?: string;
+
+  @EnvVar({
+    group: 'ums',
+    description:
+      "Access-token lifetime in seconds issued by ums-dev (LHCMS itself honours each token's `exp`).",
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(60)
+  JWT_ACCESS_TOKEN_EXPIRES = 3600;
+
+  @EnvVar({
+    group: 'ums',
+    description: 'Refresh-token lifetime in seconds issued by ums-dev.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(60)
+  JWT_REFRESH_TOKEN_EXPIRES = 2_592_000;
+
+  // ---- LinksHub Core -------------------------------------------------------
+  @EnvVar({
+    group: 'linkshub',
+    description:
+      'Doctor/product directory (LinksHub Core). Unset: create-time doctor and product checks are skipped and doctor-info answers 503.',
+    example: 'https://core.linkstechnologies.io',
+  })
+  @IsOptional()
+  @IsUrl(HTTP_URL)
+  LINKSHUB_CORE_URL?: string;
+
+  @EnvVar({ group: 'linkshub', description: 'Timeout of one LinksHub Core call in ms.' })
+  @IntEnv()
+  @IsInt()
+  @Min(100)
+  LINKSHUB_TIMEOUT_MS = 5000;
+
+  // ---- API ----------------------------------------------------------------
+  @EnvVar({ group: 'api', description: 'Default `per_page` of the case list.' })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  DEFAULT_PAGE_SIZE = 20;
+
+  @EnvVar({ group: 'api', description: 'Largest `per_page` / `limit` of the case list.' })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  MAX_PAGE_SIZE = 100;
+
+  // ---- HIPAA --------------------------------------------------------------
+  @EnvVar({
+    group: 'hipaa',
+    description: 'Write the HIPAA audit trail. `false` is refused in production.',
+  })
+  @BoolEnv()
+  @IsBoolean()
+  HIPAA_AUDIT_ENABLED = true;
+
+  @EnvVar({
+    group: 'hipaa',
+    description:
+      'Days a case (also a soft-deleted one) is kept before the retention job may purge it. Audit rows are kept at least 6 years whatever this says.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  DATA_RETENTION_DAYS = 2555;
+
+  @EnvVar({
+    group: 'hipaa',
+    description: 'Key-encryption key id for PHI field encryption (an AWS KMS key id or ARN).',
+    example: 'aws-kms-key-id',
+  })
+  @IsOptional()
+  @IsString()
+  ENCRYPTION_KEY_ID?: string;
+
+  // ---- observability ------------------------------------------------------
+  @EnvVar({
+    group: 'observability',
+    description: 'Log level (fatal, error, warn, info, debug, trace, silent).',
+  })
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL: LogLevel = 'info';
+
+  @EnvVar({
+    group: 'observability',
+    secret: true,
+    description: 'When set, `/metrics` requires `Authorization: Bearer <METRICS_TOKEN>`.',
+  })
+  @IsOptional()
+  @IsString()
+  @MinLength(16)
+  METRICS_TOKEN?: string;
+
+  @EnvVar({
+    group: 'observability',
+    secret: true,
+    description: 'Sentry DSN.',
+    notActedOn:
+      'accepted for compatibility with the seed; errors go to the JSON logs and metrics instead.',
+  })
+  @IsOptional()
+  @IsString()
+  SENTRY_DSN?: string;
+
+  @EnvVar({
+    group: 'observability',
+    secret: true,
+    description: 'New Relic licence key.',
+    notActedOn: 'accepted for compatibility with the seed; use the Prometheus metrics.',
+  })
+  @IsOptional()
+  @IsString()
+  NEW_RELIC_LICENSE_KEY?: string;
+
+  // ---- seed variables that do not apply to LHCMS -----------------------------
+  @EnvVar({
+    group: 'legacy',
+    description: 'bcrypt cost factor.',
+    notActedOn: 'LHCMS stores no passwords (the UMS does).',
+  })
+  @IsOptional()
+  @IntEnv()
+  @IsInt()
+  BCRYPT_LOG_ROUNDS?: number;
+
+  @EnvVar({
+    group: 'legacy',
+    description: 'Secure flag of the session cookie.',
+    notActedOn: 'LHCMS sets no cookies; it authenticates every request by bearer token.',
+  })
+  @IsOptional()
+  @BoolEnv()
+  @IsBoolean()
+  SESSION_COOKIE_SECURE?: boolean;
+
+  @EnvVar({
+    group: 'legacy',
+    description: 'HttpOnly flag of the session cookie.',
+    notActedOn: 'LHCMS sets no cookies; it authenticates every request by bearer token.',
+  })
+  @IsOptional()
+  @BoolEnv()
+  @IsBoolean()
+  SESSION_COOKIE_HTTPONLY?: boolean;
+
+  // ---- development defaults ---------------------------------------------------
+  @EnvVar({
+    group: 'development',
+    description:
+      'Folder for the embedded PostgreSQL data and generated development keys (git-ignored). Falls back to a folder under the system temp dir when the `postgres` user cannot traverse it.',
+  })
+  @IsString()
+  LHCMS_DATA_DIR = '.data';
+
+  @EnvVar({ group: 'development', description: 'Port of the embedded PostgreSQL.' })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  EMBEDDED_PG_PORT = 54329;
+
+  @EnvVar({
+    group: 'development',
+    description: 'Port of the bundled ums-dev started when UMS_BASE_URL is not set.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  UMS_DEV_PORT = 5000;
+
+  @EnvVar({
+    group: 'development',
+    description: 'Seed file (users, labs, memberships) of ums-dev; default: the bundled seed.',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(4096)
+  UMS_DEV_SEED_FILE?: string;
+
+  // ---- derived ------------------------------------------------------------
+  get isProduction(): boolean {
+    return this.NODE_ENV === 'production';
+  }
+
+  /** The owner (migration) URL, falling back to the application URL. */
+  get ownerDatabaseUrl(): string | undefined {
+    return this.DATABASE_OWNER_URL ?? this.DATABASE_URL;
+  }
+
+  get migrateOnStart(): boolean {
+    return this.DB_MIGRATE_ON_START ?? !this.isProduction;
+  }
+}

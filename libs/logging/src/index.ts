@@ -1,0 +1,2 @@
+export * from './phi-fields';
+export * from './logging.module';

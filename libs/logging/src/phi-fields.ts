@@ -1,0 +1,41 @@
+/**
+ * Field names that can carry PHI (or secrets) wherever they appear in a log
+ * object. The logger redacts them by path at every depth up to 4; the tests
+ * seed PHI markers in these fields and assert they never reach a log line.
+ */
+export const PHI_FIELDS = [
+  'patient_info',
+  'patient_id',
+  'patient_name',
+  'medical_history',
+  'special_instructions',
+  'description',
+  'case_name',
+  'notes',
+  'first_name',
+  'last_name',
+  'date_of_birth',
+] as const;
+
+export const SECRET_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'authorization',
+  'access_token',
+  'refresh_token',
+  'password',
+  '*.access_token',
+  '*.refresh_token',
+  '*.password',
+];
+
+export function redactPaths(): string[] {
+  const paths = [...SECRET_PATHS];
+  for (const f of PHI_FIELDS) {
+    paths.push(f, `*.${f}`, `*.*.${f}`, `*.*.*.${f}`);
+  }
+  return paths;
+}

@@ -1,0 +1,4 @@
+export * from './request-id';
+export * from './principal';
+export * from './request-context';
+export * from './request-context.module';

@@ -1,0 +1,5 @@
+export * from './test-database';
+export * from './test-env';
+export * from './http';
+export * from './servers';
+export * from './process';

@@ -1,0 +1,40 @@
+import { type Env, loadEnv, type RawEnv } from '@lhcms/config';
+
+export const TEST_JWT_SECRET = 'test-jwt-secret-0123456789abcdef';
+export const TEST_SECRET_KEY = 'test-secret-key-0123456789abcdef0123456789';
+
+function required(name: string): string {
+  const v = process.env[name];
+  if (!v)
+    throw new Error(
+      `${name} is not set: run integration tests through \`npm test\` (global setup)`,
+    );
+  return v;
+}
+
+/** URLs of the run's test database, set by test/setup/global-setup.ts. */
+export function testDatabaseUrls(): { adminUrl: string; appUrl: string; ownerUrl: string } {
+  return {
+    adminUrl: required('LHCMS_TEST_ADMIN_URL'),
+    appUrl: required('LHCMS_TEST_DATABASE_URL'),
+    ownerUrl: required('LHCMS_TEST_OWNER_URL'),
+  };
+}
+
+/** A validated test configuration on the run's database; `overrides` win. */
+export function testEnv(overrides: RawEnv = {}): Env {
+  const db = testDatabaseUrls();
+  return loadEnv({
+    NODE_ENV: 'test',
+    DATABASE_URL: db.appUrl,
+    DATABASE_OWNER_URL: db.ownerUrl,
+    SECRET_KEY: TEST_SECRET_KEY,
+    JWT_SECRET_KEY: TEST_JWT_SECRET,
+    LOG_LEVEL: 'silent',
+    DB_POOL_SIZE: '5',
+    DB_MAX_OVERFLOW: '5',
+    DB_MIGRATE_ON_START: 'false',
+    REDIS_URL: process.env.TEST_REDIS_URL,
+    ...overrides,
+  });
+}

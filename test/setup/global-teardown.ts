@@ -1,0 +1,9 @@
+import type { TestCluster, TestDatabase } from '@lhcms/testing';
+
+export default async function globalTeardown(): Promise<void> {
+  const state = (globalThis as Record<string, unknown>).__lhcmsTest as
+    { cluster: TestCluster; db: TestDatabase } | undefined;
+  if (!state) return;
+  if (!process.env.LHCMS_KEEP_TEST_DB) await state.db.drop().catch(() => undefined);
+  await state.cluster.stop();
+}
