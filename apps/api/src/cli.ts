@@ -1,0 +1,72 @@
+import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import { ConfigError, loadEnv } from '@lhcms/config';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions, revertLastMigration, runMigrations } from '@lhcms/database';
+
+/**
+ * `lhcms` — the operations CLI (`node dist/apps/api/src/cli.js <command>`;
+ * `npx lhcms <command>`). Connects as the owner role (DATABASE_OWNER_URL,
+ * else DATABASE_URL). Commands:
+ *
+ *   migrate [run]     apply pending migrations (the Helm migration Job runs this)
+ *   migrate revert    revert the last migration
+ *   migrate show      list migrations and whether they are applied
+ */
+type Command = (args: string[]) => Promise<number>;
+
+function out(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+const commands: Record<string, Command> = {
+  async migrate([sub = 'run']) {
+    const env = loadEnv();
+    switch (sub) {
+      case 'run': {
+        const applied = await runMigrations(env);
+        out(applied.length ? `applied: ${applied.join(', ')}` : 'no pending migrations');
+        return 0;
+      }
+      case 'revert': {
+        const name = await revertLastMigration(env);
+        out(name ? `reverted: ${name}` : 'nothing to revert');
+        return 0;
+      }
+      case 'show': {
+        const ds = new DataSource(dataSourceOptions(env, 'owner', { poolMax: 1 }));
+        await ds.initialize();
+        try {
+          const pending = await ds.showMigrations();
+          out(pending ? 'pending migrations exist' : 'all migrations applied');
+          return pending ? 3 : 0;
+        } finally {
+          await ds.destroy();
+        }
+      }
+      default:
+        out(`unknown: migrate ${sub} (run | revert | show)`);
+        return 2;
+    }
+  },
+};
+
+async function main(argv: string[]): Promise<number> {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  const [name, ...args] = argv;
+  const cmd = name ? commands[name] : undefined;
+  if (!cmd) {
+    out(`usage: lhcms <${Object.keys(commands).join(' | ')}> [args]`);
+    return 2;
+  }
+  return cmd(args);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    const msg = err instanceof ConfigError || err instanceof Error ? err.message : String(err);
+    process.stderr.write(`lhcms: ${msg}\n`);
+    process.exit(1);
+  },
+);
