@@ -4,7 +4,9 @@ import { ConfigModule, type Env } from '@lhcms/config';
 import { DatabaseModule } from '@lhcms/database';
 import { loggerModule } from '@lhcms/logging';
 import { RequestContextModule } from '@lhcms/request-context';
+import { CasesModule } from './cases/cases.module';
 import { HealthModule } from './health/health.module';
+import { UmsGatewayModule } from './ums-gateway/ums-gateway.module';
 
 @Module({})
 export class AppModule {
@@ -17,7 +19,9 @@ export class AppModule {
         loggerModule(),
         CacheModule.forRoot(),
         DatabaseModule.forRoot(),
+        UmsGatewayModule,
         HealthModule,
+        CasesModule,
       ],
     };
   }

@@ -3,3 +3,4 @@ export * from './test-env';
 export * from './http';
 export * from './servers';
 export * from './process';
+export * from './stack';

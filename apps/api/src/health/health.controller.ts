@@ -2,8 +2,10 @@ import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
+import { Public } from '../ums-gateway/public.decorator';
 
 /** Minimal /health until the health module (terminus probes) lands. */
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
