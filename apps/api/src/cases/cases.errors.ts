@@ -12,10 +12,6 @@ export enum CasesErrorCode {
 }
 
 export class CasesError extends DomainError<CasesErrorCode> {
-  constructor(code: CasesErrorCode, message: string, details?: Record<string, unknown>) {
-    super(code, message, details);
-  }
-
   /** A missing case and another lab's case are indistinguishable. */
   static notFound(): CasesError {
     return new CasesError(CasesErrorCode.CaseNotFound, 'Case not found');

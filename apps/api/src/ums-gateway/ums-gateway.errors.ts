@@ -10,10 +10,6 @@ export enum AuthErrorCode {
 }
 
 export class AuthError extends DomainError<AuthErrorCode> {
-  constructor(code: AuthErrorCode, message: string, details?: Record<string, unknown>) {
-    super(code, message, details);
-  }
-
   static missingToken(): AuthError {
     return new AuthError(AuthErrorCode.MissingToken, 'Authorization header is required');
   }

@@ -4,7 +4,7 @@
  * (errors/error-status.ts). Services never import HTTP exceptions.
  */
 export abstract class DomainError<C extends string = string> extends Error {
-  protected constructor(
+  constructor(
     readonly code: C,
     message: string,
     /** Extra, non-PHI fields added to the error body (e.g. allowed transitions). */
@@ -22,11 +22,7 @@ export enum CommonErrorCode {
   DatabaseUnavailable = 'DATABASE_UNAVAILABLE',
 }
 
-export class CommonError extends DomainError<CommonErrorCode> {
-  constructor(code: CommonErrorCode, message: string, details?: Record<string, unknown>) {
-    super(code, message, details);
-  }
-}
+export class CommonError extends DomainError<CommonErrorCode> {}
 
 /** 400 with every failing field at once, as dotted paths (`fixed_prosthetic.tooth_numbers.0`). */
 export class ValidationFailedError extends CommonError {
