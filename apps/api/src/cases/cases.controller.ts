@@ -24,7 +24,7 @@ import type { FastifyRequest } from 'fastify';
 import { RequestContext } from '@lhcms/request-context';
 import { ApiErrors, ApiJsonBody, ApiOk } from '../common/openapi/api-docs.decorators';
 import { SchemaPipe } from '../common/validation/schema.pipe';
-import { Public, WithoutLab } from '../ums-gateway';
+import { Permission, Public, RequirePermission, WithoutLab } from '../ums-gateway';
 import { CasesError } from './cases.errors';
 import { type CaseActor, CasesService } from './cases.service';
 import type { CaseInputBody, CaseUpdateBody, StatusUpdateBody } from './dto/case.schemas';
@@ -104,6 +104,7 @@ export class CasesController {
   })
   @ApiOk('CaseListResponse', 200, 'Offset page (or a CursorPage in keyset mode)')
   @ApiErrors(400, 401, 403, 503)
+  @RequirePermission(Permission.CaseRead)
   list(@Req() req: FastifyRequest, @Query() query: Record<string, unknown>) {
     const parsed = parseListQuery(query, this.cases.pageDefaults);
     if ('errors' in parsed) throw CasesError.invalidQuery(parsed.errors);
@@ -122,6 +123,7 @@ export class CasesController {
   @ApiJsonBody('CaseInput')
   @ApiOk('Case', 201, 'Created')
   @ApiErrors(400, 401, 403, 413, 415, 503)
+  @RequirePermission(Permission.CaseCreate)
   create(@Req() req: FastifyRequest, @Body(new SchemaPipe('CaseInput')) body: CaseInputBody) {
     return this.cases.create(this.actor(req), body);
   }
@@ -160,6 +162,7 @@ export class CasesController {
   @ApiParam({ name: 'doctor_id', schema: { type: 'string' } })
   @ApiOk('DoctorAccount')
   @ApiErrors(401, 404, 503)
+  @RequirePermission(Permission.DoctorRead)
   async doctorInfo(@Req() req: FastifyRequest, @Param('doctor_id') doctorId: string) {
     const token = (req.headers.authorization ?? '').trim().split(/\s+/)[1] ?? '';
     const doctor = await this.directory.doctor(doctorId, token);
@@ -174,6 +177,7 @@ export class CasesController {
   @ApiParam({ name: 'id', schema: { type: 'integer', minimum: 1 } })
   @ApiOk('Case')
   @ApiErrors(401, 403, 404, 503)
+  @RequirePermission(Permission.CaseRead)
   get(@Req() req: FastifyRequest, @Param('id', CaseIdPipe) id: number) {
     return this.cases.get(this.actor(req), id);
   }
@@ -190,6 +194,7 @@ export class CasesController {
   @ApiJsonBody('CaseUpdate')
   @ApiOk('Case')
   @ApiErrors(400, 401, 403, 404, 409, 413, 415, 503)
+  @RequirePermission(Permission.CaseUpdate)
   update(
     @Req() req: FastifyRequest,
     @Param('id', CaseIdPipe) id: number,
@@ -206,6 +211,7 @@ export class CasesController {
   @ApiJsonBody('StatusUpdate')
   @ApiOk('Case')
   @ApiErrors(400, 401, 403, 404, 409, 415, 503)
+  @RequirePermission(Permission.CaseStatus)
   changeStatus(
     @Req() req: FastifyRequest,
     @Param('id', CaseIdPipe) id: number,
@@ -224,6 +230,7 @@ export class CasesController {
   @ApiParam({ name: 'id', schema: { type: 'integer', minimum: 1 } })
   @ApiResponse({ status: 204, description: 'Deleted (no body)' })
   @ApiErrors(401, 403, 404, 503)
+  @RequirePermission(Permission.CaseDelete)
   async remove(@Req() req: FastifyRequest, @Param('id', CaseIdPipe) id: number): Promise<void> {
     await this.cases.remove(this.actor(req), id);
   }

@@ -7,6 +7,7 @@ export enum AuthErrorCode {
   AuthServiceUnavailable = 'AUTH_SERVICE_UNAVAILABLE',
   NoLab = 'AUTH_NO_LAB',
   NotLabMember = 'AUTH_NOT_LAB_MEMBER',
+  MissingPermission = 'AUTH_MISSING_PERMISSION',
 }
 
 export class AuthError extends DomainError<AuthErrorCode> {
@@ -21,6 +22,12 @@ export class AuthError extends DomainError<AuthErrorCode> {
   /** One message for every token problem: the client learns nothing about why. */
   static invalidToken(): AuthError {
     return new AuthError(AuthErrorCode.InvalidToken, 'Invalid or expired token');
+  }
+
+  static missingPermission(permission: string): AuthError {
+    return new AuthError(AuthErrorCode.MissingPermission, `Missing permission ${permission}`, {
+      missing_permission: permission,
+    });
   }
 
   static unavailable(): AuthError {

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_GUARD, DiscoveryModule } from '@nestjs/core';
+import { AccessPolicyCheck } from './access-policy.check';
 import { AuthGuard } from './auth.guard';
 import { PrincipalCache } from './principal-cache';
 import { TokenVerifier } from './token-verifier';
@@ -14,7 +15,9 @@ const noMetrics = {
 };
 
 @Module({
+  imports: [DiscoveryModule],
   providers: [
+    AccessPolicyCheck,
     TokenVerifier,
     UmsClient,
     PrincipalCache,

@@ -19,6 +19,7 @@ export function statusFor(code: ErrorCode): number {
       return 401;
     case AuthErrorCode.NoLab:
     case AuthErrorCode.NotLabMember:
+    case AuthErrorCode.MissingPermission:
       return 403;
     case AuthErrorCode.AuthServiceUnavailable:
       return 503;
