@@ -34,6 +34,8 @@ const common = {
 /** @type {import('jest').Config} */
 module.exports = {
   verbose: true,
+  // A global option (not per project): e2e tests start processes and servers.
+  testTimeout: 60_000,
   maxWorkers: 2,
   projects: [
     {
@@ -52,7 +54,6 @@ module.exports = {
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts', '<rootDir>/test/**/*.int-spec.ts'],
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
-      testTimeout: 60_000,
     },
   ],
 };
