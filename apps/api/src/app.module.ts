@@ -6,6 +6,7 @@ import { loggerModule } from '@lhcms/logging';
 import { RequestContextModule } from '@lhcms/request-context';
 import { CasesModule } from './cases/cases.module';
 import { HealthModule } from './health/health.module';
+import { SecurityModule } from './security/security.module';
 import { UmsGatewayModule } from './ums-gateway/ums-gateway.module';
 
 @Module({})
@@ -20,6 +21,8 @@ export class AppModule {
         CacheModule.forRoot(),
         DatabaseModule.forRoot(),
         UmsGatewayModule,
+        // After the ums-gateway: its guard (rate limit per user) runs after authentication.
+        SecurityModule,
         HealthModule,
         CasesModule,
       ],

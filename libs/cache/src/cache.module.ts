@@ -4,8 +4,6 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { Env } from '@lhcms/config';
 import { Keyv } from 'keyv';
 
-export const CACHE_NAMESPACE = 'lhcms';
-
 /**
  * The shared cache: Redis through Keyv + @keyv/redis when REDIS_URL is set
  * (all replicas share principals and rate-limit counters), else an in-process
@@ -27,8 +25,8 @@ export class CacheModule {
             // keyv ships separate CJS and ESM typings; the instance is the same class at runtime.
             stores: [
               (env.REDIS_URL
-                ? new Keyv({ store: new KeyvRedis(env.REDIS_URL), namespace: CACHE_NAMESPACE })
-                : new Keyv({ namespace: CACHE_NAMESPACE })) as never,
+                ? new Keyv({ store: new KeyvRedis(env.REDIS_URL), namespace: env.REDIS_KEY_PREFIX })
+                : new Keyv({ namespace: env.REDIS_KEY_PREFIX })) as never,
             ],
             ttl: 60_000,
           }),
