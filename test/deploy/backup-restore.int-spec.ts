@@ -79,7 +79,8 @@ describe('backup, restore and restore drill (ops/*.sh) on a real PostgreSQL', ()
         DATABASE_OWNER_URL: source.ownerUrl,
       }),
     );
-    await withClient(source.appUrl, async (c) => {
+    // As the owner: row-level security lets the application role write only its current lab.
+    await withClient(source.ownerUrl, async (c) => {
       for (let i = 0; i < 25; i++) {
         await c.query(
           `INSERT INTO cases (lab_id, doctor_id, product_id, case_type, case_name, description, patient_info, deleted_at)
@@ -191,11 +192,25 @@ describe('backup, restore and restore drill (ops/*.sh) on a real PostgreSQL', ()
       description: 'line one\nline two\t\\ 3',
       patient_info: { name: 'Patient 3', dob: '1980-01-01' },
     });
-    // Ownership and grants came along: the application role reads, and still cannot delete.
+    // Ownership, grants and row-level security came along: the application role
+    // sees no row without a lab, its lab's rows with one, and still cannot delete.
     const appUrl = new URL(source.appUrl);
     appUrl.pathname = `/${target}`;
     await withClient(appUrl.toString(), async (c) => {
-      expect((await c.query('SELECT count(*)::int AS n FROM cases')).rows[0].n).toBe(25);
+      const rls = await c.query(
+        `SELECT relrowsecurity AS enabled, relforcerowsecurity AS forced FROM pg_class WHERE relname = 'cases'`,
+      );
+      const count = async () =>
+        Number((await c.query('SELECT count(*) AS n FROM cases')).rows[0].n);
+      if (rls.rows[0].enabled) {
+        expect(await count()).toBe(0);
+        await c.query('BEGIN');
+        await c.query(`SELECT set_config('app.lab_id', '1', true)`);
+        expect(await count()).toBe(13);
+        await c.query('COMMIT');
+      } else {
+        expect(await count()).toBe(25);
+      }
       await expect(c.query('DELETE FROM cases')).rejects.toThrow(/permission denied/);
     });
   }, 60_000);
@@ -265,7 +280,7 @@ describe('backup, restore and restore drill (ops/*.sh) on a real PostgreSQL', ()
   }, 120_000);
 
   it('the drill fails when the restored rows differ from the source', async () => {
-    await withClient(source.appUrl, (c) =>
+    await withClient(source.ownerUrl, (c) =>
       c.query(
         `INSERT INTO cases (lab_id, doctor_id, product_id, case_type) VALUES ('1', 'late', 'p', 'other')`,
       ),
