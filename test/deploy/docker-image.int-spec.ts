@@ -11,6 +11,7 @@ import {
   request,
   startTestUms,
   TEST_JWT_SECRET,
+  TEST_LOCAL_KEK,
   TEST_SECRET_KEY,
   testDatabaseUrls,
 } from '@lhcms/testing';
@@ -218,6 +219,7 @@ describe('the production start from a pruned install (what the image runs)', () 
       UMS_BASE_URL: ums.url,
       SECRET_KEY: TEST_SECRET_KEY,
       JWT_SECRET_KEY: TEST_JWT_SECRET,
+      ENCRYPTION_LOCAL_KEK: TEST_LOCAL_KEK,
       LOG_LEVEL: 'warn',
       HOST: '127.0.0.1',
       ...(process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL } : {}),

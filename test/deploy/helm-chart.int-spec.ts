@@ -186,6 +186,8 @@ describeWithTool(helm(), 'helm/lhcms chart', (bin) => {
         'REDIS_URL',
         'UMS_API_KEY',
         'METRICS_TOKEN',
+        'ENCRYPTION_LOCAL_KEK',
+        'ENCRYPTION_LOCAL_KEKS_RETIRED',
       ])
         expect(env[k]).toMatchObject({ name: 'lhcms-secrets', optional: true });
       const cm = one(objs, 'ConfigMap', 'rel-lhcms');

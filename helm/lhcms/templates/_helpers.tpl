@@ -79,6 +79,8 @@ JWT_SECRET_KEY: jwtSecretKey
 REDIS_URL: redisUrl
 UMS_API_KEY: umsApiKey
 METRICS_TOKEN: metricsToken
+ENCRYPTION_LOCAL_KEK: encryptionLocalKek
+ENCRYPTION_LOCAL_KEKS_RETIRED: encryptionLocalKeksRetired
 {{- end -}}
 
 {{/* env entries reading the secrets. Call with (dict "ctx" $ "secret" NAME). */}}
