@@ -1,6 +1,7 @@
 import { CreateCases1764300000000 } from './1764300000000-CreateCases';
 import { EnableRowLevelSecurity1764400000000 } from './1764400000000-EnableRowLevelSecurity';
 import { EncryptPhiFields1764500000000 } from './1764500000000-EncryptPhiFields';
+import { CaseLifecycle1764600000000 } from './1764600000000-CaseLifecycle';
 
 /**
  * Every migration, in order. Classes rather than a glob, so the app, the
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   CreateCases1764300000000,
   EnableRowLevelSecurity1764400000000,
   EncryptPhiFields1764500000000,
+  CaseLifecycle1764600000000,
 ];

@@ -259,7 +259,13 @@ describe('Cases API v1 (e2e: real ums-dev, real PostgreSQL)', () => {
     it('null clears a nullable field; null on a required field is 400', async () => {
       const cleared = await s.as('admin', `/api/v1/cases/${id}`, {
         method: 'PUT',
-        body: { case_name: null, due_date: null, patient_info: null, fixed_prosthetic: null },
+        body: {
+          case_name: null,
+          due_date: null,
+          patient_info: null,
+          fixed_prosthetic: null,
+          reason: 'date unknown',
+        },
       });
       expect(cleared.status).toBe(200);
       expect(cleared.body).toMatchObject({
@@ -396,7 +402,7 @@ describe('Cases API v1 (e2e: real ums-dev, real PostgreSQL)', () => {
       );
       await s.as('admin', `/api/v1/cases/${ids[0]}/status`, {
         method: 'PATCH',
-        body: { status: 'on_hold' },
+        body: { status: 'on_hold', reason: 'waiting for the bite registration' },
       });
     });
 

@@ -36,6 +36,10 @@ describe('OpenAPI document', () => {
         'PATCH /api/v1/cases/{id}/status',
         'POST /api/v1/cases',
         'PUT /api/v1/cases/{id}',
+        'GET /api/v1/cases/by-number/{case_number}',
+        'GET /api/v1/cases/{id}/events',
+        'PATCH /api/v1/cases/{id}/stage',
+        'POST /api/v1/cases/bulk-status',
       ].sort(),
     );
     for (const [method, path, op] of v1) {

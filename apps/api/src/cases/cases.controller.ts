@@ -3,6 +3,7 @@ import {
   Controller,
   Delete,
   Get,
+  Headers,
   HttpCode,
   Param,
   Patch,
@@ -10,6 +11,7 @@ import {
   Put,
   Query,
   Req,
+  Res,
 } from '@nestjs/common';
 import {
   ApiBearerAuth,
@@ -20,16 +22,24 @@ import {
   ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RequestContext } from '@lhcms/request-context';
 import { ApiErrors, ApiJsonBody, ApiOk } from '../common/openapi/api-docs.decorators';
 import { SchemaPipe } from '../common/validation/schema.pipe';
 import { Permission, Public, RequirePermission, WithoutLab } from '../ums-gateway';
+import { roleAllows } from '../ums-gateway/permissions';
 import { CasesError } from './cases.errors';
-import { type CaseActor, CasesService } from './cases.service';
-import type { CaseInputBody, CaseUpdateBody, StatusUpdateBody } from './dto/case.schemas';
+import { type CaseActor, CasesService, type WriteOptions } from './cases.service';
+import { type CaseResponse, etagOf } from './dto/case.response';
+import type {
+  BulkStatusBody,
+  CaseInputBody,
+  CaseUpdateBody,
+  StageUpdateBody,
+  StatusUpdateBody,
+} from './dto/case.schemas';
 import { CASE_STATUSES, CASE_TYPES, PRIORITIES } from './dto/case.schemas';
-import { parseListQuery } from './dto/list-query';
+import { CASE_NUMBER, parseListQuery } from './dto/list-query';
 import { CaseIdPipe } from './id.pipe';
 import { LinksHubClient } from './linkshub/linkshub.client';
 import { REFERENCE_DATA } from './reference-data/reference-data';
@@ -40,6 +50,24 @@ const LAB_HEADER = ApiHeader({
   description:
     'The lab to act in; must be one of your active memberships. Default: your first active membership.',
 });
+
+const IF_MATCH = ApiHeader({
+  name: 'If-Match',
+  required: false,
+  description: 'The ETag of the case as you read it; 412 when the case changed since.',
+});
+
+const ID_PARAM = ApiParam({ name: 'id', schema: { type: 'integer', minimum: 1 } });
+
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,255}$/;
+
+/** The version an If-Match names (`"3"`, `W/"3"`); `*` or no header: no precondition. */
+export function ifMatchVersion(header: string | undefined): WriteOptions {
+  if (header === undefined || header.trim() === '*') return {};
+  const m = /^(?:W\/)?"(\d{1,10})"$/.exec(header.trim());
+  // An unparseable If-Match cannot match any version.
+  return { ifMatch: m ? Number(m[1]) : -1 };
+}
 
 @ApiTags('cases')
 @Controller('api/v1/cases')
@@ -52,16 +80,30 @@ export class CasesController {
 
   private actor(req: FastifyRequest): CaseActor {
     const token = (req.headers.authorization ?? '').trim().split(/\s+/)[1] ?? '';
-    return { userId: this.context.principal.userId, labId: this.context.lab.labId, token };
+    const lab = this.context.lab;
+    return {
+      userId: this.context.principal.userId,
+      labId: lab.labId,
+      labCode: lab.labCode,
+      token,
+      canReopen: roleAllows(lab.role, Permission.CaseReopen),
+      requestId: String(req.id),
+    };
+  }
+
+  private withEtag(res: FastifyReply, c: CaseResponse): CaseResponse {
+    void res.header('etag', etagOf(c.version));
+    return c;
   }
 
   @Get()
+  @RequirePermission(Permission.CaseRead)
   @ApiBearerAuth()
   @LAB_HEADER
   @ApiOperation({
     summary: "List the lab's cases, newest first",
     description:
-      'Offset pages (`page`, `per_page`; the original envelope) or keyset pages (`cursor`, `limit` → `next_cursor`; use these for deep lists). Filters are ANDed; a bad value is 400. Also served without the trailing slash.',
+      'Offset pages (`page`, `per_page`; the original envelope) or keyset pages (`cursor`, `limit` → `next_cursor`; stable under inserts, use these for deep lists). Filters are ANDed; a bad value is 400. Also served without the trailing slash.',
   })
   @ApiQuery({ name: 'page', required: false, schema: { type: 'integer', minimum: 1, default: 1 } })
   @ApiQuery({
@@ -102,9 +144,16 @@ export class CasesController {
     required: false,
     schema: { type: 'string', enum: ['true', 'false'] },
   })
+  @ApiQuery({ name: 'case_number', required: false, schema: { type: 'string' } })
+  @ApiQuery({ name: 'stage', required: false, schema: { type: 'string' } })
+  @ApiQuery({
+    name: 'patient_id',
+    required: false,
+    schema: { type: 'string' },
+    description: 'Exact patient_info.patient_id (matched through a keyed blind index).',
+  })
   @ApiOk('CaseListResponse', 200, 'Offset page (or a CursorPage in keyset mode)')
-  @ApiErrors(400, 401, 403, 503)
-  @RequirePermission(Permission.CaseRead)
+  @ApiErrors(400, 401, 403, 429, 503)
   list(@Req() req: FastifyRequest, @Query() query: Record<string, unknown>) {
     const parsed = parseListQuery(query, this.cases.pageDefaults);
     if ('errors' in parsed) throw CasesError.invalidQuery(parsed.errors);
@@ -113,19 +162,56 @@ export class CasesController {
 
   @Post()
   @HttpCode(201)
+  @RequirePermission(Permission.CaseCreate)
   @ApiBearerAuth()
   @LAB_HEADER
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      'A client-chosen key (≤ 255 of [A-Za-z0-9._:-]): a retried POST with the same key and body returns the first case instead of creating another (24 h).',
+  })
   @ApiOperation({
     summary: 'Create a case in your lab',
     description:
-      'Status starts as `pending`. When LINKSHUB_CORE_URL is configured the doctor, its link to the lab and the product are checked first (400 / 503).',
+      'Status starts as `pending`, with a new per-lab case number. When LINKSHUB_CORE_URL is configured the doctor, its link to the lab and the product are checked first (400 / 503).',
   })
   @ApiJsonBody('CaseInput')
-  @ApiOk('Case', 201, 'Created')
-  @ApiErrors(400, 401, 403, 413, 415, 503)
-  @RequirePermission(Permission.CaseCreate)
-  create(@Req() req: FastifyRequest, @Body(new SchemaPipe('CaseInput')) body: CaseInputBody) {
-    return this.cases.create(this.actor(req), body);
+  @ApiOk('Case', 201, 'Created (or the earlier case, for a repeated Idempotency-Key)')
+  @ApiErrors(400, 401, 403, 409, 413, 415, 429, 503)
+  async create(
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) res: FastifyReply,
+    @Body(new SchemaPipe('CaseInput')) body: CaseInputBody,
+    @Headers('idempotency-key') idempotencyKey?: string,
+  ) {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw CasesError.invalidQuery({ 'Idempotency-Key': 'must be 1 to 255 of [A-Za-z0-9._:-]' });
+    }
+    const r = await this.cases.create(this.actor(req), body, idempotencyKey);
+    void res.header('location', `/api/v1/cases/${r.case.id}`);
+    if (r.replayed) void res.header('idempotent-replayed', 'true');
+    return this.withEtag(res, r.case);
+  }
+
+  @Post('bulk-status')
+  @HttpCode(200)
+  @RequirePermission(Permission.CaseStatus)
+  @ApiBearerAuth()
+  @LAB_HEADER
+  @ApiOperation({
+    summary: 'Change the status of many cases',
+    description:
+      'Each case follows the lifecycle rules on its own (its own transaction and timeline event); the answer reports every case. Up to 100 ids.',
+  })
+  @ApiJsonBody('BulkStatusUpdate')
+  @ApiOk('BulkStatusResult')
+  @ApiErrors(400, 401, 403, 415, 429, 503)
+  bulkStatus(
+    @Req() req: FastifyRequest,
+    @Body(new SchemaPipe('BulkStatusUpdate')) body: BulkStatusBody,
+  ) {
+    return this.cases.bulkStatus(this.actor(req), body.case_ids, body.status, body.reason);
   }
 
   @Get('types')
@@ -154,6 +240,7 @@ export class CasesController {
 
   @Get('doctor-info/:doctor_id')
   @WithoutLab()
+  @RequirePermission(Permission.DoctorRead)
   @ApiBearerAuth()
   @ApiOperation({
     summary: 'A doctor from the doctor directory (LinksHub Core)',
@@ -161,8 +248,7 @@ export class CasesController {
   })
   @ApiParam({ name: 'doctor_id', schema: { type: 'string' } })
   @ApiOk('DoctorAccount')
-  @ApiErrors(401, 404, 503)
-  @RequirePermission(Permission.DoctorRead)
+  @ApiErrors(401, 404, 429, 503)
   async doctorInfo(@Req() req: FastifyRequest, @Param('doctor_id') doctorId: string) {
     const token = (req.headers.authorization ?? '').trim().split(/\s+/)[1] ?? '';
     const doctor = await this.directory.doctor(doctorId, token);
@@ -170,68 +256,161 @@ export class CasesController {
     return doctor;
   }
 
-  @Get(':id')
+  @Get('by-number/:case_number')
+  @RequirePermission(Permission.CaseRead)
   @ApiBearerAuth()
   @LAB_HEADER
-  @ApiOperation({ summary: 'One case of your lab' })
-  @ApiParam({ name: 'id', schema: { type: 'integer', minimum: 1 } })
+  @ApiOperation({ summary: 'One case of your lab by its case number' })
+  @ApiParam({ name: 'case_number', schema: { type: 'string', example: 'TL-2611-0042' } })
   @ApiOk('Case')
-  @ApiErrors(401, 403, 404, 503)
-  @RequirePermission(Permission.CaseRead)
-  get(@Req() req: FastifyRequest, @Param('id', CaseIdPipe) id: number) {
-    return this.cases.get(this.actor(req), id);
+  @ApiErrors(401, 403, 404, 429, 503)
+  async byNumber(
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) res: FastifyReply,
+    @Param('case_number') caseNumber: string,
+  ) {
+    if (!CASE_NUMBER.test(caseNumber)) throw CasesError.notFound();
+    return this.withEtag(res, await this.cases.getByNumber(this.actor(req), caseNumber));
   }
 
-  @Put(':id')
+  @Get(':id')
+  @RequirePermission(Permission.CaseRead)
+  @ApiBearerAuth()
+  @LAB_HEADER
+  @ApiOperation({ summary: 'One case of your lab (with its ETag)' })
+  @ID_PARAM
+  @ApiOk('Case')
+  @ApiErrors(401, 403, 404, 429, 503)
+  async get(
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) res: FastifyReply,
+    @Param('id', CaseIdPipe) id: number,
+  ) {
+    return this.withEtag(res, await this.cases.get(this.actor(req), id));
+  }
+
+  @Get(':id/events')
+  @RequirePermission(Permission.CaseRead)
   @ApiBearerAuth()
   @LAB_HEADER
   @ApiOperation({
+    summary: 'The timeline of a case: every change, who, when, from → to, reason',
+    description:
+      'Oldest first. Values of fields that can carry PHI are not in the timeline, only their names.',
+  })
+  @ID_PARAM
+  @ApiOk('CaseEventList')
+  @ApiErrors(401, 403, 404, 429, 503)
+  events(@Req() req: FastifyRequest, @Param('id', CaseIdPipe) id: number) {
+    return this.cases.timeline(this.actor(req), id);
+  }
+
+  @Put(':id')
+  @RequirePermission(Permission.CaseUpdate)
+  @ApiBearerAuth()
+  @LAB_HEADER
+  @IF_MATCH
+  @ApiOperation({
     summary: 'Update a case (partial, as in the original)',
     description:
-      'Only the fields sent change; objects are replaced wholesale; `null` clears a nullable field.',
+      'Only the fields sent change; objects are replaced wholesale; `null` clears a nullable field. A `status` follows the lifecycle rules; changing `due_date` needs a `reason`.',
   })
-  @ApiParam({ name: 'id', schema: { type: 'integer', minimum: 1 } })
+  @ID_PARAM
   @ApiJsonBody('CaseUpdate')
   @ApiOk('Case')
-  @ApiErrors(400, 401, 403, 404, 409, 413, 415, 503)
-  @RequirePermission(Permission.CaseUpdate)
-  update(
+  @ApiErrors(400, 401, 403, 404, 409, 412, 413, 415, 429, 503)
+  async update(
     @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) res: FastifyReply,
     @Param('id', CaseIdPipe) id: number,
     @Body(new SchemaPipe('CaseUpdate')) body: CaseUpdateBody,
+    @Headers('if-match') ifMatch?: string,
   ) {
-    return this.cases.update(this.actor(req), id, body);
+    return this.withEtag(
+      res,
+      await this.cases.update(this.actor(req), id, body, ifMatchVersion(ifMatch)),
+    );
   }
 
   @Patch(':id/status')
+  @RequirePermission(Permission.CaseStatus)
   @ApiBearerAuth()
   @LAB_HEADER
-  @ApiOperation({ summary: 'Change the status of a case' })
-  @ApiParam({ name: 'id', schema: { type: 'integer', minimum: 1 } })
+  @IF_MATCH
+  @ApiOperation({
+    summary: 'Change the status of a case',
+    description:
+      'pending → in_progress | on_hold | cancelled; in_progress → on_hold | completed | cancelled; on_hold → the status it was held from | cancelled; completed and cancelled are final, but a lab admin may reopen a completed case. on_hold, cancelled and a reopen need a `reason`. An illegal move is 409 with `allowed_transitions`.',
+  })
+  @ID_PARAM
   @ApiJsonBody('StatusUpdate')
   @ApiOk('Case')
-  @ApiErrors(400, 401, 403, 404, 409, 415, 503)
-  @RequirePermission(Permission.CaseStatus)
-  changeStatus(
+  @ApiErrors(400, 401, 403, 404, 409, 412, 415, 429, 503)
+  async changeStatus(
     @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) res: FastifyReply,
     @Param('id', CaseIdPipe) id: number,
     @Body(new SchemaPipe('StatusUpdate')) body: StatusUpdateBody,
+    @Headers('if-match') ifMatch?: string,
   ) {
-    return this.cases.changeStatus(this.actor(req), id, body.status);
+    const c = await this.cases.changeStatus(
+      this.actor(req),
+      id,
+      body.status,
+      body.reason,
+      ifMatchVersion(ifMatch),
+    );
+    return this.withEtag(res, c);
+  }
+
+  @Patch(':id/stage')
+  @RequirePermission(Permission.CaseStatus)
+  @ApiBearerAuth()
+  @LAB_HEADER
+  @IF_MATCH
+  @ApiOperation({
+    summary: 'Move an in-progress case to another production stage',
+    description:
+      "Stages are the lab's ordered list (lab settings). Forward freely; backward only with a `reason`.",
+  })
+  @ID_PARAM
+  @ApiJsonBody('StageUpdate')
+  @ApiOk('Case')
+  @ApiErrors(400, 401, 403, 404, 412, 415, 429, 503)
+  async changeStage(
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) res: FastifyReply,
+    @Param('id', CaseIdPipe) id: number,
+    @Body(new SchemaPipe('StageUpdate')) body: StageUpdateBody,
+    @Headers('if-match') ifMatch?: string,
+  ) {
+    const c = await this.cases.changeStage(
+      this.actor(req),
+      id,
+      body.stage,
+      body.reason,
+      ifMatchVersion(ifMatch),
+    );
+    return this.withEtag(res, c);
   }
 
   @Delete(':id')
   @HttpCode(204)
+  @RequirePermission(Permission.CaseDelete)
   @ApiBearerAuth()
   @LAB_HEADER
+  @IF_MATCH
   @ApiOperation({
     summary: 'Delete a case (soft: it disappears from the API and stays for retention and audit)',
   })
-  @ApiParam({ name: 'id', schema: { type: 'integer', minimum: 1 } })
+  @ID_PARAM
   @ApiResponse({ status: 204, description: 'Deleted (no body)' })
-  @ApiErrors(401, 403, 404, 503)
-  @RequirePermission(Permission.CaseDelete)
-  async remove(@Req() req: FastifyRequest, @Param('id', CaseIdPipe) id: number): Promise<void> {
-    await this.cases.remove(this.actor(req), id);
+  @ApiErrors(401, 403, 404, 412, 429, 503)
+  async remove(
+    @Req() req: FastifyRequest,
+    @Param('id', CaseIdPipe) id: number,
+    @Headers('if-match') ifMatch?: string,
+  ): Promise<void> {
+    await this.cases.remove(this.actor(req), id, ifMatchVersion(ifMatch));
   }
 }

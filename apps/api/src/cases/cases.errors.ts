@@ -9,6 +9,12 @@ export enum CasesErrorCode {
   ProductNotFound = 'CASE_PRODUCT_NOT_FOUND',
   DirectoryNotConfigured = 'CASE_DIRECTORY_NOT_CONFIGURED',
   DirectoryUnavailable = 'CASE_DIRECTORY_UNAVAILABLE',
+  IllegalTransition = 'CASE_ILLEGAL_TRANSITION',
+  ReasonRequired = 'CASE_REASON_REQUIRED',
+  VersionMismatch = 'CASE_VERSION_MISMATCH',
+  InvalidStage = 'CASE_INVALID_STAGE',
+  IdempotencyKeyReused = 'CASE_IDEMPOTENCY_KEY_REUSED',
+  InvalidSettings = 'CASE_INVALID_SETTINGS',
 }
 
 export class CasesError extends DomainError<CasesErrorCode> {
@@ -20,6 +26,28 @@ export class CasesError extends DomainError<CasesErrorCode> {
   /** doctor-info of a doctor the directory does not know (404; on create the same fact is a 400). */
   static doctorNotFound(): CasesError {
     return new CasesError(CasesErrorCode.DoctorUnknown, 'Doctor not found');
+  }
+
+  static illegalTransition(from: string, to: string, allowed: string[]): CasesError {
+    return new CasesError(
+      CasesErrorCode.IllegalTransition,
+      `A ${from} case cannot move to ${to}${allowed.length ? `; allowed: ${allowed.join(', ')}` : ' (it is final)'}`,
+      { current_status: from, allowed_transitions: allowed },
+    );
+  }
+
+  static reasonRequired(what: string): CasesError {
+    return new CasesError(CasesErrorCode.ReasonRequired, `A reason is required to ${what}`, {
+      errors: { reason: `'reason' is required to ${what}` },
+    });
+  }
+
+  static versionMismatch(current: number): CasesError {
+    return new CasesError(
+      CasesErrorCode.VersionMismatch,
+      'The case changed since you read it (If-Match does not match its current ETag)',
+      { current_etag: `"${current}"` },
+    );
   }
 
   static invalidQuery(errors: Record<string, string>): CasesError {

@@ -18,7 +18,8 @@ const ISO = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"H
 export const CASE_COLUMNS = `id, lab_id, doctor_id, product_id, status, case_name, description, priority,
   assigned_to, case_type, due_date::text AS due_date, rush_order, special_instructions, patient_info,
   fixed_prosthetic_details, denture_details, night_guard_details, implant_details,
-  ${ISO('created_at')} AS created_at, ${ISO('updated_at')} AS updated_at`;
+  ${ISO('created_at')} AS created_at, ${ISO('updated_at')} AS updated_at,
+  case_number, stage, held_from_status, version`;
 
 /** Writable columns as stored (PHI columns already encrypted by PhiCipher). */
 export interface CaseValues {
@@ -40,6 +41,8 @@ export interface CaseValues {
   night_guard_details: unknown;
   implant_details: unknown;
   patient_id_bidx: string | null;
+  case_number: string;
+  stage: string | null;
 }
 
 const WRITABLE = new Set<string>([
@@ -61,6 +64,8 @@ const WRITABLE = new Set<string>([
   'night_guard_details',
   'implant_details',
   'patient_id_bidx',
+  'case_number',
+  'stage',
 ]);
 
 /** Filters as the database sees them: a patient id only through its blind index. */
@@ -81,6 +86,8 @@ function where(labId: string, f: StoredFilters, params: unknown[]): string {
   eq('priority', f.priority);
   eq('rush_order', f.rush_order);
   eq('patient_id_bidx', f.patient_id_bidx);
+  eq('case_number', f.case_number);
+  eq('stage', f.stage);
   return clauses.join(' AND ');
 }
 
@@ -177,6 +184,36 @@ export class CasesRepository {
       params,
     );
     return found[0];
+  }
+
+  async findByNumber(
+    em: EntityManager,
+    labId: string,
+    caseNumber: string,
+  ): Promise<StoredCaseRow | undefined> {
+    const found = await rows<StoredCaseRow>(
+      em,
+      `SELECT ${CASE_COLUMNS} FROM cases WHERE lab_id = $1 AND case_number = $2 AND deleted_at IS NULL`,
+      [labId, caseNumber],
+    );
+    return found[0];
+  }
+
+  /**
+   * The next sequence number of a lab in a period (YYMM). Atomic: concurrent
+   * creates of one lab queue on the counter row for the rest of their
+   * transaction, so numbers are never duplicated (a rolled-back create leaves
+   * no gap; a failed later step can).
+   */
+  async nextCaseSeq(em: EntityManager, labId: string, period: string): Promise<number> {
+    const found = await rows<{ last_seq: number }>(
+      em,
+      `INSERT INTO lab_case_counters (lab_id, period, last_seq) VALUES ($1, $2, 1)
+       ON CONFLICT (lab_id, period) DO UPDATE SET last_seq = lab_case_counters.last_seq + 1
+       RETURNING last_seq`,
+      [labId, period],
+    );
+    return found[0].last_seq;
   }
 
   /** Soft delete: the row stays for retention and audit. */

@@ -99,6 +99,17 @@ export class PhiCipher {
     return out as T;
   }
 
+  /** One free-text value of another table (e.g. an event reason), bound to `table.column`. */
+  async encryptText(labId: string, column: string, text: string): Promise<string> {
+    return encryptField(await this.keys.currentKey(labId), `${labId}|${column}`, text);
+  }
+
+  async decryptText(labId: string, column: string, stored: string): Promise<string> {
+    const version = keyVersionOf(stored);
+    if (version === undefined) return stored;
+    return decryptField(await this.keys.keyFor(labId, version), `${labId}|${column}`, stored);
+  }
+
   async decryptAll<T extends object>(labId: string, rows: T[]): Promise<T[]> {
     return Promise.all(rows.map((r) => this.decrypt(labId, r)));
   }

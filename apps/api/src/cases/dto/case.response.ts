@@ -35,6 +35,10 @@ export interface CaseRow {
   implant_details: Json | null;
   created_at: string;
   updated_at: string;
+  case_number: string | null;
+  stage: string | null;
+  held_from_status: 'pending' | 'in_progress' | null;
+  version: number;
 }
 
 /** The v1 wire Case: the original's keys in its order, then the additive fields. */
@@ -60,6 +64,10 @@ export interface CaseResponse {
   denture: Json | null;
   night_guard: Json | null;
   implant: Json | null;
+  case_number: string | null;
+  stage: string | null;
+  held_from_status: 'pending' | 'in_progress' | null;
+  version: number;
 }
 
 export function detailsOf(row: CaseRow): Record<DetailKind, Json | null> {
@@ -96,5 +104,14 @@ export function toCaseResponse(row: CaseRow): CaseResponse {
     denture: details.denture,
     night_guard: details.night_guard,
     implant: details.implant,
+    case_number: row.case_number,
+    stage: row.stage,
+    held_from_status: row.held_from_status,
+    version: row.version,
   };
+}
+
+/** The ETag of a case version (strong; the version changes with every write). */
+export function etagOf(version: number): string {
+  return `"${version}"`;
 }

@@ -192,6 +192,12 @@ const PatientInfo: Schema = {
 };
 
 const DATE = str({ format: 'date', example: '2026-12-15' });
+/** Why: required for on_hold, cancelled, reopening, due-date changes and backward stage moves. */
+const REASON = str({
+  minLength: 1,
+  maxLength: 2000,
+  description: 'Why (kept, encrypted, in the case timeline).',
+});
 
 const CaseInput: Schema = {
   type: 'object',
@@ -233,13 +239,133 @@ const CaseUpdate: Schema = {
     denture: nullable(ref('Denture')),
     night_guard: nullable(ref('NightGuard')),
     implant: nullable(ref('Implant')),
+    reason: REASON,
   },
 };
 
 const StatusUpdate: Schema = {
   type: 'object',
   required: ['status'],
-  properties: { status: oneOf(CASE_STATUSES) },
+  properties: {
+    status: oneOf(CASE_STATUSES),
+    reason: REASON,
+  },
+};
+
+const StageUpdate: Schema = {
+  type: 'object',
+  required: ['stage'],
+  properties: {
+    stage: str({ pattern: '^[a-z][a-z0-9_]{0,49}$', example: 'qc' }),
+    reason: REASON,
+  },
+};
+
+const BulkStatusUpdate: Schema = {
+  type: 'object',
+  required: ['case_ids', 'status'],
+  properties: {
+    case_ids: {
+      type: 'array',
+      items: { type: 'integer', minimum: 1 },
+      minItems: 1,
+      maxItems: 100,
+      uniqueItems: true,
+    },
+    status: oneOf(CASE_STATUSES),
+    reason: REASON,
+  },
+};
+
+const BulkStatusResult: Schema = {
+  type: 'object',
+  required: ['results', 'succeeded', 'failed'],
+  properties: {
+    succeeded: { type: 'integer' },
+    failed: { type: 'integer' },
+    results: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'ok'],
+        properties: {
+          id: { type: 'integer' },
+          ok: { type: 'boolean' },
+          status: oneOf(CASE_STATUSES, {
+            description: 'The status after the request (ok) or the unchanged one.',
+          }),
+          version: { type: 'integer' },
+          code: {
+            type: 'integer',
+            description: 'HTTP status this case alone would have got (failures).',
+          },
+          error: str({ description: 'Why it failed.' }),
+          allowed_transitions: { type: 'array', items: oneOf(CASE_STATUSES) },
+        },
+      },
+    },
+  },
+};
+
+const LabSettingsUpdate: Schema = {
+  type: 'object',
+  required: ['stages'],
+  properties: {
+    stages: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 30,
+      uniqueItems: true,
+      items: str({ pattern: '^[a-z][a-z0-9_]{0,49}$' }),
+      description: 'The ordered production stages of the lab (within in_progress).',
+    },
+  },
+};
+
+const LabSettings: Schema = {
+  type: 'object',
+  required: ['stages', 'customised'],
+  properties: {
+    stages: { type: 'array', items: str() },
+    customised: { type: 'boolean', description: 'False while the lab uses the default stages.' },
+    updated_at: nullable(str({ format: 'date-time' })),
+  },
+};
+
+const CaseEvent: Schema = {
+  type: 'object',
+  required: ['id', 'event_type', 'occurred_at'],
+  properties: {
+    id: str(),
+    event_type: oneOf([
+      'created',
+      'updated',
+      'status_changed',
+      'stage_changed',
+      'reopened',
+      'deleted',
+    ]),
+    actor_user_id: nullable(str()),
+    occurred_at: str({ format: 'date-time' }),
+    from_status: nullable(str()),
+    to_status: nullable(str()),
+    from_stage: nullable(str()),
+    to_stage: nullable(str()),
+    changed_fields: {
+      type: 'array',
+      description:
+        'Names of the fields changed; old and new values only for fields that cannot carry PHI.',
+      items: { type: 'object', properties: { field: str(), from: {}, to: {} } },
+    },
+    reason: nullable(str()),
+    request_id: nullable(str()),
+  },
+};
+
+const CaseEventList: Schema = {
+  type: 'object',
+  required: ['events'],
+  properties: { events: { type: 'array', items: ref('CaseEvent') } },
 };
 
 const ts = str({ format: 'date-time', example: '2026-11-28T10:00:00.000Z' });
@@ -286,6 +412,22 @@ const Case: Schema = {
     denture: nullable(ref('Denture')),
     night_guard: nullable(ref('NightGuard')),
     implant: nullable(ref('Implant')),
+    case_number: str({
+      description: 'Per-lab, human-readable: <lab code>-<YYMM>-<seq>.',
+      example: 'TL-2611-0042',
+    }),
+    stage: nullable(
+      str({ description: "Production stage while in_progress (the lab's stage list)." }),
+    ),
+    held_from_status: nullable(
+      oneOf(['pending', 'in_progress'], {
+        description: 'While on_hold: the status a resume returns to.',
+      }),
+    ),
+    version: {
+      type: 'integer',
+      description: 'Optimistic concurrency version; the ETag is its quoted value.',
+    },
   },
 };
 
@@ -392,6 +534,13 @@ export const SCHEMAS: Record<string, Schema> = {
   CaseInput,
   CaseUpdate,
   StatusUpdate,
+  StageUpdate,
+  BulkStatusUpdate,
+  BulkStatusResult,
+  LabSettingsUpdate,
+  LabSettings,
+  CaseEvent,
+  CaseEventList,
   Case,
   Pagination,
   CaseListResponse,
@@ -441,8 +590,25 @@ export interface CaseUpdateBody {
   denture?: Json | null;
   night_guard?: Json | null;
   implant?: Json | null;
+  reason?: string;
 }
 
 export interface StatusUpdateBody {
   status: CaseStatus;
+  reason?: string;
+}
+
+export interface StageUpdateBody {
+  stage: string;
+  reason?: string;
+}
+
+export interface BulkStatusBody {
+  case_ids: number[];
+  status: CaseStatus;
+  reason?: string;
+}
+
+export interface LabSettingsBody {
+  stages: string[];
 }

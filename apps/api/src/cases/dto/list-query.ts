@@ -16,6 +16,8 @@ export interface CaseFilters {
   rush_order?: boolean;
   /** Exact match on patient_info.patient_id (through the blind index; never stored in clear). */
   patient_id?: string;
+  case_number?: string;
+  stage?: string;
 }
 
 export type ListQuery =
@@ -45,6 +47,9 @@ export function decodeCursor(s: string): Cursor | undefined {
 }
 
 const INT = /^[1-9]\d{0,8}$/;
+/** `<lab code>-<YYMM>-<seq>`, e.g. TL-2611-0042. */
+export const CASE_NUMBER = /^[A-Za-z0-9_]{1,20}-\d{4}-\d{4,9}$/;
+export const STAGE = /^[a-z][a-z0-9_]{0,49}$/;
 
 type Raw = Record<string, unknown>;
 
@@ -99,6 +104,17 @@ export function parseListQuery(
     case_type: oneOfValues('case_type', CASE_TYPES),
     priority: oneOfValues('priority', PRIORITIES),
   };
+  const caseNumber = one('case_number');
+  if (caseNumber !== undefined) {
+    if (!CASE_NUMBER.test(caseNumber))
+      errors.case_number = `'${caseNumber.slice(0, 40)}' is not a case number`;
+    else filters.case_number = caseNumber;
+  }
+  const stage = one('stage');
+  if (stage !== undefined) {
+    if (!STAGE.test(stage)) errors.stage = `'${stage.slice(0, 40)}' is not a stage name`;
+    else filters.stage = stage;
+  }
   const patient = one('patient_id');
   if (patient !== undefined) {
     if (patient.trim() === '' || patient.length > 100)

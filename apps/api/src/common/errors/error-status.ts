@@ -27,6 +27,14 @@ export function statusFor(code: ErrorCode): number {
     case CasesErrorCode.CaseNotFound:
     case CasesErrorCode.DoctorUnknown:
       return 404;
+    case CasesErrorCode.IllegalTransition:
+    case CasesErrorCode.IdempotencyKeyReused:
+      return 409;
+    case CasesErrorCode.VersionMismatch:
+      return 412;
+    case CasesErrorCode.ReasonRequired:
+    case CasesErrorCode.InvalidStage:
+    case CasesErrorCode.InvalidSettings:
     case CasesErrorCode.InvalidQuery:
     case CasesErrorCode.DoctorNotFound:
     case CasesErrorCode.DoctorNotLinked:
