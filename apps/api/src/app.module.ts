@@ -4,20 +4,24 @@ import { ConfigModule, type Env } from '@lhcms/config';
 import { DatabaseModule } from '@lhcms/database';
 import { loggerModule } from '@lhcms/logging';
 import { RequestContextModule } from '@lhcms/request-context';
+import type { CreateAppOptions } from './app.factory';
 import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
 
 @Module({})
 export class AppModule {
-  static forRoot(env: Env): DynamicModule {
+  static forRoot(env: Env, options: CreateAppOptions = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(env),
         RequestContextModule,
-        loggerModule(),
+        loggerModule(options.logging),
         CacheModule.forRoot(),
         DatabaseModule.forRoot(),
+        MetricsModule,
         HealthModule,
+        ...(options.imports ?? []),
       ],
     };
   }
