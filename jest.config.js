@@ -35,6 +35,8 @@ const common = {
 module.exports = {
   verbose: true,
   maxWorkers: 2,
+  // A global option: Jest ignores testTimeout inside `projects` (the default 5 s applied).
+  testTimeout: 60_000,
   projects: [
     {
       ...common,
@@ -52,7 +54,6 @@ module.exports = {
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts', '<rootDir>/test/**/*.int-spec.ts'],
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
-      testTimeout: 60_000,
     },
   ],
 };

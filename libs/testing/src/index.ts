@@ -3,3 +3,5 @@ export * from './test-env';
 export * from './http';
 export * from './servers';
 export * from './process';
+export * from './tcp-proxy';
+export * from './log-capture';
