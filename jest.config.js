@@ -34,9 +34,9 @@ const common = {
 /** @type {import('jest').Config} */
 module.exports = {
   verbose: true,
-  maxWorkers: 2,
-  // A global option: Jest ignores testTimeout inside `projects` (the default 5 s applied).
+  // A global option (not per project): e2e tests start processes and servers.
   testTimeout: 60_000,
+  maxWorkers: 2,
   projects: [
     {
       ...common,

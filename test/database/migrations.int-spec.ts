@@ -45,6 +45,8 @@ describe('migrations on a real PostgreSQL', () => {
     const c = new Client({ connectionString: db.appUrl });
     await c.connect();
     try {
+      // A dedicated test connection (never the app's pool): a session-level lab is fine here.
+      await c.query(`SET app.lab_id = '1'`);
       const owned = await c.query(
         `SELECT count(*)::int AS n FROM pg_class WHERE relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)`,
       );
@@ -66,6 +68,7 @@ describe('migrations on a real PostgreSQL', () => {
     const c = new Client({ connectionString: db.appUrl });
     await c.connect();
     try {
+      await c.query(`SET app.lab_id = '1'`);
       await expect(
         c.query(
           `INSERT INTO cases (lab_id, doctor_id, product_id, case_type, status) VALUES ('1','d','p','other','shipped')`,

@@ -74,14 +74,39 @@ describe('npm start with the embedded default', () => {
     const pgPid = postmasterPid();
     expect(pgPid && isProcessAlive(pgPid)).toBeTruthy();
 
+    // A client written for the original LHCMS: login at the UMS, /health on both
+    // services, list, then create a fixed-prosthetic case whose shade has no shade_id.
     const login = await request(ums(), '/api/auth/login', {
       method: 'POST',
       body: { username: 'admin', password: 'admin123' },
     });
     expect(login.status).toBe(200);
-    expect((await request(ums(), '/api/auth/me', { token: login.body.access_token })).status).toBe(
-      200,
-    );
+    const token = login.body.access_token;
+    expect((await request(ums(), '/api/auth/me', { token })).status).toBe(200);
+    expect((await request(ums(), '/health')).status).toBe(200);
+    const health = await request(api(), '/health');
+    expect(health.status).toBe(200);
+    expect(health.body).toMatchObject({ status: 'healthy', service: 'case_service' });
+    expect((await request(api(), '/api/v1/cases/', { token })).status).toBe(200);
+    const created = await request(api(), '/api/v1/cases/', {
+      method: 'POST',
+      token,
+      body: {
+        doctor_id: 'DOC001',
+        product_id: 'PROD001',
+        case_type: 'fixed_prosthetic',
+        case_name: 'Upper crown',
+        patient_info: { patient_id: 'PAT001', age: 45, gender: 'male' },
+        fixed_prosthetic: {
+          type: 'crown',
+          material: 'zirconia',
+          tooth_numbers: [14],
+          shade: { shade_system: 'vita_classical', shade_value: 'A2' },
+        },
+      },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.status).toBe('pending');
 
     s.child.kill('SIGTERM');
     expect(await s.exited).toEqual({ code: 0, signal: null });

@@ -1,10 +1,17 @@
 import * as net from 'node:net';
-import { request, startTestApi, startTestUms, testEnv, type TestApi } from '@lhcms/testing';
+import {
+  isolatedSeed,
+  loginSeedUser,
+  request,
+  startTestApi,
+  startTestUms,
+  testEnv,
+  type TestApi,
+} from '@lhcms/testing';
 import type { UmsDevServer } from '@lhcms/ums-dev';
 import { register } from 'prom-client';
 import { METRICS } from '../../apps/api/src/metrics/metric-catalogue';
 import { MetricsService } from '../../apps/api/src/metrics/metrics.service';
-import { CaseRouteStandInModule } from '../support/case-route-stand-in.module';
 import {
   BOOM_DETAIL,
   ObservabilityTestModule,
@@ -14,33 +21,15 @@ import { parseMetrics, valueOf } from './metrics-scrape';
 
 const CASE_ROUTE = '/api/v1/cases/:id';
 
-/**
- * The cases API is built in parallel on main. Until it is merged, a test-only
- * stand-in answers GET /api/v1/cases/:id so the route-template assertions run;
- * once the real route exists, the stand-in is not registered and the test
- * exercises the real one (the assertions are the same).
- */
-async function startApi(env: ReturnType<typeof testEnv>): Promise<{ api: TestApi; real: boolean }> {
-  const probe = await startTestApi(env, { imports: [ObservabilityTestModule] });
-  const fastify = probe.app.getHttpAdapter().getInstance();
-  if (fastify.hasRoute({ method: 'GET', url: CASE_ROUTE })) return { api: probe, real: true };
-  await probe.close();
-  const api = await startTestApi(env, {
-    imports: [ObservabilityTestModule, CaseRouteStandInModule],
-  });
-  return { api, real: false };
-}
-
 describe('/metrics', () => {
   let ums: UmsDevServer;
   let api: TestApi;
-  let realCasesRoute: boolean;
 
   beforeAll(async () => {
-    ums = await startTestUms();
-    ({ api, real: realCasesRoute } = await startApi(
-      testEnv({ UMS_BASE_URL: ums.url, BODY_LIMIT_BYTES: '2048' }),
-    ));
+    ums = await startTestUms({ seed: isolatedSeed().seed });
+    api = await startTestApi(testEnv({ UMS_BASE_URL: ums.url, BODY_LIMIT_BYTES: '2048' }), {
+      imports: [ObservabilityTestModule],
+    });
   });
   afterAll(async () => {
     await api?.close();
@@ -102,17 +91,22 @@ describe('/metrics', () => {
     expect(ours.map((m) => m.name).sort()).toEqual(METRICS.map((m) => m.name).sort());
   });
 
-  it('labels a request to /api/v1/cases/42 with the route template, never the raw id', async () => {
-    const res = await request(api.url, '/api/v1/cases/42');
-    expect(res.status).not.toBe(404);
+  it('labels requests to /api/v1/cases/42 with the route template, never the raw id', async () => {
+    const before = (await scrape()).samples;
+    const token = await loginSeedUser(ums.url, 'admin');
+    // Without a token (401) and as a lab admin for a case that is not there (404 of a matched route).
+    expect((await request(api.url, '/api/v1/cases/42')).status).toBe(401);
+    expect((await request(api.url, '/api/v1/cases/42', { token })).status).toBe(404);
     const { text, samples } = await scrape();
-    const label = { method: 'GET', endpoint: CASE_ROUTE, status: String(res.status) };
-    expect(requests(samples, label)).toBeGreaterThanOrEqual(1);
+    const delta = (status: string) => {
+      const label = { method: 'GET', endpoint: CASE_ROUTE, status };
+      return requests(samples, label) - requests(before, label);
+    };
+    expect(delta('401')).toBe(1);
+    expect(delta('404')).toBe(1);
     expect(text).toContain(`endpoint="${CASE_ROUTE}"`);
     expect(text).not.toMatch(/endpoint="[^"]*\/42"/);
     expect(text).not.toContain('/api/v1/cases/42');
-    if (!realCasesRoute)
-      process.stdout.write('[metrics] /api/v1/cases/:id served by the test-only stand-in\n');
   });
 
   it('counts each response exactly once, by route template, with the duration histogram', async () => {

@@ -7,9 +7,10 @@ import {
   type TestApi,
 } from '@lhcms/testing';
 import type { UmsDevServer } from '@lhcms/ums-dev';
+import { ClsServiceManager } from 'nestjs-cls';
+import { AllExceptionsFilter } from '../../apps/api/src/common/errors/all-exceptions.filter';
 import {
   BOOM_DETAIL,
-  ContextProbeFilterModule,
   ObservabilityTestModule,
   PHI_MARKER,
   TEST_BEARER,
@@ -35,17 +36,27 @@ function phiBody(extra: Record<string, unknown> = {}) {
 
 describe('request context and logs (captured pino output of the real app)', () => {
   const logs = new LogCapture();
+  const seenByFilter = new Map<string, string | null>();
   let ums: UmsDevServer;
   let api: TestApi;
 
   beforeAll(async () => {
+    // What the app's exception filter sees of the request context, by request id.
+    const catchError = AllExceptionsFilter.prototype.catch;
+    jest.spyOn(AllExceptionsFilter.prototype, 'catch').mockImplementation(function (
+      this: AllExceptionsFilter,
+      exception,
+      host,
+    ) {
+      const cls = ClsServiceManager.getClsService();
+      const req = host.switchToHttp().getRequest<{ id: string }>();
+      seenByFilter.set(req.id, cls.isActive() ? (cls.getId() ?? null) : null);
+      return catchError.call(this, exception, host);
+    });
     ums = await startTestUms();
     api = await startTestApi(
       testEnv({ UMS_BASE_URL: ums.url, LOG_LEVEL: 'debug', BODY_LIMIT_BYTES: '2048' }),
-      {
-        imports: [ObservabilityTestModule, ContextProbeFilterModule],
-        logging: { destination: logs },
-      },
+      { imports: [ObservabilityTestModule], logging: { destination: logs } },
     );
   });
   afterAll(async () => {
@@ -108,20 +119,19 @@ describe('request context and logs (captured pino output of the real app)', () =
       const id = 'ctx-post-fail-0002';
       const res = await post(id, phiBody({ fail: true }));
       expect(res.status).toBe(400);
-      expect(res.body).toEqual({ statusCode: 400, request_id: id, filter_request_id: id });
+      expect(res.body).toMatchObject({ code: 400, request_id: id });
+      expect(seenByFilter.get(id)).toBe(id);
     });
 
     it('an exception filter sees it for errors Fastify raises: malformed JSON, 413, 404', async () => {
       const bad = await post('ctx-malformed-0003', '{"patient_name": "x",');
       expect(bad.status).toBe(400);
-      expect(bad.body).toMatchObject({
-        request_id: 'ctx-malformed-0003',
-        filter_request_id: 'ctx-malformed-0003',
-      });
+      expect(bad.body).toMatchObject({ request_id: 'ctx-malformed-0003' });
+      expect(seenByFilter.get('ctx-malformed-0003')).toBe('ctx-malformed-0003');
 
       const big = await post('ctx-too-large-0004', { notes: 'x'.repeat(4096) });
       expect(big.status).toBe(413);
-      expect(big.body).toMatchObject({ filter_request_id: 'ctx-too-large-0004' });
+      expect(seenByFilter.get('ctx-too-large-0004')).toBe('ctx-too-large-0004');
 
       const missing = await request(api.url, '/nowhere/at/all', {
         method: 'POST',
@@ -129,13 +139,14 @@ describe('request context and logs (captured pino output of the real app)', () =
         headers: { 'x-request-id': 'ctx-not-found-0005' },
       });
       expect(missing.status).toBe(404);
-      expect(missing.body).toMatchObject({ filter_request_id: 'ctx-not-found-0005' });
+      expect(seenByFilter.get('ctx-not-found-0005')).toBe('ctx-not-found-0005');
     });
 
     it('a guard error (401) reaches the filter with the request id', async () => {
       const res = await post('ctx-unauth-0006', phiBody(), { authorization: 'Bearer nope' });
       expect(res.status).toBe(401);
-      expect(res.body).toMatchObject({ filter_request_id: 'ctx-unauth-0006' });
+      expect(res.body).toMatchObject({ request_id: 'ctx-unauth-0006' });
+      expect(seenByFilter.get('ctx-unauth-0006')).toBe('ctx-unauth-0006');
     });
   });
 
@@ -182,8 +193,11 @@ describe('request context and logs (captured pino output of the real app)', () =
       const res = await request(api.url, '/test-only/boom', { headers: { 'x-request-id': id } });
       expect(res.status).toBe(500);
       expect(res.text).not.toContain(BOOM_DETAIL);
+      expect(res.body).toMatchObject({ request_id: id, message: 'Internal server error' });
+      expect(res.text).not.toMatch(/\bat .*\.[jt]s:\d+/);
+      expect(seenByFilter.get(id)).toBe(id);
       const lines = logs.forRequest(id);
-      const error = lines.find((l) => l.context === 'TestFilter');
+      const error = lines.find((l) => l.context === 'Errors');
       expect(error).toMatchObject({ level: 'error' });
       expect(JSON.stringify(error)).toContain(BOOM_DETAIL);
       expect(lines.find((l) => l.msg === 'request completed')).toMatchObject({

@@ -4,9 +4,7 @@ import {
   BadRequestException,
   Body,
   type CanActivate,
-  Catch,
   Controller,
-  type ExceptionFilter,
   type ExecutionContext,
   Get,
   HttpException,
@@ -19,22 +17,21 @@ import {
   Query,
   Req,
   UseGuards,
-  type ArgumentsHost,
 } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { CACHE_MANAGER } from '@nestjs/cache-manager';
 import { Inject } from '@nestjs/common';
 import { RequestContext } from '@lhcms/request-context';
+import { Public } from '../../apps/api/src/ums-gateway/public.decorator';
 import type { Cache } from 'cache-manager';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { ClsServiceManager } from 'nestjs-cls';
 import { DataSource } from 'typeorm';
 
 /**
  * A test-only module (never part of the production app): routes that let the
  * observability tests provoke each outcome deterministically and see what
- * the request context holds in a guard, a pipe, a handler and a filter.
+ * the request context holds in a guard, a pipe and a handler.
  */
 
 /** Seeded into bodies and log calls; must never reach a log line. */
@@ -78,30 +75,8 @@ class ContextProbePipe implements PipeTransform {
   }
 }
 
-/**
- * A global filter that writes what it saw of the request context into the
- * error body: proves the context reaches exception filters, also for errors
- * Fastify raises itself (malformed JSON, 413, 415).
- */
-@Catch()
-class ContextProbeFilter implements ExceptionFilter {
-  private readonly logger = new Logger('TestFilter');
-
-  catch(exception: unknown, host: ArgumentsHost): void {
-    const http = host.switchToHttp();
-    const reply = http.getResponse<FastifyReply>();
-    const req = http.getRequest<FastifyRequest>();
-    const status = exception instanceof HttpException ? exception.getStatus() : 500;
-    const cls = ClsServiceManager.getClsService();
-    if (status >= 500) this.logger.error('unexpected error', (exception as Error).stack);
-    void reply.status(status).send({
-      statusCode: status,
-      request_id: req.id,
-      filter_request_id: cls.isActive() ? (cls.getId() ?? null) : null,
-    });
-  }
-}
-
+/** Public for the app's AuthGuard; /private and /context use TestAuthGuard instead. */
+@Public()
 @Controller('test-only')
 class ObservabilityTestController {
   private readonly logger = new Logger('TestOnly');
@@ -159,7 +134,3 @@ class ObservabilityTestController {
 
 @Module({ controllers: [ObservabilityTestController] })
 export class ObservabilityTestModule {}
-
-/** Installs ContextProbeFilter as the global exception filter (instead of Nest's default). */
-@Module({ providers: [{ provide: APP_FILTER, useClass: ContextProbeFilter }] })
-export class ContextProbeFilterModule {}

@@ -145,13 +145,26 @@ describe('ums-dev shape B (the published LHUMS)', () => {
 });
 
 describe('ums-dev with an API key', () => {
-  it('requires X-API-Key when configured', async () => {
+  it('requires X-API-Key on the service calls when configured, not on user login', async () => {
     const ums = await startTestUms({ apiKey: 'k-123' });
     try {
       expect((await request(ums.url, '/health')).status).toBe(401);
       expect(
         (await request(ums.url, '/health', { headers: { 'x-api-key': 'k-123' } })).status,
       ).toBe(200);
+      const login = await request(ums.url, '/api/auth/login', {
+        method: 'POST',
+        body: { username: 'admin', password: 'admin123' },
+      });
+      expect(login.status).toBe(200);
+      expect(
+        (await request(ums.url, '/api/auth/me', { token: login.body.access_token })).status,
+      ).toBe(401);
+      const me = await request(ums.url, '/api/auth/me', {
+        token: login.body.access_token,
+        headers: { 'x-api-key': 'k-123' },
+      });
+      expect(me.status).toBe(200);
     } finally {
       await ums.close();
     }

@@ -7,6 +7,9 @@ import type { LoggingOptions } from '@lhcms/logging';
 import { installRequestContext, requestIdFrom } from '@lhcms/request-context';
 import { Logger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
+import { RouteTable } from './common/http/route-table';
+import { buildOpenApi, mountOpenApi, OPENAPI_PATHS } from './common/openapi/openapi';
 import { ShutdownState } from './health/shutdown-state';
 import { installHttpObservability } from './http/http-observability';
 import { MetricsService } from './metrics/metrics.service';
@@ -22,6 +25,15 @@ export interface CreateAppOptions {
    * per process: only the first app created in a process gets to choose.
    */
   logging?: LoggingOptions;
+}
+
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
+function unsupportedMediaType(): Error {
+  return Object.assign(new Error('Request body must be JSON'), {
+    code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+    statusCode: 415,
+  });
 }
 
 /**
@@ -56,5 +68,26 @@ export async function createApp(
     logger: PinoLogger.root,
     shutdown: app.get(ShutdownState),
   });
+
+  const routes = new RouteTable();
+  fastify.addHook('onRoute', (r) => routes.add(r.method, r.url));
+  app.useGlobalFilters(new AllExceptionsFilter(routes));
+
+  // JSON only: a text/plain body is 415, not a string handed to validation.
+  fastify.removeContentTypeParser('text/plain');
+  fastify.addHook('preValidation', async (req) => {
+    // The original answered 415 to a body-less POST/PUT/PATCH; a missing body is not "{}".
+    if (
+      BODY_METHODS.has(req.method) &&
+      req.routeOptions.url?.startsWith('/api/') &&
+      !req.headers['content-type']
+    ) {
+      throw unsupportedMediaType();
+    }
+  });
+
+  const doc = buildOpenApi(app, '1.0');
+  mountOpenApi(app, doc);
+  fastify.get(OPENAPI_PATHS[1], async () => doc);
   return app;
 }

@@ -5,8 +5,10 @@ import { DatabaseModule } from '@lhcms/database';
 import { loggerModule } from '@lhcms/logging';
 import { RequestContextModule } from '@lhcms/request-context';
 import type { CreateAppOptions } from './app.factory';
+import { CasesModule } from './cases/cases.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { UmsGatewayModule } from './ums-gateway/ums-gateway.module';
 
 @Module({})
 export class AppModule {
@@ -20,7 +22,9 @@ export class AppModule {
         CacheModule.forRoot(),
         DatabaseModule.forRoot(),
         MetricsModule,
+        UmsGatewayModule,
         HealthModule,
+        CasesModule,
         ...(options.imports ?? []),
       ],
     };

@@ -14,7 +14,7 @@ export interface UmsDevOptions {
    * `B`: behaves like the published LHUMS: `{"user": {...}}` without labs, no `/health`.
    */
   shape: UmsShape;
-  /** Required `X-API-Key` on every call when set. */
+  /** When set, `X-API-Key` must carry it on the calls a service makes (/api/auth/me, /api/labs, /health). */
   apiKey?: string;
 }
 
@@ -25,5 +25,6 @@ export class UmsDevStats {
   requests = 0;
   me = 0;
   labs = 0;
+  /** X-API-Key of each service call (/api/auth/me, /api/labs, /health). */
   readonly apiKeys: Array<string | undefined> = [];
 }

@@ -6,3 +6,4 @@ export * from './migration-helpers';
 export * from './database.module';
 export * from './tenant-db';
 export * from './embedded/embedded-postgres';
+export * from './sql';

@@ -33,3 +33,44 @@ export async function revokeFromApp(
   if (!role) return;
   await q.query(`REVOKE ${privileges} ON ${objects} FROM "${role.replace(/"/g, '""')}"`);
 }
+
+/** The lab of the current transaction, as the RLS policies read it (NULL when unset: no rows). */
+export const CURRENT_LAB = `nullif(current_setting('app.lab_id', true), '')`;
+
+/**
+ * Row-level security for a tenant table (one with `lab_id`): ENABLE and FORCE
+ * (so even the owner is subject to it), a policy for the owner role (the
+ * role running this migration: cross-lab jobs such as retention) and a policy
+ * for everyone else restricted to the transaction's lab. Pass `insertAnyLab`
+ * for append-only tables written in multi-lab batches (audit): their INSERT
+ * is not lab-restricted, reads still are.
+ */
+export async function enableTenantRls(
+  q: QueryRunner,
+  table: string,
+  opts: { insertAnyLab?: boolean } = {},
+): Promise<void> {
+  await q.query(`ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY`);
+  await q.query(`ALTER TABLE ${table} FORCE ROW LEVEL SECURITY`);
+  await q.query(
+    `CREATE POLICY ${table}_owner_all ON ${table} TO CURRENT_USER USING (true) WITH CHECK (true)`,
+  );
+  if (opts.insertAnyLab) {
+    await q.query(
+      `CREATE POLICY ${table}_lab_select ON ${table} FOR SELECT USING (lab_id = ${CURRENT_LAB})`,
+    );
+    await q.query(`CREATE POLICY ${table}_insert ON ${table} FOR INSERT WITH CHECK (true)`);
+  } else {
+    await q.query(
+      `CREATE POLICY ${table}_lab_isolation ON ${table} USING (lab_id = ${CURRENT_LAB}) WITH CHECK (lab_id = ${CURRENT_LAB})`,
+    );
+  }
+}
+
+export async function disableTenantRls(q: QueryRunner, table: string): Promise<void> {
+  for (const p of ['owner_all', 'lab_isolation', 'lab_select', 'insert']) {
+    await q.query(`DROP POLICY IF EXISTS ${table}_${p} ON ${table}`);
+  }
+  await q.query(`ALTER TABLE ${table} NO FORCE ROW LEVEL SECURITY`);
+  await q.query(`ALTER TABLE ${table} DISABLE ROW LEVEL SECURITY`);
+}

@@ -1,6 +1,7 @@
 import { Controller, Get, HttpStatus, Res, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheck, type HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
+import { Public } from '../ums-gateway/public.decorator';
 import { appVersion } from './app-version';
 import { DependencyChecks } from './dependency-checks';
 import { ShutdownState } from './shutdown-state';
@@ -11,8 +12,7 @@ type Reply = FastifyReply;
 type CheckWord = 'healthy' | 'unhealthy' | 'not_configured';
 
 /**
- * Kubernetes probes and the seed's `/health`. All public (no auth, no PHI);
- * when the ums-gateway's global guard lands, this class gets `@Public()`.
+ * Kubernetes probes and the seed's `/health`. All public (no auth, no PHI).
  *
  * - `/health/live`: the process answers; nothing external, 200 even while
  *   draining (a liveness probe that checks the database restarts every
@@ -22,6 +22,7 @@ type CheckWord = 'healthy' | 'unhealthy' | 'not_configured';
  * - `/health/startup`: boot finished.
  * - `/health`: the seed's and the original's body, 200 or 503 like readiness.
  */
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(

@@ -1,13 +1,15 @@
 import { Controller, Get, Header, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { Public } from '../ums-gateway/public.decorator';
 import { MetricsService } from './metrics.service';
 import { MetricsTokenGuard } from './metrics-token.guard';
 
 /**
- * `GET /metrics`, Prometheus text format. Public like the probes (the
- * ums-gateway's auth guard must let it through: `@Public()`), optionally
- * protected by METRICS_TOKEN. Its path is set by PrometheusModule.register.
+ * `GET /metrics`, Prometheus text format. Public like the probes (no user
+ * token), optionally protected by a token of its own (METRICS_TOKEN). Its path
+ * is set by PrometheusModule.register.
  */
+@Public()
 @Controller()
 @UseGuards(MetricsTokenGuard)
 export class MetricsController {

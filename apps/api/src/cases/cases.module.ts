@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { CaseEntity } from './case.entity';
+import { CasesController } from './cases.controller';
+import { CasesRepository } from './cases.repository';
+import { CasesService } from './cases.service';
+import { LinksHubClient } from './linkshub/linkshub.client';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([CaseEntity])],
+  controllers: [CasesController],
+  providers: [CasesService, CasesRepository, LinksHubClient],
+  exports: [CasesService],
+})
+export class CasesModule {}

@@ -1,0 +1,200 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { rows } from '@lhcms/database';
+import type { CaseRow } from './dto/case.response';
+import type { CaseFilters, Cursor } from './dto/list-query';
+
+/**
+ * SQL of the cases module. Every statement is parameterised and scoped by
+ * `lab_id` (and by row-level security through TenantDb's `app.lab_id`), and
+ * live rows only (`deleted_at IS NULL`). Rows come back in wire shape
+ * (timestamps as ISO-8601 UTC text with microseconds, dates as YYYY-MM-DD),
+ * so listing needs no entity hydration. CaseEntity describes the table for
+ * TypeORM's migration tooling.
+ */
+const ISO = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+export const CASE_COLUMNS = `id, lab_id, doctor_id, product_id, status, case_name, description, priority,
+  assigned_to, case_type, due_date::text AS due_date, rush_order, special_instructions, patient_info,
+  fixed_prosthetic_details, denture_details, night_guard_details, implant_details,
+  ${ISO('created_at')} AS created_at, ${ISO('updated_at')} AS updated_at`;
+
+/** Writable columns and their SQL names. */
+export interface CaseValues {
+  doctor_id: string;
+  product_id: string;
+  case_type: string;
+  status: string;
+  case_name: string | null;
+  description: string | null;
+  priority: string;
+  created_by: string | null;
+  assigned_to: string | null;
+  due_date: string | null;
+  rush_order: boolean;
+  special_instructions: string | null;
+  patient_info: unknown;
+  fixed_prosthetic_details: unknown;
+  denture_details: unknown;
+  night_guard_details: unknown;
+  implant_details: unknown;
+}
+
+const WRITABLE = new Set<string>([
+  'doctor_id',
+  'product_id',
+  'case_type',
+  'status',
+  'case_name',
+  'description',
+  'priority',
+  'created_by',
+  'assigned_to',
+  'due_date',
+  'rush_order',
+  'special_instructions',
+  'patient_info',
+  'fixed_prosthetic_details',
+  'denture_details',
+  'night_guard_details',
+  'implant_details',
+]);
+const JSONB = new Set([
+  'patient_info',
+  'fixed_prosthetic_details',
+  'denture_details',
+  'night_guard_details',
+  'implant_details',
+]);
+
+function param(col: string, v: unknown): unknown {
+  // node-postgres would send a JS array as a PostgreSQL array; jsonb wants JSON text.
+  return JSONB.has(col) && v !== null && v !== undefined ? JSON.stringify(v) : v;
+}
+
+function where(labId: string, f: CaseFilters, params: unknown[]): string {
+  params.push(labId);
+  const clauses = [`lab_id = $${params.length}`, 'deleted_at IS NULL'];
+  const eq = (col: string, v: unknown) => {
+    if (v === undefined) return;
+    params.push(v);
+    clauses.push(`${col} = $${params.length}`);
+  };
+  eq('status', f.status);
+  eq('doctor_id', f.doctor_id);
+  eq('product_id', f.product_id);
+  eq('case_type', f.case_type);
+  eq('priority', f.priority);
+  eq('rush_order', f.rush_order);
+  return clauses.join(' AND ');
+}
+
+@Injectable()
+export class CasesRepository {
+  async findById(
+    em: EntityManager,
+    labId: string,
+    id: number,
+    forUpdate = false,
+  ): Promise<CaseRow | undefined> {
+    const found = await rows<CaseRow>(
+      em,
+      `SELECT ${CASE_COLUMNS} FROM cases WHERE id = $1 AND lab_id = $2 AND deleted_at IS NULL${forUpdate ? ' FOR UPDATE' : ''}`,
+      [id, labId],
+    );
+    return found[0];
+  }
+
+  async count(em: EntityManager, labId: string, filters: CaseFilters): Promise<number> {
+    const params: unknown[] = [];
+    const found = await rows<{ n: number }>(
+      em,
+      `SELECT count(*)::int AS n FROM cases WHERE ${where(labId, filters, params)}`,
+      params,
+    );
+    return found[0].n;
+  }
+
+  /** Newest first (created_at DESC, id DESC), offset paging. */
+  async page(
+    em: EntityManager,
+    labId: string,
+    filters: CaseFilters,
+    offset: number,
+    limit: number,
+  ): Promise<CaseRow[]> {
+    const params: unknown[] = [];
+    const w = where(labId, filters, params);
+    params.push(limit, offset);
+    return rows<CaseRow>(
+      em,
+      `SELECT ${CASE_COLUMNS} FROM cases WHERE ${w} ORDER BY created_at DESC, id DESC LIMIT $${params.length - 1} OFFSET $${params.length}`,
+      params,
+    );
+  }
+
+  /** Newest first, keyset paging: rows strictly after the cursor. */
+  async after(
+    em: EntityManager,
+    labId: string,
+    filters: CaseFilters,
+    cursor: Cursor | undefined,
+    limit: number,
+  ): Promise<CaseRow[]> {
+    const params: unknown[] = [];
+    let w = where(labId, filters, params);
+    if (cursor) {
+      params.push(cursor.createdAt, cursor.id);
+      w += ` AND (created_at, id) < ($${params.length - 1}::timestamptz, $${params.length})`;
+    }
+    params.push(limit);
+    return rows<CaseRow>(
+      em,
+      `SELECT ${CASE_COLUMNS} FROM cases WHERE ${w} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+      params,
+    );
+  }
+
+  async insert(em: EntityManager, labId: string, v: CaseValues): Promise<CaseRow> {
+    const cols = Object.keys(v).filter((c) => WRITABLE.has(c));
+    const params: unknown[] = [labId, ...cols.map((c) => param(c, v[c as keyof CaseValues]))];
+    const found = await rows<CaseRow>(
+      em,
+      `INSERT INTO cases (lab_id, ${cols.join(', ')}) VALUES ($1, ${cols.map((_, i) => `$${i + 2}`).join(', ')}) RETURNING ${CASE_COLUMNS}`,
+      params,
+    );
+    return found[0];
+  }
+
+  /** Sets the given columns (and updated_at) on a live row of the lab; undefined when there is none. */
+  async update(
+    em: EntityManager,
+    labId: string,
+    id: number,
+    changes: Partial<CaseValues>,
+  ): Promise<CaseRow | undefined> {
+    const cols = Object.keys(changes).filter((c) => WRITABLE.has(c));
+    const params: unknown[] = [
+      id,
+      labId,
+      ...cols.map((c) => param(c, changes[c as keyof CaseValues])),
+    ];
+    const set = [...cols.map((c, i) => `${c} = $${i + 3}`), 'updated_at = now()'].join(', ');
+    const found = await rows<CaseRow>(
+      em,
+      `UPDATE cases SET ${set} WHERE id = $1 AND lab_id = $2 AND deleted_at IS NULL RETURNING ${CASE_COLUMNS}`,
+      params,
+    );
+    return found[0];
+  }
+
+  /** Soft delete: the row stays for retention and audit. */
+  async softDelete(em: EntityManager, labId: string, id: number): Promise<boolean> {
+    const found = await rows<{ id: number }>(
+      em,
+      `UPDATE cases SET deleted_at = now(), updated_at = now() WHERE id = $1 AND lab_id = $2 AND deleted_at IS NULL RETURNING id`,
+      [id, labId],
+    );
+    return found.length > 0;
+  }
+}

@@ -1,0 +1,129 @@
+import {
+  CASE_STATUSES,
+  CASE_TYPES,
+  type CaseStatus,
+  type CaseType,
+  PRIORITIES,
+  type Priority,
+} from './case.schemas';
+
+export interface CaseFilters {
+  status?: CaseStatus;
+  doctor_id?: string;
+  product_id?: string;
+  case_type?: CaseType;
+  priority?: Priority;
+  rush_order?: boolean;
+}
+
+export type ListQuery =
+  | { mode: 'page'; page: number; perPage: number; filters: CaseFilters }
+  | { mode: 'cursor'; cursor?: Cursor; limit: number; filters: CaseFilters };
+
+/** Position after the last row of a keyset page (exact timestamp text, id). */
+export interface Cursor {
+  createdAt: string;
+  id: number;
+}
+
+export function encodeCursor(c: Cursor): string {
+  return Buffer.from(`${c.createdAt}|${c.id}`, 'utf8').toString('base64url');
+}
+
+export function decodeCursor(s: string): Cursor | undefined {
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(s)) return undefined;
+  const [createdAt, id] = Buffer.from(s, 'base64url').toString('utf8').split('|');
+  if (
+    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(createdAt ?? '') ||
+    !/^\d{1,10}$/.test(id ?? '')
+  ) {
+    return undefined;
+  }
+  return { createdAt, id: Number(id) };
+}
+
+const INT = /^[1-9]\d{0,8}$/;
+
+type Raw = Record<string, unknown>;
+
+/**
+ * Strict parsing of the list query (the original silently ignored bad values
+ * and read `rush_order=false` as true): every bad value is a 400 naming the
+ * parameter. `per_page`/`limit` above the maximum are capped, as the original did.
+ */
+export function parseListQuery(
+  q: Raw,
+  defaults: { perPage: number; maxPerPage: number },
+): { ok: ListQuery } | { errors: Record<string, string> } {
+  const errors: Record<string, string> = {};
+  const one = (name: string): string | undefined => {
+    const v = q[name];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string') {
+      errors[name] = 'must be given once';
+      return undefined;
+    }
+    return v;
+  };
+  const int = (name: string, def: number, max?: number): number => {
+    const v = one(name);
+    if (v === undefined) return def;
+    if (!INT.test(v)) {
+      errors[name] = `'${v.slice(0, 40)}' is not a positive integer`;
+      return def;
+    }
+    return max ? Math.min(Number(v), max) : Number(v);
+  };
+  const oneOfValues = <T extends string>(name: string, values: readonly T[]): T | undefined => {
+    const v = one(name);
+    if (v === undefined) return undefined;
+    if (!(values as readonly string[]).includes(v)) {
+      errors[name] = `'${v.slice(0, 40)}' is not one of ${values.join(', ')}`;
+      return undefined;
+    }
+    return v as T;
+  };
+  const id = (name: string): string | undefined => {
+    const v = one(name);
+    if (v === undefined) return undefined;
+    if (v.length === 0 || v.length > 50) errors[name] = 'must be 1 to 50 characters';
+    return v;
+  };
+
+  const filters: CaseFilters = {
+    status: oneOfValues('status', CASE_STATUSES),
+    doctor_id: id('doctor_id'),
+    product_id: id('product_id'),
+    case_type: oneOfValues('case_type', CASE_TYPES),
+    priority: oneOfValues('priority', PRIORITIES),
+  };
+  const rush = oneOfValues('rush_order', ['true', 'false'] as const);
+  if (rush !== undefined) filters.rush_order = rush === 'true';
+
+  const cursorMode = q.cursor !== undefined || q.limit !== undefined;
+  if (cursorMode && (q.page !== undefined || q.per_page !== undefined)) {
+    errors.cursor = 'cursor/limit cannot be combined with page/per_page';
+  }
+  let result: ListQuery;
+  if (cursorMode) {
+    const raw = one('cursor');
+    const cursor = raw === undefined || raw === '' ? undefined : decodeCursor(raw);
+    if (raw && !cursor) errors.cursor = 'is not a cursor this API issued';
+    result = {
+      mode: 'cursor',
+      cursor,
+      limit: int('limit', defaults.perPage, defaults.maxPerPage),
+      filters,
+    };
+  } else {
+    result = {
+      mode: 'page',
+      page: int('page', 1),
+      perPage: int('per_page', defaults.perPage, defaults.maxPerPage),
+      filters,
+    };
+  }
+  for (const k of Object.keys(filters) as Array<keyof CaseFilters>)
+    if (filters[k] === undefined) delete filters[k];
+  return Object.keys(errors).length ? { errors } : { ok: result };
+}

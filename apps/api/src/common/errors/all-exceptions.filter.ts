@@ -1,0 +1,134 @@
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+  Logger,
+} from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RouteTable } from '../http/route-table';
+import { DomainError, ValidationFailedError } from './domain-error';
+import { errorBody } from './error-body';
+import { type ErrorCode, statusFor } from './error-status';
+
+interface Mapped {
+  status: number;
+  message: string;
+  extra?: Record<string, unknown>;
+  headers?: Record<string, string>;
+}
+
+const FASTIFY: Record<string, Mapped> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    status: 415,
+    message: 'Request body must be JSON (Content-Type: application/json)',
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, message: 'Invalid Content-Length' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, message: 'Request body is too large' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, message: 'Request body is empty' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, message: 'Malformed JSON in request body' },
+};
+
+const DB_DOWN = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08006',
+  '08001',
+  '08003',
+  '08004',
+]);
+
+function isDatabaseDown(err: unknown): boolean {
+  const e = err as { code?: string; message?: string; driverError?: { code?: string } };
+  const code = e.code ?? e.driverError?.code;
+  if (code && DB_DOWN.has(code)) return true;
+  const m = e.message ?? '';
+  return /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED|Client has encountered a connection error/i.test(
+    m,
+  );
+}
+
+/** What may be logged of an unexpected error: no query parameters, no row values (they can hold PHI). */
+export function safeError(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { type: typeof err };
+  const e = err as Error & { code?: string; driverError?: { code?: string; routine?: string } };
+  return {
+    type: e.name,
+    code: e.code ?? e.driverError?.code,
+    message: e.name === 'QueryFailedError' ? 'database query failed' : e.message.slice(0, 300),
+    stack: e.stack?.split('\n').slice(1, 8).join('\n'),
+  };
+}
+
+/**
+ * The one error shape for every error (api-v1.md): domain errors by code,
+ * Fastify's parser errors (400/413/415), unknown routes (404) and wrong
+ * methods (405 with Allow), a database outage (503), and anything else as a
+ * generic 500 whose details go to the log only.
+ */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly log = new Logger('Errors');
+
+  constructor(private readonly routes: RouteTable) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const req = ctx.getRequest<FastifyRequest>();
+    const reply = ctx.getResponse<FastifyReply>();
+    const m = this.map(exception, req);
+    if (m.status >= 500) {
+      this.log.error(
+        { err: safeError(exception), request_id: req.id, status: m.status },
+        'request failed',
+      );
+    }
+    void reply
+      .status(m.status)
+      .headers({ 'content-type': 'application/json; charset=utf-8', ...(m.headers ?? {}) })
+      .send(errorBody(m.status, m.message, String(req.id), m.extra));
+  }
+
+  private map(err: unknown, req: FastifyRequest): Mapped {
+    if (err instanceof ValidationFailedError) {
+      return { status: 400, message: err.message, extra: { errors: err.errors } };
+    }
+    if (err instanceof DomainError) {
+      return { status: statusFor(err.code as ErrorCode), message: err.message, extra: err.details };
+    }
+    const code = (err as { code?: string }).code;
+    if (code && FASTIFY[code]) return FASTIFY[code];
+    if (err instanceof SyntaxError && (err as { statusCode?: number }).statusCode === 400) {
+      return FASTIFY.FST_ERR_CTP_INVALID_JSON_BODY;
+    }
+    if (err instanceof HttpException) {
+      const status = err.getStatus();
+      if (status === 404 && !req.routeOptions.url) {
+        const allowed = this.routes.allowed(req.url);
+        if (allowed.length > 0) {
+          const withHead =
+            allowed.includes('GET') && !allowed.includes('HEAD') ? [...allowed, 'HEAD'] : allowed;
+          return {
+            status: 405,
+            message: `Method ${req.method} not allowed; allowed: ${withHead.join(', ')}`,
+            headers: { allow: withHead.join(', ') },
+          };
+        }
+        return { status: 404, message: 'Resource not found' };
+      }
+      return { status, message: status >= 500 ? 'Internal server error' : err.message };
+    }
+    const statusCode = (err as { statusCode?: number }).statusCode;
+    if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+      return { status: statusCode, message: 'Bad request' };
+    }
+    if (isDatabaseDown(err)) return { status: 503, message: 'Database unavailable' };
+    return { status: 500, message: 'Internal server error' };
+  }
+}

@@ -1,0 +1,34 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { SCHEMAS } from '../../cases/dto/case.schemas';
+
+export const OPENAPI_PATHS = ['/api/v1/openapi.json', '/api/v1/swagger.json'] as const;
+
+/** The OpenAPI 3 document, generated from the controllers and the wire schemas. */
+export function buildOpenApi(app: INestApplication, version: string): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('Case Service API (LHCMS)')
+    .setDescription(
+      'LHCMS v1 — the case management API of the dental-laboratory platform, wire-compatible with the original Flask LHCMS. ' +
+        'Authenticate with a UMS access token (`Authorization: Bearer <jwt>`); every case belongs to one lab (`X-Lab-Id` or your first active membership). ' +
+        'Every error has one shape (`Error`).',
+    )
+    .setVersion(version)
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+    .build();
+  const doc = SwaggerModule.createDocument(app, config);
+  doc.components = {
+    ...(doc.components ?? {}),
+    schemas: { ...(doc.components?.schemas ?? {}), ...(SCHEMAS as Record<string, object>) },
+  };
+  return doc;
+}
+
+/** Serves the document at /api/v1/openapi.json (and the original's /api/v1/swagger.json) and the UI at /docs. */
+export function mountOpenApi(app: INestApplication, doc: OpenAPIObject): void {
+  SwaggerModule.setup('docs', app, doc, {
+    jsonDocumentUrl: OPENAPI_PATHS[0],
+    yamlDocumentUrl: '/api/v1/openapi.yaml',
+    customSiteTitle: 'LHCMS API v1',
+  });
+}

@@ -1,0 +1,95 @@
+import { SCHEMAS } from '../../cases/dto/case.schemas';
+import { isIsoDate, JsonSchemaValidator, pyRepr } from './json-schema.validator';
+
+const v = new JsonSchemaValidator(SCHEMAS);
+
+describe('JsonSchemaValidator (the original wire rules)', () => {
+  const base = { doctor_id: 'd1', product_id: 'p1', case_type: 'fixed_prosthetic' };
+
+  it('accepts a fixed-prosthetic case whose shade has no shade_id', () => {
+    expect(
+      v.validate('CaseInput', {
+        ...base,
+        fixed_prosthetic: {
+          type: 'crown',
+          material: 'zirconia',
+          tooth_numbers: [8],
+          shade: { shade_system: 'vita_classical', shade_value: 'A2' },
+        },
+      }),
+    ).toBeUndefined();
+  });
+
+  it('reports every failing path at once, dotted, with array indexes', () => {
+    const errors = v.validate('CaseInput', {
+      product_id: 5,
+      case_type: 'bogus',
+      fixed_prosthetic: {
+        type: 'crown',
+        material: 'zirconia',
+        tooth_numbers: [8, '9'],
+        shade: { shade_value: 'A2' },
+      },
+    });
+    expect(errors).toEqual({
+      doctor_id: "'doctor_id' is a required property",
+      product_id: "5 is not of type 'string'",
+      case_type:
+        "'bogus' is not one of ['fixed_prosthetic', 'denture', 'night_guard', 'implant', 'orthodontic', 'other']",
+      'fixed_prosthetic.tooth_numbers.1': "'9' is not of type 'integer'",
+      'fixed_prosthetic.shade.shade_system': "'shade_system' is a required property",
+    });
+  });
+
+  it('rejects a non-object root under the empty key', () => {
+    expect(v.validate('CaseInput', [1, 2])).toEqual({ '': "[1, 2] is not of type 'object'" });
+  });
+
+  it('rejects null where a value is required, and bad dates', () => {
+    expect(v.validate('CaseInput', { ...base, due_date: null })).toEqual({
+      due_date: "None is not of type 'string'",
+    });
+    expect(v.validate('CaseInput', { ...base, due_date: '11/19/2025' })).toEqual({
+      due_date: "'11/19/2025' is not a 'date'",
+    });
+    expect(v.validate('CaseInput', { ...base, due_date: '2025-02-30' })).toEqual({
+      due_date: "'2025-02-30' is not a 'date'",
+    });
+  });
+
+  it('validates the status update, the patient age type and implant fields', () => {
+    expect(v.validate('StatusUpdate', { status: 'shipped' })).toEqual({
+      status:
+        "'shipped' is not one of ['pending', 'in_progress', 'completed', 'cancelled', 'on_hold']",
+    });
+    expect(v.validate('StatusUpdate', {})).toEqual({ status: "'status' is a required property" });
+    expect(v.validate('CaseInput', { ...base, patient_info: { age: '35' } })).toEqual({
+      'patient_info.age': "'35' is not of type 'integer'",
+    });
+    expect(
+      Object.keys(
+        v.validate('CaseInput', { ...base, implant: { implant_system: 'straumann' } }) ?? {},
+      ).sort(),
+    ).toEqual(['implant.implant_diameter', 'implant.implant_length', 'implant.tooth_number']);
+  });
+
+  it('knows which update fields may be cleared with null', () => {
+    const keys = v.nullableKeys('CaseUpdate');
+    expect(keys.has('case_name')).toBe(true);
+    expect(keys.has('patient_info')).toBe(true);
+    expect(keys.has('priority')).toBe(false);
+    expect(keys.has('status')).toBe(false);
+  });
+});
+
+describe('helpers', () => {
+  it('isIsoDate accepts real calendar dates only', () => {
+    expect(isIsoDate('2024-02-29')).toBe(true);
+    expect(isIsoDate('2023-02-29')).toBe(false);
+    expect(isIsoDate('2024-2-9')).toBe(false);
+  });
+
+  it('pyRepr writes values as the original did', () => {
+    expect([null, true, 'x', 5].map(pyRepr)).toEqual(['None', 'True', "'x'", '5']);
+  });
+});

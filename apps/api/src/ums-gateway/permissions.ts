@@ -1,0 +1,58 @@
+import { SetMetadata } from '@nestjs/common';
+import type { LabRole } from '@lhcms/request-context';
+
+/** Every permission LHCMS checks: one catalogue, declared on handlers with @RequirePermission. */
+export enum Permission {
+  CaseRead = 'case:read',
+  CaseCreate = 'case:create',
+  CaseUpdate = 'case:update',
+  CaseStatus = 'case:status',
+  CaseDelete = 'case:delete',
+  CaseReopen = 'case:reopen',
+  AuditRead = 'audit:read',
+  AuditExport = 'audit:export',
+  LabSettings = 'lab:settings',
+  /** The doctor directory: any authenticated user (the original's doctor-info needed no lab). */
+  DoctorRead = 'doctor:read',
+}
+
+const VIEWER = [Permission.CaseRead, Permission.DoctorRead] as const;
+const MEMBER = [
+  ...VIEWER,
+  Permission.CaseCreate,
+  Permission.CaseUpdate,
+  Permission.CaseStatus,
+] as const;
+const ADMIN = [
+  ...MEMBER,
+  Permission.CaseDelete,
+  Permission.CaseReopen,
+  Permission.AuditRead,
+  Permission.AuditExport,
+  Permission.LabSettings,
+] as const;
+
+/**
+ * UMS lab roles → permissions: a viewer reads, a member also creates,
+ * updates and moves cases, an admin also deletes, reopens, reviews the audit
+ * trail and manages lab settings. A UMS system admin is an admin of every
+ * lab the UMS lists (ums-gateway).
+ */
+export const ROLE_PERMISSIONS: Record<LabRole, ReadonlySet<Permission>> = {
+  viewer: new Set(VIEWER),
+  member: new Set(MEMBER),
+  admin: new Set(ADMIN),
+};
+
+/** Granted to every authenticated principal, with or without a lab. */
+export const AUTHENTICATED_PERMISSIONS: ReadonlySet<Permission> = new Set([Permission.DoctorRead]);
+
+export const REQUIRED_PERMISSION = 'lhcms:permission';
+
+/** The permission a handler needs (checked in the lab the request acts in). */
+export const RequirePermission = (p: Permission): MethodDecorator & ClassDecorator =>
+  SetMetadata(REQUIRED_PERMISSION, p);
+
+export function roleAllows(role: LabRole | undefined, p: Permission): boolean {
+  return AUTHENTICATED_PERMISSIONS.has(p) || (role !== undefined && ROLE_PERMISSIONS[role].has(p));
+}

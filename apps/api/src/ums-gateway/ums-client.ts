@@ -1,0 +1,117 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Env } from '@lhcms/config';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type BreakerState, CircuitBreaker } from './circuit-breaker';
+import { UmsUnauthorized, UmsUnavailable } from './ums-gateway.errors';
+
+export type UmsOperation = 'me' | 'labs' | 'health';
+export type UmsOutcome = 'ok' | 'unauthorized' | 'error' | 'timeout' | 'circuit_open';
+
+/** Observer of UMS calls (metrics). */
+export interface UmsCallObserver {
+  umsCall(operation: UmsOperation, outcome: UmsOutcome, seconds: number): void;
+  setUmsCircuitOpen(open: boolean): void;
+}
+
+export const UMS_CALL_OBSERVER = Symbol('UMS_CALL_OBSERVER');
+
+const PATHS: Record<Exclude<UmsOperation, 'health'>, string> = {
+  me: '/api/auth/me',
+  labs: '/api/labs',
+};
+
+/**
+ * HTTP client of the UMS: a short timeout per call, bounded retries with
+ * backoff for these idempotent GETs (network errors, timeouts, 5xx), and a
+ * circuit breaker so a dead UMS costs nothing per request. `X-API-Key` is sent
+ * when UMS_API_KEY is set. 401/403/404/422 mean "this token is not valid".
+ */
+@Injectable()
+export class UmsClient {
+  private readonly base: string;
+  private readonly breaker: CircuitBreaker;
+
+  constructor(
+    @Inject(Env) private readonly env: Env,
+    @Inject(UMS_CALL_OBSERVER) private readonly observer: UmsCallObserver,
+  ) {
+    this.base = (env.UMS_BASE_URL ?? '').replace(/\/+$/, '');
+    this.breaker = new CircuitBreaker(
+      env.UMS_BREAKER_THRESHOLD,
+      env.UMS_BREAKER_RESET_MS,
+      (s: BreakerState) => observer.setUmsCircuitOpen(s === 'open'),
+    );
+  }
+
+  get breakerState(): BreakerState {
+    return this.breaker.state;
+  }
+
+  me(token: string): Promise<unknown> {
+    return this.get('me', token);
+  }
+
+  labs(token: string): Promise<unknown> {
+    return this.get('labs', token);
+  }
+
+  private headers(token: string): Record<string, string> {
+    const h: Record<string, string> = {
+      authorization: `Bearer ${token}`,
+      accept: 'application/json',
+    };
+    if (this.env.UMS_API_KEY) h['x-api-key'] = this.env.UMS_API_KEY;
+    return h;
+  }
+
+  private async get(op: Exclude<UmsOperation, 'health'>, token: string): Promise<unknown> {
+    if (!this.base) throw new UmsUnavailable('UMS_BASE_URL is not configured', 'error');
+    const started = performance.now();
+    const observe = (outcome: UmsOutcome) =>
+      this.observer.umsCall(op, outcome, (performance.now() - started) / 1000);
+    if (!this.breaker.allow()) {
+      observe('circuit_open');
+      throw new UmsUnavailable('UMS circuit breaker is open', 'circuit_open');
+    }
+    let last: UmsUnavailable = new UmsUnavailable('UMS unreachable', 'error');
+    for (let attempt = 0; attempt <= this.env.UMS_RETRIES; attempt++) {
+      if (attempt > 0) await sleep(50 * 2 ** (attempt - 1));
+      let res: Response;
+      try {
+        res = await fetch(`${this.base}${PATHS[op]}`, {
+          headers: this.headers(token),
+          signal: AbortSignal.timeout(this.env.UMS_TIMEOUT_MS),
+        });
+      } catch (err) {
+        const timeout = (err as Error).name === 'TimeoutError';
+        last = new UmsUnavailable(
+          timeout ? 'UMS timed out' : 'UMS unreachable',
+          timeout ? 'timeout' : 'error',
+        );
+        continue;
+      }
+      if (res.status >= 500) {
+        await res.body?.cancel();
+        last = new UmsUnavailable(`UMS answered ${res.status}`, 'error');
+        continue;
+      }
+      this.breaker.success();
+      if (res.status !== 200) {
+        await res.body?.cancel();
+        observe('unauthorized');
+        throw new UmsUnauthorized(`UMS answered ${res.status}`);
+      }
+      try {
+        const body: unknown = await res.json();
+        observe('ok');
+        return body;
+      } catch {
+        last = new UmsUnavailable('UMS sent an unreadable body', 'error');
+        break;
+      }
+    }
+    this.breaker.failure();
+    observe(last.outcome);
+    throw last;
+  }
+}

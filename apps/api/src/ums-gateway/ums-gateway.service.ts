@@ -1,0 +1,118 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Env } from '@lhcms/config';
+import type { LabMembership, Principal } from '@lhcms/request-context';
+import { PrincipalCache } from './principal-cache';
+import {
+  membershipsFromLabs,
+  membershipsFromMe,
+  mergeMemberships,
+  principalFrom,
+  userOf,
+} from './principal-mapper';
+import { TokenRejected, TokenVerifier, type VerifiedClaims } from './token-verifier';
+import { UmsClient } from './ums-client';
+import { AuthError, AuthErrorCode, UmsUnauthorized, UmsUnavailable } from './ums-gateway.errors';
+
+/** Observer of principal-cache lookups (metrics). */
+export interface CacheObserver {
+  cacheLookup(cache: string, hit: boolean): void;
+}
+export const CACHE_OBSERVER = Symbol('CACHE_OBSERVER');
+
+const LAB_ID = /^[A-Za-z0-9_-]{1,50}$/;
+
+/**
+ * Turns a bearer token into a Principal: local checks first, then the
+ * principal cache, then the UMS (shape A, else shape B). Concurrent requests
+ * with the same uncached token share one UMS round trip.
+ */
+@Injectable()
+export class UmsGatewayService {
+  private readonly inflight = new Map<string, Promise<Principal>>();
+
+  constructor(
+    @Inject(Env) private readonly env: Env,
+    private readonly verifier: TokenVerifier,
+    private readonly cache: PrincipalCache,
+    private readonly ums: UmsClient,
+    @Inject(CACHE_OBSERVER) private readonly observer: CacheObserver,
+  ) {}
+
+  async authenticate(token: string): Promise<Principal> {
+    let claims: VerifiedClaims;
+    try {
+      claims = await this.verifier.verify(token);
+    } catch (err) {
+      if (err instanceof TokenRejected) throw AuthError.invalidToken();
+      throw err;
+    }
+    const cached = this.env.UMS_CACHE_TTL > 0 ? await this.cache.get(token) : undefined;
+    this.observer.cacheLookup('principal', cached !== undefined);
+    if (cached && 'principal' in cached) return cached.principal;
+    if (cached) throw AuthError.invalidToken();
+
+    const pending = this.inflight.get(token);
+    if (pending) return pending;
+    const p = this.resolve(token, claims).finally(() => this.inflight.delete(token));
+    this.inflight.set(token, p);
+    return p;
+  }
+
+  private ttlFor(claims: VerifiedClaims, max: number): number {
+    const untilExpiry = claims.exp - Math.floor(Date.now() / 1000);
+    return Math.min(max, untilExpiry);
+  }
+
+  private async resolve(token: string, claims: VerifiedClaims): Promise<Principal> {
+    try {
+      const me = await this.ums.me(token);
+      if (!userOf(me)) throw new UmsUnauthorized('UMS /me body carries no user');
+      const isAdmin = userOf(me)?.is_admin === true;
+      let memberships = membershipsFromMe(me);
+      if (memberships === undefined || isAdmin) {
+        // Shape B (no labs in /me), or a UMS system admin, who is an admin of every lab the UMS lists.
+        const fromLabs = membershipsFromLabs(await this.ums.labs(token), isAdmin);
+        memberships = mergeMemberships(memberships ?? [], fromLabs);
+      }
+      const principal = principalFrom(me, memberships, claims);
+      await this.cache.set(token, { principal }, this.ttlFor(claims, this.env.UMS_CACHE_TTL));
+      return principal;
+    } catch (err) {
+      if (err instanceof UmsUnauthorized) {
+        await this.cache.set(
+          token,
+          { rejected: true },
+          this.ttlFor(claims, this.env.UMS_NEGATIVE_CACHE_TTL),
+        );
+        throw AuthError.invalidToken();
+      }
+      if (err instanceof UmsUnavailable) throw AuthError.unavailable();
+      throw err;
+    }
+  }
+
+  /**
+   * The lab a request acts in: the `X-Lab-Id` header, which must name an
+   * active membership, or else the first active membership (the original's
+   * rule). Inactive memberships never grant access (the original fell back
+   * to an inactive first entry; we do not).
+   */
+  selectLab(principal: Principal, header: string | string[] | undefined): LabMembership {
+    const active = principal.memberships.filter((m) => m.active);
+    const requested = Array.isArray(header) ? header[0] : header;
+    if (requested !== undefined && requested !== '') {
+      const id = requested.trim();
+      const m = LAB_ID.test(id) ? active.find((x) => x.labId === id) : undefined;
+      if (!m) {
+        throw new AuthError(
+          AuthErrorCode.NotLabMember,
+          'X-Lab-Id does not name a lab you are an active member of',
+        );
+      }
+      return m;
+    }
+    if (active.length === 0)
+      throw new AuthError(AuthErrorCode.NoLab, 'User lab information not available');
+    return active[0];
+  }
+}

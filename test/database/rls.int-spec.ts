@@ -1,0 +1,127 @@
+import { testDatabaseUrls } from '@lhcms/testing';
+import { Client } from 'pg';
+
+/**
+ * Row-level security: the safety net under the service layer's lab scoping.
+ * These queries go straight through the application role's connection, as a
+ * forgotten `WHERE lab_id` would.
+ */
+describe('row-level security', () => {
+  let app: Client;
+  let owner: Client;
+  const labA = `rls-a-${Date.now()}`;
+  const labB = `rls-b-${Date.now()}`;
+
+  async function inLab<T>(lab: string | null, fn: () => Promise<T>): Promise<T> {
+    await app.query('BEGIN');
+    try {
+      if (lab !== null) await app.query(`SELECT set_config('app.lab_id', $1, true)`, [lab]);
+      return await fn();
+    } finally {
+      await app.query('ROLLBACK');
+    }
+  }
+
+  beforeAll(async () => {
+    app = new Client({ connectionString: testDatabaseUrls().appUrl });
+    owner = new Client({ connectionString: testDatabaseUrls().ownerUrl });
+    await app.connect();
+    await owner.connect();
+    await owner.query(
+      `INSERT INTO cases (lab_id, doctor_id, product_id, case_type) VALUES ($1, 'rls-doc', 'p', 'other'), ($2, 'rls-doc', 'p', 'other')`,
+      [labA, labB],
+    );
+  });
+  afterAll(async () => {
+    await app.end();
+    await owner.end();
+  });
+
+  it('every table with a lab_id column has RLS enabled and FORCED, with a policy', async () => {
+    const r = await owner.query(`
+      SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
+             (SELECT count(*)::int FROM pg_policy p WHERE p.polrelid = c.oid) AS policies
+      FROM pg_class c
+      JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+      WHERE c.relkind = 'r' AND EXISTS (
+        SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'lab_id' AND NOT a.attisdropped)`);
+    expect(r.rows.length).toBeGreaterThan(0);
+    for (const t of r.rows) {
+      expect({
+        table: t.relname,
+        rls: t.relrowsecurity,
+        force: t.relforcerowsecurity,
+        policy: t.policies > 0,
+      }).toEqual({
+        table: t.relname,
+        rls: true,
+        force: true,
+        policy: true,
+      });
+    }
+  });
+
+  it('the application role is not the owner and cannot bypass RLS', async () => {
+    const r = await app.query(
+      `SELECT rolbypassrls, rolsuper FROM pg_roles WHERE rolname = current_user`,
+    );
+    expect(r.rows[0]).toEqual({ rolbypassrls: false, rolsuper: false });
+  });
+
+  it('no lab set: zero rows, even with no WHERE clause', async () => {
+    const n = await inLab(
+      null,
+      async () => (await app.query(`SELECT count(*)::int AS n FROM cases`)).rows[0].n,
+    );
+    expect(n).toBe(0);
+  });
+
+  it('a lab sees only its rows; a forgotten WHERE lab_id leaks nothing', async () => {
+    const rows = await inLab(
+      labA,
+      async () => (await app.query(`SELECT lab_id FROM cases WHERE doctor_id = 'rls-doc'`)).rows,
+    );
+    expect(rows).toEqual([{ lab_id: labA }]);
+    const other = await inLab(
+      'no-such-lab',
+      async () => (await app.query(`SELECT count(*)::int AS n FROM cases`)).rows[0].n,
+    );
+    expect(other).toBe(0);
+  });
+
+  it('updates and soft deletes cannot reach another lab, and rows cannot be moved or written into it', async () => {
+    const updated = await inLab(
+      labA,
+      async () =>
+        (await app.query(`UPDATE cases SET case_name = 'x' WHERE lab_id = $1`, [labB])).rowCount,
+    );
+    expect(updated).toBe(0);
+    await expect(
+      inLab(labA, () =>
+        app.query(
+          `INSERT INTO cases (lab_id, doctor_id, product_id, case_type) VALUES ($1, 'd', 'p', 'other')`,
+          [labB],
+        ),
+      ),
+    ).rejects.toThrow(/row-level security/);
+    await expect(
+      inLab(labA, () => app.query(`UPDATE cases SET lab_id = $1 WHERE lab_id = $2`, [labB, labA])),
+    ).rejects.toThrow(/row-level security/);
+  });
+
+  it('the lab setting is transaction-local: nothing carries over on a pooled connection', async () => {
+    await app.query('BEGIN');
+    await app.query(`SELECT set_config('app.lab_id', $1, true)`, [labA]);
+    await app.query('COMMIT');
+    const after = await app.query(`SELECT nullif(current_setting('app.lab_id', true), '') AS lab`);
+    expect(after.rows[0].lab).toBeNull();
+    expect((await app.query(`SELECT count(*)::int AS n FROM cases`)).rows[0].n).toBe(0);
+  });
+
+  it('the owner role sees every lab (cross-lab jobs)', async () => {
+    const r = await owner.query(
+      `SELECT count(DISTINCT lab_id)::int AS n FROM cases WHERE doctor_id = 'rls-doc'`,
+    );
+    expect(r.rows[0].n).toBe(2);
+  });
+});
