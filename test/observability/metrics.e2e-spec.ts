@@ -107,6 +107,13 @@ describe('/metrics', () => {
     expect(text).toContain(`endpoint="${CASE_ROUTE}"`);
     expect(text).not.toMatch(/endpoint="[^"]*\/42"/);
     expect(text).not.toContain('/api/v1/cases/42');
+    // The ums-gateway reports through MetricsService: the /me call and the principal cache miss.
+    const me = (s: typeof samples) =>
+      valueOf(s, 'lhcms_ums_request_duration_seconds_count', { operation: 'me', outcome: 'ok' });
+    expect(me(samples) - me(before)).toBe(1);
+    const miss = (s: typeof samples) =>
+      valueOf(s, 'lhcms_cache_requests_total', { cache: 'principal', result: 'miss' });
+    expect(miss(samples) - miss(before)).toBe(1);
   });
 
   it('counts each response exactly once, by route template, with the duration histogram', async () => {
