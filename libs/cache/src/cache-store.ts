@@ -52,6 +52,11 @@ export class CacheStore implements OnApplicationShutdown {
     return this.redis !== undefined;
   }
 
+  /** Whether the Redis connection is open (false without Redis). */
+  get redisOpen(): boolean {
+    return (this.redis?.client as { isOpen?: boolean } | undefined)?.isOpen === true;
+  }
+
   /** PING Redis (connecting if needed); rejects on error. The caller bounds the time. */
   async pingRedis(): Promise<void> {
     if (!this.redis) throw new Error('Redis is not configured');

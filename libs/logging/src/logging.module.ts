@@ -32,7 +32,7 @@ export function serializeError(err: unknown): unknown {
   if (!(err instanceof Error)) return err;
   const e = err as Error & { code?: unknown; status?: unknown };
   return {
-    type: e.constructor?.name ?? 'Error',
+    type: e.name || e.constructor?.name || 'Error',
     message: e.message,
     ...(typeof e.code === 'string' || typeof e.code === 'number' ? { code: e.code } : {}),
     ...(typeof e.status === 'number' ? { status: e.status } : {}),

@@ -6,13 +6,15 @@ export type ProxyMode = 'forward' | 'paused' | 'refusing';
  * A TCP proxy on 127.0.0.1 in front of a real server (PostgreSQL, Redis, ...)
  * that a test can cut: `pause()` stops moving bytes both ways on every
  * connection, old and new, like a firewall dropping packets (TCP keeps the
- * bytes; `resume()` lets them flow again); `refuse()` closes the listener and
- * every connection (connection refused / reset); `forward()` restores.
+ * bytes; `forward()` lets them flow again); `refuse()` closes the listener and
+ * every connection (connection refused / reset); `delay(ms)` slows every
+ * chunk; `forward()` restores.
  */
 export class TcpProxy {
   private server?: net.Server;
   private readonly pairs = new Set<[net.Socket, net.Socket]>();
   private mode: ProxyMode = 'forward';
+  private latencyMs = 0;
   /** Connections accepted so far. */
   accepted = 0;
 
@@ -39,6 +41,11 @@ export class TcpProxy {
     return this.mode;
   }
 
+  /** Delays every chunk, both ways, by `ms` (a slow network or a slow server). */
+  delay(ms: number): void {
+    this.latencyMs = ms;
+  }
+
   pause(): void {
     this.mode = 'paused';
     for (const [a, b] of this.pairs) {
@@ -60,6 +67,7 @@ export class TcpProxy {
   async forward(): Promise<void> {
     const was = this.mode;
     this.mode = 'forward';
+    this.latencyMs = 0;
     if (was === 'refusing') await this.listen();
     for (const [a, b] of this.pairs) {
       a.resume();
@@ -102,8 +110,12 @@ export class TcpProxy {
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
     // No pipe(): a pipe resumes its source on 'drain', undoing pause().
-    client.on('data', (d: Buffer) => upstream.write(d));
-    upstream.on('data', (d: Buffer) => client.write(d));
+    const relay = (to: net.Socket) => (d: Buffer) => {
+      if (this.latencyMs > 0) setTimeout(() => to.write(d), this.latencyMs);
+      else to.write(d);
+    };
+    client.on('data', relay(upstream));
+    upstream.on('data', relay(client));
     if (this.mode === 'paused') {
       client.pause();
       upstream.pause();
