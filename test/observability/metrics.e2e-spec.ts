@@ -5,6 +5,7 @@ import {
   request,
   startTestApi,
   startTestUms,
+  testDatabaseUrls,
   testEnv,
   type TestApi,
 } from '@lhcms/testing';
@@ -256,6 +257,29 @@ describe('/metrics', () => {
       valueOf(samples, 'lhcms_ums_request_duration_seconds_count', key) -
         valueOf(before, 'lhcms_ums_request_duration_seconds_count', key),
     ).toBe(1);
+  });
+});
+
+describe('/metrics with read replicas', () => {
+  it('reports the replica pools as pool="replica" next to the primary', async () => {
+    const ums = await startTestUms();
+    const replica = testDatabaseUrls().appUrl; // the same server, as a stand-in replica
+    const api = await startTestApi(
+      testEnv({ UMS_BASE_URL: ums.url, DATABASE_REPLICA_URLS: `${replica},${replica}` }),
+    );
+    try {
+      const samples = parseMetrics((await request(api.url, '/metrics')).text);
+      for (const pool of ['primary', 'replica']) {
+        for (const state of ['total', 'idle', 'waiting']) {
+          expect(samples).toContainEqual(
+            expect.objectContaining({ name: 'lhcms_db_pool_connections', labels: { pool, state } }),
+          );
+        }
+      }
+    } finally {
+      await api.close();
+      await ums.close();
+    }
   });
 });
 

@@ -107,8 +107,10 @@ export class TcpProxy {
       upstream.destroy();
       this.pairs.delete(pair);
     };
-    client.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
+    // A side that closes takes the other down after the bytes still delayed (e.g. an error message).
+    const dropLater = () => (this.latencyMs > 0 ? setTimeout(drop, this.latencyMs + 5) : drop());
+    client.on('error', drop).on('close', dropLater);
+    upstream.on('error', drop).on('close', dropLater);
     // No pipe(): a pipe resumes its source on 'drain', undoing pause().
     const relay = (to: net.Socket) => (d: Buffer) => {
       if (this.latencyMs > 0) setTimeout(() => to.write(d), this.latencyMs);
