@@ -29,6 +29,8 @@ const common = {
     '^@lhcms/(.*)$': '<rootDir>/libs/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
+  // kubernetes-models (chart validation) is ESM-only with `import`-only export maps.
+  resolver: '<rootDir>/test/setup/esm-only-resolver.cjs',
 };
 
 /** @type {import('jest').Config} */

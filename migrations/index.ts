@@ -1,9 +1,14 @@
 import { CreateCases1764300000000 } from './1764300000000-CreateCases';
 import { EnableRowLevelSecurity1764400000000 } from './1764400000000-EnableRowLevelSecurity';
+import { EncryptPhiFields1764500000000 } from './1764500000000-EncryptPhiFields';
 
 /**
  * Every migration, in order. Classes rather than a glob, so the app, the
  * TypeORM CLI and Jest load them the same way; a test fails when a file in
  * this folder is missing here.
  */
-export const MIGRATIONS = [CreateCases1764300000000, EnableRowLevelSecurity1764400000000];
+export const MIGRATIONS = [
+  CreateCases1764300000000,
+  EnableRowLevelSecurity1764400000000,
+  EncryptPhiFields1764500000000,
+];

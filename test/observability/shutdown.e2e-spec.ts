@@ -11,6 +11,7 @@ import {
   startTestUms,
   TcpProxy,
   TEST_JWT_SECRET,
+  TEST_LOCAL_KEK,
   TEST_SECRET_KEY,
   testDatabaseUrls,
   testEnv,
@@ -46,6 +47,7 @@ describe('graceful shutdown of the built server (dist/apps/api/src/main.js)', ()
         UMS_BASE_URL: ums.url,
         SECRET_KEY: TEST_SECRET_KEY,
         JWT_SECRET_KEY: TEST_JWT_SECRET,
+        ENCRYPTION_LOCAL_KEK: TEST_LOCAL_KEK,
         // Fewer connections than requests: most of them wait for a connection
         // and still need the pool after SIGTERM (and the shared test server's
         // max_connections is not a limit of this test).

@@ -13,6 +13,12 @@ import { buildOpenApi, mountOpenApi, OPENAPI_PATHS } from './common/openapi/open
 import { ShutdownState } from './health/shutdown-state';
 import { installHttpObservability } from './http/http-observability';
 import { MetricsService } from './metrics/metrics.service';
+import {
+  CORS_ALLOWED_HEADERS,
+  CORS_EXPOSED_HEADERS,
+  NO_STORE,
+  SECURITY_HEADERS,
+} from './security/security-headers';
 
 export { type RawWithRoute } from '@lhcms/request-context';
 
@@ -28,6 +34,7 @@ export interface CreateAppOptions {
 }
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+const REFERENCE_DATA_PATHS = /^\/api\/v1\/cases\/(types|shades|materials)\/?(\?|$)/;
 
 function unsupportedMediaType(): Error {
   return Object.assign(new Error('Request body must be JSON'), {
@@ -72,6 +79,27 @@ export async function createApp(
   const routes = new RouteTable();
   fastify.addHook('onRoute', (r) => routes.add(r.method, r.url));
   app.useGlobalFilters(new AllExceptionsFilter(routes));
+
+  // CORS from an allowlist only (the original allowed `*`; production refuses it).
+  const origins = new Set(env.CORS_ORIGINS);
+  app.enableCors({
+    origin: (origin: string | undefined, cb: (err: Error | null, allow: boolean) => void) =>
+      cb(null, origin !== undefined && (origins.has('*') || origins.has(origin))),
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    allowedHeaders: CORS_ALLOWED_HEADERS,
+    exposedHeaders: CORS_EXPOSED_HEADERS,
+    credentials: false,
+    maxAge: 600,
+  });
+  fastify.addHook('onSend', async (req, reply) => {
+    void reply.headers(SECURITY_HEADERS);
+    if (req.url.startsWith('/api/') && !reply.hasHeader('cache-control')) {
+      void reply.header(
+        'cache-control',
+        REFERENCE_DATA_PATHS.test(req.url) ? 'public, max-age=3600' : NO_STORE,
+      );
+    }
+  });
 
   // JSON only: a text/plain body is 415, not a string handed to validation.
   fastify.removeContentTypeParser('text/plain');

@@ -8,6 +8,7 @@ import type { CreateAppOptions } from './app.factory';
 import { CasesModule } from './cases/cases.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { SecurityModule } from './security/security.module';
 import { UmsGatewayModule } from './ums-gateway/ums-gateway.module';
 
 @Module({})
@@ -23,6 +24,8 @@ export class AppModule {
         DatabaseModule.forRoot(),
         MetricsModule,
         UmsGatewayModule,
+        // After the ums-gateway: its guard (rate limit per user) runs after authentication.
+        SecurityModule,
         HealthModule,
         CasesModule,
         ...(options.imports ?? []),

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { ConfigError, loadEnv } from '@lhcms/config';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions, revertLastMigration, runMigrations } from '@lhcms/database';
+import { rotateKeys } from './encryption/key-rotation';
 
 /**
  * `lhcms` — the operations CLI (`node dist/apps/api/src/cli.js <command>`;
@@ -12,6 +13,10 @@ import { dataSourceOptions, revertLastMigration, runMigrations } from '@lhcms/da
  *   migrate [run]     apply pending migrations (the Helm migration Job runs this)
  *   migrate revert    revert the last migration
  *   migrate show      list migrations and whether they are applied
+ *   keys rotate [--new-data-keys] [--reencrypt]
+ *                     re-wrap every lab data key under the current key-encryption
+ *                     key; optionally add a new data key per lab and re-encrypt
+ *                     every case's PHI under it (also encrypts legacy plaintext)
  */
 type Command = (args: string[]) => Promise<number>;
 
@@ -20,6 +25,21 @@ function out(line: string): void {
 }
 
 const commands: Record<string, Command> = {
+  async keys([sub, ...flags]) {
+    if (sub !== 'rotate') {
+      out('usage: lhcms keys rotate [--new-data-keys] [--reencrypt]');
+      return 2;
+    }
+    const r = await rotateKeys(loadEnv(), {
+      newDataKeys: flags.includes('--new-data-keys'),
+      reencrypt: flags.includes('--reencrypt'),
+    });
+    out(
+      `re-wrapped ${r.rewrapped} data keys, added ${r.newDataKeys}, re-encrypted ${r.reencryptedCases} cases`,
+    );
+    return 0;
+  },
+
   async migrate([sub = 'run']) {
     const env = loadEnv();
     switch (sub) {

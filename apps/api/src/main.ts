@@ -28,7 +28,12 @@ async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   let env: Env = loadEnv();
   let dev: DevRuntime | undefined;
-  if (!env.isProduction && (!env.DATABASE_URL || !env.UMS_BASE_URL || !env.SECRET_KEY)) {
+  const needsDev =
+    !env.DATABASE_URL ||
+    !env.UMS_BASE_URL ||
+    !env.SECRET_KEY ||
+    (env.ENCRYPTION_PROVIDER === 'local' && !env.ENCRYPTION_LOCAL_KEK);
+  if (!env.isProduction && needsDev) {
     // Loaded lazily: production never loads the embedded-database code.
     const { startDevRuntime } = await import('./dev-runtime/dev-runtime.js');
     dev = await startDevRuntime(env, (m) => out(`[lhcms] ${m}`));

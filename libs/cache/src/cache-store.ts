@@ -3,8 +3,6 @@ import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Env } from '@lhcms/config';
 import { Keyv } from 'keyv';
 
-export const CACHE_NAMESPACE = 'lhcms';
-
 /**
  * A Keyv whose `disconnect()` is deferred. @nestjs/cache-manager disconnects
  * its stores in `onModuleDestroy`, which Nest runs before the HTTP server
@@ -37,9 +35,12 @@ export class CacheStore implements OnApplicationShutdown {
   constructor(env: Env) {
     if (env.REDIS_URL) {
       this.redis = new KeyvRedis(env.REDIS_URL, { throwOnConnectError: true });
-      this.keyv = new DeferredDisconnectKeyv({ store: this.redis, namespace: CACHE_NAMESPACE });
+      this.keyv = new DeferredDisconnectKeyv({
+        store: this.redis,
+        namespace: env.REDIS_KEY_PREFIX,
+      });
     } else {
-      this.keyv = new DeferredDisconnectKeyv({ namespace: CACHE_NAMESPACE });
+      this.keyv = new DeferredDisconnectKeyv({ namespace: env.REDIS_KEY_PREFIX });
     }
     // Keyv re-emits store errors; unhandled they would crash the process. The
     // message only: Redis errors can echo the URL.

@@ -248,6 +248,33 @@ export class Env {
   @Matches(REDIS_URL, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL?: string;
 
+  @EnvVar({
+    group: 'cache',
+    description:
+      'Prefix of every Redis key LHCMS writes (cache, rate-limit counters), so deployments can share a Redis.',
+  })
+  @Matches(/^[A-Za-z0-9:_-]{1,64}$/, {
+    message: 'REDIS_KEY_PREFIX must be 1 to 64 of [A-Za-z0-9:_-]',
+  })
+  REDIS_KEY_PREFIX = 'lhcms';
+
+  // ---- security -------------------------------------------------------------
+  @EnvVar({
+    group: 'security',
+    description:
+      "Requests per user per window (the original's documented 100/minute). Counted in Redis when REDIS_URL is set, so all replicas share them; 0 disables.",
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(0)
+  RATE_LIMIT_PER_MINUTE = 100;
+
+  @EnvVar({ group: 'security', description: 'Length of the rate-limit window in seconds.' })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_WINDOW_SECONDS = 60;
+
   // ---- UMS ----------------------------------------------------------------
   @EnvVar({
     group: 'ums',
@@ -432,12 +459,60 @@ export class Env {
 
   @EnvVar({
     group: 'hipaa',
-    description: 'Key-encryption key id for PHI field encryption (an AWS KMS key id or ARN).',
+    description:
+      'Where the key-encryption key (KEK) that wraps the per-lab data keys lives: `local` (ENCRYPTION_LOCAL_KEK) or `aws-kms` (ENCRYPTION_KEY_ID).',
+  })
+  @IsIn(['local', 'aws-kms'])
+  ENCRYPTION_PROVIDER: 'local' | 'aws-kms' = 'local';
+
+  @EnvVar({
+    group: 'hipaa',
+    description:
+      'AWS KMS key id or ARN of the KEK (ENCRYPTION_PROVIDER=aws-kms). Required in production with aws-kms.',
     example: 'aws-kms-key-id',
   })
   @IsOptional()
   @IsString()
   ENCRYPTION_KEY_ID?: string;
+
+  @EnvVar({
+    group: 'hipaa',
+    secret: true,
+    description:
+      'The local KEK: 32 random bytes, base64 (`openssl rand -base64 32`). Required in production with ENCRYPTION_PROVIDER=local; the embedded default generates one under LHCMS_DATA_DIR.',
+  })
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'ENCRYPTION_LOCAL_KEK must be 32 bytes in base64' })
+  ENCRYPTION_LOCAL_KEK?: string;
+
+  @EnvVar({
+    group: 'hipaa',
+    secret: true,
+    description:
+      'Comma-separated retired local KEKs, still used to unwrap until `lhcms keys rotate` has re-wrapped every data key under ENCRYPTION_LOCAL_KEK.',
+  })
+  @ListEnv()
+  @Matches(/^[A-Za-z0-9+/]{43}=$/, {
+    each: true,
+    message: 'each ENCRYPTION_LOCAL_KEKS_RETIRED entry must be 32 bytes in base64',
+  })
+  ENCRYPTION_LOCAL_KEKS_RETIRED: string[] = [];
+
+  @EnvVar({
+    group: 'hipaa',
+    description: 'AWS region of the KMS key (ENCRYPTION_PROVIDER=aws-kms).',
+  })
+  @IsString()
+  AWS_REGION = 'us-east-1';
+
+  @EnvVar({
+    group: 'hipaa',
+    description:
+      'KMS endpoint override (a VPC endpoint, or a local KMS-compatible server in tests). Credentials come from the AWS default chain (env, web identity, instance role).',
+  })
+  @IsOptional()
+  @IsUrl(HTTP_URL)
+  KMS_ENDPOINT?: string;
 
   // ---- observability ------------------------------------------------------
   @EnvVar({

@@ -83,7 +83,13 @@ describe('loadEnv', () => {
 
   it('refuses production without database, UMS and secrets', () => {
     const text = problemsOf({ NODE_ENV: 'production' }).join('\n');
-    for (const name of ['DATABASE_URL', 'UMS_BASE_URL', 'SECRET_KEY', 'JWT_SECRET_KEY']) {
+    for (const name of [
+      'DATABASE_URL',
+      'UMS_BASE_URL',
+      'SECRET_KEY',
+      'JWT_SECRET_KEY',
+      'ENCRYPTION_LOCAL_KEK',
+    ]) {
       expect(text).toContain(name);
     }
   });
@@ -95,6 +101,7 @@ describe('loadEnv', () => {
       UMS_BASE_URL: 'http://ums:5000',
       SECRET_KEY: 'x'.repeat(40),
       JWT_SECRET_KEY: 'y'.repeat(32),
+      ENCRYPTION_LOCAL_KEK: Buffer.alloc(32, 7).toString('base64'),
     };
     expect(loadEnv(base).isProduction).toBe(true);
     expect(loadEnv(base).migrateOnStart).toBe(false);

@@ -55,6 +55,9 @@ function productionProblems(env: Env): string[] {
       'JWT_SECRET_KEY: required in production unless UMS_JWKS_URL is set (tokens are verified locally)',
     );
   if (!env.HIPAA_AUDIT_ENABLED) p.push('HIPAA_AUDIT_ENABLED: cannot be false in production');
+  if (env.ENCRYPTION_PROVIDER === 'local' && !env.ENCRYPTION_LOCAL_KEK)
+    p.push('ENCRYPTION_LOCAL_KEK: required in production with ENCRYPTION_PROVIDER=local');
+
   if (env.CORS_ORIGINS.includes('*')) p.push('CORS_ORIGINS: `*` is not allowed in production');
   return p;
 }
@@ -67,6 +70,8 @@ function consistencyProblems(env: Env): string[] {
   const asym = env.JWT_ALGORITHM.some((a) => !a.startsWith('HS'));
   if (hs && asym) p.push('JWT_ALGORITHM: HS* and RS*/ES*/PS* algorithms cannot be mixed');
   if (env.JWT_ALGORITHM.length === 0) p.push('JWT_ALGORITHM: at least one algorithm is required');
+  if (env.ENCRYPTION_PROVIDER === 'aws-kms' && !env.ENCRYPTION_KEY_ID)
+    p.push('ENCRYPTION_KEY_ID: required with ENCRYPTION_PROVIDER=aws-kms');
   return p;
 }
 

@@ -1,1 +1,3 @@
 export * from './keys';
+export * from './field-cipher';
+export * from './kek';

@@ -40,6 +40,7 @@ export function isolatedSeed(): { seed: Seed; labs: TestLabs } {
 
 export interface Stack {
   api: TestApi;
+  seed: { seed: Seed; labs: TestLabs };
   ums: UmsDevServer;
   env: Env;
   labs: TestLabs;
@@ -53,11 +54,13 @@ export interface StackOptions {
   shape?: UmsShape;
   env?: RawEnv;
   umsApiKey?: string;
+  /** Reuse another stack's seed (same lab ids), e.g. to restart the API on the same data. */
+  seed?: { seed: Seed; labs: TestLabs };
 }
 
 /** ums-dev + the API on the run's test database, each on a free port, with an isolated seed. */
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
-  const { seed, labs } = isolatedSeed();
+  const { seed, labs } = o.seed ?? isolatedSeed();
   const ums = await startTestUms({ seed, shape: o.shape, apiKey: o.umsApiKey });
   const env = testEnv({ UMS_BASE_URL: ums.url, UMS_API_KEY: o.umsApiKey, ...(o.env ?? {}) });
   const api = await startTestApi(env);
@@ -72,6 +75,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   };
   return {
     api,
+    seed: { seed, labs },
     ums,
     env,
     labs,

@@ -1,16 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { rows } from '@lhcms/database';
-import type { CaseRow } from './dto/case.response';
+import type { StoredCaseRow } from './dto/case.response';
 import type { CaseFilters, Cursor } from './dto/list-query';
 
 /**
  * SQL of the cases module. Every statement is parameterised and scoped by
  * `lab_id` (and by row-level security through TenantDb's `app.lab_id`), and
- * live rows only (`deleted_at IS NULL`). Rows come back in wire shape
+ * live rows only (`deleted_at IS NULL`). Rows come back close to wire shape
  * (timestamps as ISO-8601 UTC text with microseconds, dates as YYYY-MM-DD),
- * so listing needs no entity hydration. CaseEntity describes the table for
- * TypeORM's migration tooling.
+ * with PHI columns still encrypted — PhiCipher decrypts them — so listing
+ * needs no entity hydration. CaseEntity describes the table for TypeORM's
+ * migration tooling.
  */
 const ISO = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
@@ -19,7 +20,7 @@ export const CASE_COLUMNS = `id, lab_id, doctor_id, product_id, status, case_nam
   fixed_prosthetic_details, denture_details, night_guard_details, implant_details,
   ${ISO('created_at')} AS created_at, ${ISO('updated_at')} AS updated_at`;
 
-/** Writable columns and their SQL names. */
+/** Writable columns as stored (PHI columns already encrypted by PhiCipher). */
 export interface CaseValues {
   doctor_id: string;
   product_id: string;
@@ -38,6 +39,7 @@ export interface CaseValues {
   denture_details: unknown;
   night_guard_details: unknown;
   implant_details: unknown;
+  patient_id_bidx: string | null;
 }
 
 const WRITABLE = new Set<string>([
@@ -58,21 +60,13 @@ const WRITABLE = new Set<string>([
   'denture_details',
   'night_guard_details',
   'implant_details',
-]);
-const JSONB = new Set([
-  'patient_info',
-  'fixed_prosthetic_details',
-  'denture_details',
-  'night_guard_details',
-  'implant_details',
+  'patient_id_bidx',
 ]);
 
-function param(col: string, v: unknown): unknown {
-  // node-postgres would send a JS array as a PostgreSQL array; jsonb wants JSON text.
-  return JSONB.has(col) && v !== null && v !== undefined ? JSON.stringify(v) : v;
-}
+/** Filters as the database sees them: a patient id only through its blind index. */
+export type StoredFilters = Omit<CaseFilters, 'patient_id'> & { patient_id_bidx?: string };
 
-function where(labId: string, f: CaseFilters, params: unknown[]): string {
+function where(labId: string, f: StoredFilters, params: unknown[]): string {
   params.push(labId);
   const clauses = [`lab_id = $${params.length}`, 'deleted_at IS NULL'];
   const eq = (col: string, v: unknown) => {
@@ -86,6 +80,7 @@ function where(labId: string, f: CaseFilters, params: unknown[]): string {
   eq('case_type', f.case_type);
   eq('priority', f.priority);
   eq('rush_order', f.rush_order);
+  eq('patient_id_bidx', f.patient_id_bidx);
   return clauses.join(' AND ');
 }
 
@@ -96,8 +91,8 @@ export class CasesRepository {
     labId: string,
     id: number,
     forUpdate = false,
-  ): Promise<CaseRow | undefined> {
-    const found = await rows<CaseRow>(
+  ): Promise<StoredCaseRow | undefined> {
+    const found = await rows<StoredCaseRow>(
       em,
       `SELECT ${CASE_COLUMNS} FROM cases WHERE id = $1 AND lab_id = $2 AND deleted_at IS NULL${forUpdate ? ' FOR UPDATE' : ''}`,
       [id, labId],
@@ -105,7 +100,7 @@ export class CasesRepository {
     return found[0];
   }
 
-  async count(em: EntityManager, labId: string, filters: CaseFilters): Promise<number> {
+  async count(em: EntityManager, labId: string, filters: StoredFilters): Promise<number> {
     const params: unknown[] = [];
     const found = await rows<{ n: number }>(
       em,
@@ -119,14 +114,14 @@ export class CasesRepository {
   async page(
     em: EntityManager,
     labId: string,
-    filters: CaseFilters,
+    filters: StoredFilters,
     offset: number,
     limit: number,
-  ): Promise<CaseRow[]> {
+  ): Promise<StoredCaseRow[]> {
     const params: unknown[] = [];
     const w = where(labId, filters, params);
     params.push(limit, offset);
-    return rows<CaseRow>(
+    return rows<StoredCaseRow>(
       em,
       `SELECT ${CASE_COLUMNS} FROM cases WHERE ${w} ORDER BY created_at DESC, id DESC LIMIT $${params.length - 1} OFFSET $${params.length}`,
       params,
@@ -137,10 +132,10 @@ export class CasesRepository {
   async after(
     em: EntityManager,
     labId: string,
-    filters: CaseFilters,
+    filters: StoredFilters,
     cursor: Cursor | undefined,
     limit: number,
-  ): Promise<CaseRow[]> {
+  ): Promise<StoredCaseRow[]> {
     const params: unknown[] = [];
     let w = where(labId, filters, params);
     if (cursor) {
@@ -148,17 +143,17 @@ export class CasesRepository {
       w += ` AND (created_at, id) < ($${params.length - 1}::timestamptz, $${params.length})`;
     }
     params.push(limit);
-    return rows<CaseRow>(
+    return rows<StoredCaseRow>(
       em,
       `SELECT ${CASE_COLUMNS} FROM cases WHERE ${w} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
       params,
     );
   }
 
-  async insert(em: EntityManager, labId: string, v: CaseValues): Promise<CaseRow> {
+  async insert(em: EntityManager, labId: string, v: CaseValues): Promise<StoredCaseRow> {
     const cols = Object.keys(v).filter((c) => WRITABLE.has(c));
-    const params: unknown[] = [labId, ...cols.map((c) => param(c, v[c as keyof CaseValues]))];
-    const found = await rows<CaseRow>(
+    const params: unknown[] = [labId, ...cols.map((c) => v[c as keyof CaseValues])];
+    const found = await rows<StoredCaseRow>(
       em,
       `INSERT INTO cases (lab_id, ${cols.join(', ')}) VALUES ($1, ${cols.map((_, i) => `$${i + 2}`).join(', ')}) RETURNING ${CASE_COLUMNS}`,
       params,
@@ -172,15 +167,11 @@ export class CasesRepository {
     labId: string,
     id: number,
     changes: Partial<CaseValues>,
-  ): Promise<CaseRow | undefined> {
+  ): Promise<StoredCaseRow | undefined> {
     const cols = Object.keys(changes).filter((c) => WRITABLE.has(c));
-    const params: unknown[] = [
-      id,
-      labId,
-      ...cols.map((c) => param(c, changes[c as keyof CaseValues])),
-    ];
+    const params: unknown[] = [id, labId, ...cols.map((c) => changes[c as keyof CaseValues])];
     const set = [...cols.map((c, i) => `${c} = $${i + 3}`), 'updated_at = now()'].join(', ');
-    const found = await rows<CaseRow>(
+    const found = await rows<StoredCaseRow>(
       em,
       `UPDATE cases SET ${set} WHERE id = $1 AND lab_id = $2 AND deleted_at IS NULL RETURNING ${CASE_COLUMNS}`,
       params,

@@ -2,8 +2,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@lhcms/config';
 import { TenantDb } from '@lhcms/database';
 import { CasesError } from './cases.errors';
-import { CasesRepository, type CaseValues } from './cases.repository';
-import { type CaseResponse, type CaseRow, toCaseResponse } from './dto/case.response';
+import { PhiCipher } from '../encryption/phi-cipher';
+import { CasesRepository, type CaseValues, type StoredFilters } from './cases.repository';
+import {
+  type CaseResponse,
+  type CaseRow,
+  type StoredCaseRow,
+  toCaseResponse,
+} from './dto/case.response';
 import type {
   CaseInputBody,
   CaseStatus,
@@ -11,7 +17,7 @@ import type {
   DetailKind,
   Json,
 } from './dto/case.schemas';
-import { encodeCursor, type ListQuery } from './dto/list-query';
+import { type CaseFilters, encodeCursor, type ListQuery } from './dto/list-query';
 import { LinksHubClient } from './linkshub/linkshub.client';
 
 /** Who acts, in which lab (from the request context). */
@@ -67,29 +73,46 @@ export class CasesService {
     private readonly db: TenantDb,
     private readonly repo: CasesRepository,
     private readonly directory: LinksHubClient,
+    private readonly phi: PhiCipher,
   ) {}
 
+  private storedFilters(labId: string, f: CaseFilters): StoredFilters {
+    const { patient_id, ...rest } = f;
+    return patient_id === undefined
+      ? rest
+      : { ...rest, patient_id_bidx: this.phi.blindIndex(labId, patient_id) };
+  }
+
+  private plain(labId: string, row: StoredCaseRow): Promise<CaseRow> {
+    return this.phi.decrypt(labId, row) as Promise<CaseRow>;
+  }
+
+  private async plainAll(labId: string, rows: StoredCaseRow[]): Promise<CaseResponse[]> {
+    return (await this.phi.decryptAll(labId, rows)).map((r) => toCaseResponse(r as CaseRow));
+  }
+
   async list(actor: CaseActor, q: ListQuery): Promise<CasePage | CaseCursorPage> {
+    const filters = this.storedFilters(actor.labId, q.filters);
     return this.db.withLab(actor.labId, async (em) => {
       if (q.mode === 'cursor') {
-        const rows = await this.repo.after(em, actor.labId, q.filters, q.cursor, q.limit + 1);
+        const rows = await this.repo.after(em, actor.labId, filters, q.cursor, q.limit + 1);
         const more = rows.length > q.limit;
         const page = more ? rows.slice(0, q.limit) : rows;
         const last = page[page.length - 1];
         return {
-          cases: page.map(toCaseResponse),
+          cases: await this.plainAll(actor.labId, page),
           next_cursor:
             more && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : null,
           limit: q.limit,
         };
       }
       const [total, rows] = await Promise.all([
-        this.repo.count(em, actor.labId, q.filters),
-        this.repo.page(em, actor.labId, q.filters, (q.page - 1) * q.perPage, q.perPage),
+        this.repo.count(em, actor.labId, filters),
+        this.repo.page(em, actor.labId, filters, (q.page - 1) * q.perPage, q.perPage),
       ]);
       const pages = Math.ceil(total / q.perPage);
       return {
-        cases: rows.map(toCaseResponse),
+        cases: await this.plainAll(actor.labId, rows),
         pagination: {
           page: q.page,
           per_page: q.perPage,
@@ -105,7 +128,7 @@ export class CasesService {
   async get(actor: CaseActor, id: number): Promise<CaseResponse> {
     const row = await this.db.withLab(actor.labId, (em) => this.repo.findById(em, actor.labId, id));
     if (!row) throw CasesError.notFound();
-    return toCaseResponse(row);
+    return toCaseResponse(await this.plain(actor.labId, row));
   }
 
   async create(actor: CaseActor, body: CaseInputBody): Promise<CaseResponse> {
@@ -130,23 +153,34 @@ export class CasesService {
       denture_details: detail(body.denture),
       night_guard_details: detail(body.night_guard),
       implant_details: detail(body.implant),
+      patient_id_bidx: this.phi.patientIndex(actor.labId, body.patient_info),
     };
+    const stored = await this.phi.encrypt(actor.labId, values);
     const row = await this.db.withLab(actor.labId, (em) =>
-      this.repo.insert(em, actor.labId, values),
+      this.repo.insert(em, actor.labId, stored),
     );
-    return toCaseResponse(row);
+    return toCaseResponse(await this.plain(actor.labId, row));
   }
 
   /** Partial update (the original's PUT); `null` clears a nullable field. Unchanged fields leave updated_at alone. */
   async update(actor: CaseActor, id: number, body: CaseUpdateBody): Promise<CaseResponse> {
     return this.db.withLab(actor.labId, async (em) => {
-      const current = await this.repo.findById(em, actor.labId, id, true);
-      if (!current) throw CasesError.notFound();
+      const stored = await this.repo.findById(em, actor.labId, id, true);
+      if (!stored) throw CasesError.notFound();
+      const current = await this.plain(actor.labId, stored);
       const changes = this.changesOf(current, body);
       if (Object.keys(changes).length === 0) return toCaseResponse(current);
-      const row = await this.repo.update(em, actor.labId, id, changes);
+      if (changes.patient_info !== undefined) {
+        changes.patient_id_bidx = this.phi.patientIndex(actor.labId, changes.patient_info);
+      }
+      const row = await this.repo.update(
+        em,
+        actor.labId,
+        id,
+        await this.phi.encrypt(actor.labId, changes),
+      );
       if (!row) throw CasesError.notFound();
-      return toCaseResponse(row);
+      return toCaseResponse(await this.plain(actor.labId, row));
     });
   }
 

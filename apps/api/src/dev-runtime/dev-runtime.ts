@@ -16,6 +16,8 @@ interface DevSecrets {
   jwtSecret: string;
   ownerPassword: string;
   appPassword: string;
+  /** The local key-encryption key of PHI field encryption (base64, 32 bytes). */
+  localKek: string;
 }
 
 export interface DevRuntime {
@@ -28,15 +30,22 @@ export interface DevRuntime {
 
 function devSecrets(root: string): DevSecrets {
   const file = path.join(root, 'dev-secrets.json');
-  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')) as DevSecrets;
   const gen = (): string => randomBytes(32).toString('base64url');
-  const s: DevSecrets = {
+  const fresh: DevSecrets = {
     secretKey: gen(),
     jwtSecret: gen(),
     ownerPassword: gen(),
     appPassword: gen(),
+    localKek: randomBytes(32).toString('base64'),
   };
-  fs.writeFileSync(file, JSON.stringify(s, null, 2), { mode: 0o600 });
+  const existing = fs.existsSync(file)
+    ? (JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<DevSecrets>)
+    : {};
+  // Keep what exists (data was encrypted and roles created with it); add what is new.
+  const s: DevSecrets = { ...fresh, ...existing };
+  if (Object.keys(existing).length !== Object.keys(s).length) {
+    fs.writeFileSync(file, JSON.stringify(s, null, 2), { mode: 0o600 });
+  }
   return s;
 }
 
@@ -57,6 +66,12 @@ export async function startDevRuntime(env: Env, log: (m: string) => void): Promi
   let ums: UmsDevServer | undefined;
 
   if (!env.SECRET_KEY) overrides.SECRET_KEY = secrets.secretKey;
+  if (env.ENCRYPTION_PROVIDER === 'local' && !env.ENCRYPTION_LOCAL_KEK) {
+    overrides.ENCRYPTION_LOCAL_KEK = secrets.localKek;
+    banner.push(
+      `PHI encryption: local key-encryption key kept in ${path.join(root, 'dev-secrets.json')}`,
+    );
+  }
 
   try {
     if (!env.DATABASE_URL) {

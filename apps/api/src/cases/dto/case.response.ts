@@ -1,6 +1,19 @@
 import type { CaseStatus, CaseType, DetailKind, Json, Priority } from './case.schemas';
 
-/** A `cases` row as the repository selects it (timestamps already ISO-8601 UTC text). */
+type PhiColumnName =
+  | 'patient_info'
+  | 'case_name'
+  | 'description'
+  | 'special_instructions'
+  | 'fixed_prosthetic_details'
+  | 'denture_details'
+  | 'night_guard_details'
+  | 'implant_details';
+
+/** A `cases` row as stored: PHI columns hold `enc:v1:…` text (or legacy plaintext). */
+export type StoredCaseRow = Omit<CaseRow, PhiColumnName> & Record<PhiColumnName, string | null>;
+
+/** A `cases` row in plaintext (decrypted); timestamps already ISO-8601 UTC text. */
 export interface CaseRow {
   id: number;
   lab_id: string;

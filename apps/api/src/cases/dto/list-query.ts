@@ -14,6 +14,8 @@ export interface CaseFilters {
   case_type?: CaseType;
   priority?: Priority;
   rush_order?: boolean;
+  /** Exact match on patient_info.patient_id (through the blind index; never stored in clear). */
+  patient_id?: string;
 }
 
 export type ListQuery =
@@ -97,6 +99,12 @@ export function parseListQuery(
     case_type: oneOfValues('case_type', CASE_TYPES),
     priority: oneOfValues('priority', PRIORITIES),
   };
+  const patient = one('patient_id');
+  if (patient !== undefined) {
+    if (patient.trim() === '' || patient.length > 100)
+      errors.patient_id = 'must be 1 to 100 characters';
+    else filters.patient_id = patient;
+  }
   const rush = oneOfValues('rush_order', ['true', 'false'] as const);
   if (rush !== undefined) filters.rush_order = rush === 'true';
 

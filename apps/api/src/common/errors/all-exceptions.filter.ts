@@ -6,6 +6,7 @@ import {
   Logger,
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RateLimitedError } from '../../security/security.errors';
 import { RouteTable } from '../http/route-table';
 import { DomainError, ValidationFailedError } from './domain-error';
 import { errorBody } from './error-body';
@@ -98,6 +99,13 @@ export class AllExceptionsFilter implements ExceptionFilter {
   private map(err: unknown, req: FastifyRequest): Mapped {
     if (err instanceof ValidationFailedError) {
       return { status: 400, message: err.message, extra: { errors: err.errors } };
+    }
+    if (err instanceof RateLimitedError) {
+      return {
+        status: 429,
+        message: err.message,
+        headers: { 'retry-after': String(err.retryAfterSeconds) },
+      };
     }
     if (err instanceof DomainError) {
       return { status: statusFor(err.code as ErrorCode), message: err.message, extra: err.details };

@@ -1,9 +1,10 @@
 import { CasesErrorCode } from '../../cases/cases.errors';
+import { SecurityErrorCode } from '../../security/security.errors';
 import { AuthErrorCode } from '../../ums-gateway/ums-gateway.errors';
 import { CommonErrorCode } from './domain-error';
 
 /** Every domain error code of the API. A new module adds its enum here. */
-export type ErrorCode = CommonErrorCode | AuthErrorCode | CasesErrorCode;
+export type ErrorCode = CommonErrorCode | AuthErrorCode | CasesErrorCode | SecurityErrorCode;
 
 /** The HTTP status of each code. Exhaustive: a code without a status does not compile. */
 export function statusFor(code: ErrorCode): number {
@@ -31,6 +32,8 @@ export function statusFor(code: ErrorCode): number {
     case CasesErrorCode.DoctorNotLinked:
     case CasesErrorCode.ProductNotFound:
       return 400;
+    case SecurityErrorCode.RateLimited:
+      return 429;
     case CasesErrorCode.DirectoryNotConfigured:
     case CasesErrorCode.DirectoryUnavailable:
       return 503;

@@ -6,6 +6,8 @@ export class RouteTable {
   private readonly routes: Array<{ method: string; pattern: RegExp }> = [];
 
   add(method: string | string[], url: string): void {
+    // Catch-all routes (CORS preflight `OPTIONS *`) say nothing about which paths exist.
+    if (url === '*' || url === '/*') return;
     const source = url
       .replace(/\/+$/, '')
       .split('/')

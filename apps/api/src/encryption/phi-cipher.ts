@@ -1,0 +1,105 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Env } from '@lhcms/config';
+import {
+  type DataKey,
+  decryptField,
+  deriveKey,
+  encryptField,
+  isEncrypted,
+  keyVersionOf,
+  patientRef,
+} from '@lhcms/crypto';
+import { DataKeyService } from './data-key.service';
+
+/** A PHI column and whether it holds JSON (objects) or text. */
+interface PhiColumn {
+  column: string;
+  json: boolean;
+}
+
+/**
+ * The columns that can carry PHI: the patient object, the free-text fields,
+ * and the prescription objects (they carry clinical detail and free-text
+ * notes). They are stored encrypted; nothing else is.
+ */
+export const PHI_COLUMNS: readonly PhiColumn[] = [
+  { column: 'patient_info', json: true },
+  { column: 'case_name', json: false },
+  { column: 'description', json: false },
+  { column: 'special_instructions', json: false },
+  { column: 'fixed_prosthetic_details', json: true },
+  { column: 'denture_details', json: true },
+  { column: 'night_guard_details', json: true },
+  { column: 'implant_details', json: true },
+];
+
+type Values = Record<string, unknown>;
+
+/**
+ * Encrypts PHI values before they reach the database and decrypts them after,
+ * with the lab's data key (AES-256-GCM, AAD = lab + column). Also computes the
+ * keyed blind index of `patient_info.patient_id` for exact-match search.
+ * Values written before encryption existed (no `enc:` prefix) still read.
+ */
+@Injectable()
+export class PhiCipher {
+  private readonly blindKey: Buffer;
+
+  constructor(
+    @Inject(Env) env: Env,
+    private readonly keys: DataKeyService,
+  ) {
+    this.blindKey = deriveKey(env.SECRET_KEY ?? '', 'blind-index');
+  }
+
+  blindIndex(labId: string, patientId: string): string {
+    return patientRef(this.blindKey, labId, patientId);
+  }
+
+  /** The blind index of a patient object, or null when it has no patient_id. */
+  patientIndex(labId: string, patientInfo: unknown): string | null {
+    const id = (patientInfo as { patient_id?: unknown } | null)?.patient_id;
+    return typeof id === 'string' && id.trim() !== '' ? this.blindIndex(labId, id) : null;
+  }
+
+  /** A copy of `values` with every present, non-null PHI column encrypted. */
+  async encrypt<T extends object>(labId: string, values: T): Promise<T> {
+    const v = values as Values;
+    const present = PHI_COLUMNS.filter((c) => v[c.column] !== undefined && v[c.column] !== null);
+    if (present.length === 0) return values;
+    const dk = await this.keys.currentKey(labId);
+    const out: Values = { ...v };
+    for (const c of present) {
+      const value = v[c.column];
+      const plain = c.json || typeof value !== 'string' ? JSON.stringify(value) : value;
+      out[c.column] = encryptField(dk, `${labId}|${c.column}`, plain);
+    }
+    return out as T;
+  }
+
+  /** A copy of a stored row with its PHI columns decrypted (JSON columns parsed). */
+  async decrypt<T extends object>(labId: string, row: T): Promise<T> {
+    const out: Values = { ...(row as Values) };
+    const cache = new Map<number, DataKey>();
+    for (const c of PHI_COLUMNS) {
+      const stored = out[c.column];
+      if (typeof stored !== 'string') continue;
+      let plain = stored;
+      const version = keyVersionOf(stored);
+      if (version !== undefined && isEncrypted(stored)) {
+        let dk = cache.get(version);
+        if (!dk) {
+          dk = await this.keys.keyFor(labId, version);
+          cache.set(version, dk);
+        }
+        plain = decryptField(dk, `${labId}|${c.column}`, stored);
+      }
+      out[c.column] = c.json ? (JSON.parse(plain) as unknown) : plain;
+    }
+    return out as T;
+  }
+
+  async decryptAll<T extends object>(labId: string, rows: T[]): Promise<T[]> {
+    return Promise.all(rows.map((r) => this.decrypt(labId, r)));
+  }
+}

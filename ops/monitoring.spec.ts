@@ -1,0 +1,270 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { EXTERNAL_METRIC_PREFIXES, METRICS } from '../apps/api/src/metrics/metric-catalogue';
+import { describeWithTool, promtool, run } from '../test/deploy/tools';
+
+/**
+ * Dashboards (ops/grafana/*.json) and Prometheus rules (ops/prometheus/*.yaml)
+ * may only query metrics that exist: the app's catalogue, histogram series of
+ * its histograms, the external families (Node default metrics, kube-state-
+ * metrics, cAdvisor, `up`, the backup job's textfile metrics), and series
+ * recorded by the rules themselves. promtool checks and unit-tests the rules.
+ */
+const ROOT = path.resolve(__dirname, '..');
+const RULES_DIR = path.join(ROOT, 'ops/prometheus');
+const GRAFANA_DIR = path.join(ROOT, 'ops/grafana');
+
+const KEYWORDS = new Set([
+  'and',
+  'or',
+  'unless',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'offset',
+  'bool',
+  'inf',
+  'nan',
+  'atan2',
+]);
+
+/** Metric names referenced by a PromQL expression (functions, labels, keywords and literals removed). */
+export function metricNames(expr: string): string[] {
+  const s = expr
+    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '""') // string literals
+    .replace(/\{[^}]*\}/g, ' ') // label matchers
+    .replace(/\[[^\]]*\]/g, ' ') // range and subquery selectors
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/gi, ' ') // label lists
+    .replace(/\boffset\s+-?\w+/gi, ' ')
+    .replace(/\$\{?\w+\}?/g, ' ') // Grafana variables
+    .replace(/(?<![\w:.])\d+(\.\d+)?(e[+-]?\d+)?(?![\w:])/gi, ' '); // numbers
+  const names = new Set<string>();
+  const re = /[a-zA-Z_:][a-zA-Z0-9_:]*/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(s))) {
+    const rest = s.slice(m.index + m[0].length);
+    if (/^\s*\(/.test(rest)) continue; // a function or aggregation
+    if (KEYWORDS.has(m[0].toLowerCase())) continue;
+    names.add(m[0]);
+  }
+  return [...names];
+}
+
+interface RuleFile {
+  groups: Array<{
+    name: string;
+    rules: Array<{
+      record?: string;
+      alert?: string;
+      expr: string;
+      labels?: Record<string, string>;
+    }>;
+  }>;
+}
+const ruleFiles = fs
+  .readdirSync(RULES_DIR)
+  .filter((f) => f.endsWith('.yaml') && !f.endsWith('.test.yaml'))
+  .map((f) => ({
+    file: f,
+    rules: parseYaml(fs.readFileSync(path.join(RULES_DIR, f), 'utf8')) as RuleFile,
+  }));
+const allRules = ruleFiles.flatMap((r) => r.rules.groups.flatMap((g) => g.rules));
+const recorded = new Set(allRules.flatMap((r) => (r.record ? [r.record] : [])));
+
+const dashboards = fs
+  .readdirSync(GRAFANA_DIR)
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => ({
+    file: f,
+    json: JSON.parse(fs.readFileSync(path.join(GRAFANA_DIR, f), 'utf8')),
+  }));
+const panelsOf = (d: any): any[] => (d.panels ?? []).flatMap((p: any) => [p, ...panelsOf(p)]);
+
+const catalogue = new Map<string, string>(METRICS.map((m) => [m.name, m.type]));
+function known(name: string): boolean {
+  if (catalogue.has(name) || recorded.has(name)) return true;
+  const hist = /^(.*)_(bucket|sum|count)$/.exec(name);
+  if (hist && catalogue.get(hist[1]) === 'histogram') return true;
+  return EXTERNAL_METRIC_PREFIXES.some((p) => (p.endsWith('_') ? name.startsWith(p) : name === p));
+}
+
+describe('metric-name extraction', () => {
+  it('finds metrics and skips functions, labels, keywords, literals and Grafana variables', () => {
+    expect(
+      metricNames(
+        'histogram_quantile(0.99, sum by (le, endpoint) (rate(lhcms_request_duration_seconds_bucket{namespace=~"$namespace", le="0.5"}[$__rate_interval]))) > 14.4 * 0.001 and on (job) up offset 5m',
+      ).sort(),
+    ).toEqual(['lhcms_request_duration_seconds_bucket', 'up']);
+    expect(
+      metricNames(
+        'time() - max by (database) (lhcms_backup_last_success_timestamp_seconds) > 26 * 3600',
+      ),
+    ).toEqual(['lhcms_backup_last_success_timestamp_seconds']);
+    expect(metricNames('lhcms:request_errors:ratio_rate1h > (14.4 * 0.001)')).toEqual([
+      'lhcms:request_errors:ratio_rate1h',
+    ]);
+  });
+
+  it('flags names the app does not export', () => {
+    expect(known('lhcms_requests_total')).toBe(true);
+    expect(known('lhcms_request_duration_seconds_bucket')).toBe(true);
+    expect(known('lhcms_requests_total_bucket')).toBe(false); // a counter has no buckets
+    expect(known('lhcms_http_requests_total')).toBe(false);
+    expect(known('http_server_requests_total')).toBe(false);
+    expect(known('nodejs_eventloop_lag_p99_seconds')).toBe(true);
+    expect(known('upstream_latency')).toBe(false);
+  });
+});
+
+describe('ops/prometheus rules', () => {
+  it.each(allRules.map((r) => [r.alert ?? r.record!, r.expr]))(
+    '%s uses only exported metrics',
+    (_name, expr) => {
+      const names = metricNames(expr);
+      expect(names.length).toBeGreaterThan(0);
+      expect(names.filter((n) => !known(n))).toEqual([]);
+    },
+  );
+
+  it('has the alerts design/ops.md asks for, each with a severity and a summary', () => {
+    const alerts = allRules.filter((r) => r.alert);
+    expect(alerts.map((a) => a.alert)).toEqual(
+      expect.arrayContaining([
+        'LHCMSErrorBudgetBurnFast',
+        'LHCMSErrorBudgetBurnSlow',
+        'LHCMSLatencyBudgetBurnFast',
+        'LHCMSLatencyBudgetBurnSlow',
+        'LHCMSAuditWriteFailures',
+        'LHCMSAuditSealingLag',
+        'LHCMSUmsCircuitOpen',
+        'LHCMSUmsErrorRatioHigh',
+        'LHCMSDbPoolWaiters',
+        'LHCMSEventLoopLagHigh',
+        'LHCMSPodRestarting',
+        'LHCMSBackupStale',
+      ]),
+    );
+    for (const a of alerts) {
+      expect(['page', 'warning']).toContain(a.labels?.severity);
+      expect((a as any).annotations?.summary).toBeTruthy();
+    }
+  });
+
+  it('burn-rate alerts pair a long and a short window at 14.4x (1h/5m) and 6x (6h/30m)', () => {
+    const expr = (n: string) => allRules.find((r) => r.alert === n)!.expr.replace(/\s+/g, ' ');
+    for (const [slo, budget] of [
+      ['Error', '0.001'],
+      ['Latency', '0.01'],
+    ]) {
+      const fast = expr(`LHCMS${slo}BudgetBurnFast`);
+      expect(fast).toMatch(new RegExp(`_rate1h > \\(14\\.4 \\* ${budget}\\)`));
+      expect(fast).toMatch(new RegExp(`_rate5m > \\(14\\.4 \\* ${budget}\\)`));
+      const slow = expr(`LHCMS${slo}BudgetBurnSlow`);
+      expect(slow).toMatch(new RegExp(`_rate6h > \\(6 \\* ${budget}\\)`));
+      expect(slow).toMatch(new RegExp(`_rate30m > \\(6 \\* ${budget}\\)`));
+    }
+  });
+});
+
+describe('ops/grafana dashboards', () => {
+  it('are the LHCMS service and Node runtime dashboards, with stable uids and no instance ids', () => {
+    const uids = dashboards.map((d) => d.json.uid).sort();
+    expect(uids).toEqual(['lhcms-node-runtime', 'lhcms-service']);
+    for (const { json } of dashboards) {
+      expect(json.id).toBeNull();
+      expect(json.title).toMatch(/^LHCMS/);
+      const ids = panelsOf(json).map((p) => p.id);
+      expect(new Set(ids).size).toBe(ids.length);
+    }
+  });
+
+  it.each(dashboards.map((d) => [d.file, d.json]))(
+    '%s queries only exported metrics',
+    (_file, json) => {
+      const exprs = panelsOf(json).flatMap((p: any) =>
+        (p.targets ?? []).map((t: any) => t.expr as string),
+      );
+      expect(exprs.length).toBeGreaterThan(5);
+      for (const v of json.templating?.list ?? []) {
+        const q = typeof v.query === 'string' ? v.query : v.query?.query;
+        const lv = typeof q === 'string' ? /label_values\((\w+),/.exec(q) : null;
+        if (lv) exprs.push(lv[1]);
+      }
+      const unknown = exprs.flatMap((e: string) => metricNames(e).filter((n) => !known(n)));
+      expect(unknown).toEqual([]);
+    },
+  );
+
+  it('cover RED by route, cases, audit, UMS, cache, DB pool, rate limiting; and event loop, heap, GC, CPU, restarts', () => {
+    const used = (uid: string) =>
+      new Set(
+        panelsOf(dashboards.find((d) => d.json.uid === uid)!.json)
+          .flatMap((p: any) => (p.targets ?? []).map((t: any) => t.expr as string))
+          .flatMap(metricNames),
+      );
+    const service = used('lhcms-service');
+    for (const m of [
+      'lhcms_requests_total',
+      'lhcms_request_duration_seconds_bucket',
+      'lhcms_case_operations_total',
+      'lhcms_audit_write_duration_seconds_bucket',
+      'lhcms_audit_write_failures_total',
+      'lhcms_audit_sealing_lag_seconds',
+      'lhcms_ums_request_duration_seconds_bucket',
+      'lhcms_ums_circuit_open',
+      'lhcms_cache_requests_total',
+      'lhcms_db_pool_connections',
+      'lhcms_rate_limit_rejections_total',
+    ])
+      expect(service).toContain(m);
+    const runtime = used('lhcms-node-runtime');
+    for (const m of [
+      'nodejs_eventloop_lag_p99_seconds',
+      'nodejs_heap_size_used_bytes',
+      'nodejs_gc_duration_seconds_sum',
+      'process_cpu_seconds_total',
+      'kube_pod_container_status_restarts_total',
+    ])
+      expect(runtime).toContain(m);
+  });
+});
+
+describeWithTool(promtool(), 'promtool', (bin) => {
+  it('check rules accepts every rules file', () => {
+    for (const { file } of ruleFiles) {
+      const r = run(bin, ['check', 'rules', path.join(RULES_DIR, file)]);
+      expect(r.stdout + r.stderr).toMatch(/SUCCESS/);
+      expect(r.status).toBe(0);
+    }
+  });
+
+  it('the rules unit tests pass (burn-rate, audit failures, backup staleness)', () => {
+    const r = run(bin, ['test', 'rules', path.join(RULES_DIR, 'lhcms-rules.test.yaml')]);
+    expect(r.stdout + r.stderr).toMatch(/SUCCESS/);
+    expect(r.status).toBe(0);
+  });
+
+  it('the unit tests can fail: a burn-rate threshold raised above the test traffic stops the page', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lhcms-rules-'));
+    try {
+      const rules = fs
+        .readFileSync(path.join(RULES_DIR, 'lhcms-rules.yaml'), 'utf8')
+        .replace(/_rate1h > \(14\.4 \* 0\.001\)/, '_rate1h > (14.4 * 0.01)');
+      fs.writeFileSync(path.join(dir, 'lhcms-rules.yaml'), rules);
+      fs.copyFileSync(
+        path.join(RULES_DIR, 'lhcms-rules.test.yaml'),
+        path.join(dir, 'lhcms-rules.test.yaml'),
+      );
+      const r = run(bin, ['test', 'rules', path.join(dir, 'lhcms-rules.test.yaml')]);
+      expect(r.status).not.toBe(0);
+      expect(r.stdout + r.stderr).toMatch(/LHCMSErrorBudgetBurnFast/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
