@@ -260,6 +260,37 @@ describe('/metrics', () => {
   });
 });
 
+describe('rate-limit rejections', () => {
+  it('a 429 of the rate limiter is counted, as a response and as a rejection', async () => {
+    const ums = await startTestUms({ seed: isolatedSeed().seed });
+    const api = await startTestApi(
+      testEnv({
+        UMS_BASE_URL: ums.url,
+        RATE_LIMIT_PER_MINUTE: '2',
+        REDIS_KEY_PREFIX: `lhcms-test-rl-${process.pid}-${Date.now()}`,
+      }),
+    );
+    try {
+      const scrape = async () => parseMetrics((await request(api.url, '/metrics')).text);
+      const before = await scrape();
+      const token = await loginSeedUser(ums.url, 'admin');
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        statuses.push((await request(api.url, '/api/v1/cases', { token })).status);
+      }
+      expect(statuses).toEqual([200, 200, 429]);
+      const after = await scrape();
+      const d = (name: string, labels: Record<string, string> = {}) =>
+        valueOf(after, name, labels) - valueOf(before, name, labels);
+      expect(d('lhcms_rate_limit_rejections_total')).toBe(1);
+      expect(d('lhcms_requests_total', { endpoint: '/api/v1/cases', status: '429' })).toBe(1);
+    } finally {
+      await api.close();
+      await ums.close();
+    }
+  });
+});
+
 describe('/metrics with read replicas', () => {
   it('reports the replica pools as pool="replica" next to the primary', async () => {
     const ums = await startTestUms();

@@ -54,6 +54,14 @@ describe('graceful shutdown of the built server (dist/apps/api/src/main.js)', ()
         DB_POOL_SIZE: '8',
         DB_MAX_OVERFLOW: '0',
         SHUTDOWN_DELAY_MS: '1500',
+        // The shared cache and the per-user rate limit in Redis when the run has one.
+        ...(process.env.TEST_REDIS_URL
+          ? {
+              REDIS_URL: process.env.TEST_REDIS_URL,
+              REDIS_KEY_PREFIX: `lhcms-drain-${process.pid}`,
+            }
+          : {}),
+        RATE_LIMIT_PER_MINUTE: '100000',
         LOG_LEVEL: 'info',
       }),
     );
@@ -102,6 +110,10 @@ describe('graceful shutdown of the built server (dist/apps/api/src/main.js)', ()
     expect(ready.status).toBe(503);
     expect(ready.body.status).toBe('shutting_down');
     expect((await request(api(), '/health/live')).status).toBe(200);
+    // Until the server stops accepting, it still serves API requests in full:
+    // auth, the principal cache and the rate limiter (Redis) are not closed yet.
+    const during = await request(api(), '/api/v1/cases', { token });
+    expect(during.status).toBe(200);
 
     const done = await Promise.all(results);
     expect(done.filter((r) => r.status !== 200)).toEqual([]);
