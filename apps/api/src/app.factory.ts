@@ -1,13 +1,18 @@
 import type { IncomingMessage } from 'node:http';
+import type { DynamicModule, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Env } from '@lhcms/config';
-import { requestIdFrom } from '@lhcms/request-context';
-import { Logger } from 'nestjs-pino';
+import type { LoggingOptions } from '@lhcms/logging';
+import { installRequestContext, requestIdFrom } from '@lhcms/request-context';
+import { Logger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { RouteTable } from './common/http/route-table';
 import { buildOpenApi, mountOpenApi, OPENAPI_PATHS } from './common/openapi/openapi';
+import { ShutdownState } from './health/shutdown-state';
+import { installHttpObservability } from './http/http-observability';
+import { MetricsService } from './metrics/metrics.service';
 import {
   CORS_ALLOWED_HEADERS,
   CORS_EXPOSED_HEADERS,
@@ -15,7 +20,18 @@ import {
   SECURITY_HEADERS,
 } from './security/security-headers';
 
-export type RawWithRoute = IncomingMessage & { routeTemplate?: string };
+export { type RawWithRoute } from '@lhcms/request-context';
+
+/** What tests may add to the real wiring (never used by main.ts). */
+export interface CreateAppOptions {
+  /** Extra modules, e.g. a test-only controller. */
+  imports?: Array<Type | DynamicModule>;
+  /**
+   * Where log lines go instead of stdout. nestjs-pino builds one root logger
+   * per process: only the first app created in a process gets to choose.
+   */
+  logging?: LoggingOptions;
+}
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 const REFERENCE_DATA_PATHS = /^\/api\/v1\/cases\/(types|shades|materials)\/?(\?|$)/;
@@ -31,7 +47,10 @@ function unsupportedMediaType(): Error {
  * Builds the API application (not listening). Used by main.ts and by the e2e
  * tests, so both run exactly the same wiring.
  */
-export async function createApp(env: Env): Promise<NestFastifyApplication> {
+export async function createApp(
+  env: Env,
+  options: CreateAppOptions = {},
+): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: env.BODY_LIMIT_BYTES,
     keepAliveTimeout: env.KEEP_ALIVE_TIMEOUT_MS,
@@ -42,12 +61,20 @@ export async function createApp(env: Env): Promise<NestFastifyApplication> {
     routerOptions: { ignoreTrailingSlash: true },
     trustProxy: env.TRUSTED_PROXIES.length > 0 ? env.TRUSTED_PROXIES : false,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(env), adapter, {
-    bufferLogs: true,
-    abortOnError: false,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(env, options),
+    adapter,
+    { bufferLogs: true, abortOnError: false },
+  );
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
+  // After create: Nest has mounted nestjs-cls's middleware, so these hooks run in the context.
+  installRequestContext(fastify);
+  installHttpObservability(fastify, {
+    metrics: app.get(MetricsService),
+    logger: PinoLogger.root,
+    shutdown: app.get(ShutdownState),
+  });
 
   const routes = new RouteTable();
   fastify.addHook('onRoute', (r) => routes.add(r.method, r.url));
@@ -76,11 +103,6 @@ export async function createApp(env: Env): Promise<NestFastifyApplication> {
 
   // JSON only: a text/plain body is 415, not a string handed to validation.
   fastify.removeContentTypeParser('text/plain');
-  fastify.addHook('onRequest', async (req, reply) => {
-    reply.header('x-request-id', req.id);
-    // The route template for logs and metrics (never the raw path: ids and cardinality).
-    (req.raw as RawWithRoute).routeTemplate = req.routeOptions.url ?? 'unmatched';
-  });
   fastify.addHook('preValidation', async (req) => {
     // The original answered 415 to a body-less POST/PUT/PATCH; a missing body is not "{}".
     if (

@@ -4,27 +4,31 @@ import { ConfigModule, type Env } from '@lhcms/config';
 import { DatabaseModule } from '@lhcms/database';
 import { loggerModule } from '@lhcms/logging';
 import { RequestContextModule } from '@lhcms/request-context';
+import type { CreateAppOptions } from './app.factory';
 import { CasesModule } from './cases/cases.module';
 import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { SecurityModule } from './security/security.module';
 import { UmsGatewayModule } from './ums-gateway/ums-gateway.module';
 
 @Module({})
 export class AppModule {
-  static forRoot(env: Env): DynamicModule {
+  static forRoot(env: Env, options: CreateAppOptions = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(env),
         RequestContextModule,
-        loggerModule(),
+        loggerModule(options.logging),
         CacheModule.forRoot(),
         DatabaseModule.forRoot(),
+        MetricsModule,
         UmsGatewayModule,
         // After the ums-gateway: its guard (rate limit per user) runs after authentication.
         SecurityModule,
         HealthModule,
         CasesModule,
+        ...(options.imports ?? []),
       ],
     };
   }

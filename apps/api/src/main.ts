@@ -1,5 +1,7 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
+import { Logger } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ConfigError, type Env, loadEnv } from '@lhcms/config';
 import { runMigrations } from '@lhcms/database';
 import { createApp } from './app.factory';
@@ -7,6 +9,18 @@ import type { DevRuntime } from './dev-runtime/dev-runtime';
 
 function out(line: string): void {
   process.stdout.write(`${line}\n`);
+}
+
+/**
+ * `app.close(signal)`: what `enableShutdownHooks()` does on a signal, with the
+ * signal passed to beforeApplicationShutdown/onApplicationShutdown (the
+ * typings omit the parameter). enableShutdownHooks() itself is not used: it
+ * re-raises the signal after closing (exit code 143, not 0) and would end the
+ * process before the embedded PostgreSQL is stopped.
+ */
+function closeApp(app: NestFastifyApplication, signal: NodeJS.Signals): Promise<void> {
+  const close: (signal?: string) => Promise<void> = app.close.bind(app);
+  return close(signal);
 }
 
 async function main(): Promise<void> {
@@ -31,8 +45,9 @@ async function main(): Promise<void> {
       if (applied.length) out(`[lhcms] migrations applied: ${applied.join(', ')}`);
     }
     const app = await createApp(env);
+    const log = new Logger('Main');
     await app.listen(env.PORT, env.HOST);
-    out(`[lhcms] LHCMS (${env.NODE_ENV}) listening on http://${env.HOST}:${env.PORT}`);
+    log.log(`LHCMS ${env.NODE_ENV} listening on http://${env.HOST}:${env.PORT}`);
     for (const line of dev?.banner ?? []) out(`[lhcms] ${line}`);
     if (dev)
       out(
@@ -47,14 +62,15 @@ async function main(): Promise<void> {
         return;
       }
       stopping = true;
-      out(`[lhcms] ${signal}: draining in-flight requests, then stopping`);
-      void app
-        .close()
+      // Readiness turns 503, in-flight requests finish, then pools close (the
+      // app's shutdown hooks); the embedded runtime, if any, stops last.
+      log.log(`${signal}: draining in-flight requests, then stopping`);
+      void closeApp(app, signal)
         .then(() => dev?.stop())
         .then(
           () => process.exit(0),
           (err: unknown) => {
-            process.stderr.write(`[lhcms] shutdown error: ${String(err)}\n`);
+            log.error(`shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
             process.exit(1);
           },
         );

@@ -96,6 +96,17 @@ export class Env {
   @EnvVar({
     group: 'server',
     description:
+      "After SIGTERM, milliseconds to keep serving with readiness already 503 before the server stops accepting connections, so that load balancers without a Kubernetes preStop hook deregister the instance first. 0: stop accepting at once (Kubernetes: use the chart's preStop sleep).",
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  SHUTDOWN_DELAY_MS = 0;
+
+  @EnvVar({
+    group: 'server',
+    description:
       'Comma-separated proxies (IPs or CIDRs) whose X-Forwarded-For is believed when taking the client IP for audit and rate limits. Empty: the socket address.',
     example: '10.0.0.0/8',
   })

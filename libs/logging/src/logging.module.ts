@@ -1,74 +1,91 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RequestMethod } from '@nestjs/common';
 import { Env } from '@lhcms/config';
 import { ClsServiceManager } from 'nestjs-cls';
-import { LoggerModule } from 'nestjs-pino';
-import type { LhcmsStore } from '@lhcms/request-context';
+import { LoggerModule, type Params } from 'nestjs-pino';
+import type { DestinationStream, LevelWithSilent, LoggerOptions } from 'pino';
 import { redactPaths } from './phi-fields';
 
-const PROBES = /^\/health(\/|$|\?)/;
+/** Where log lines go: stdout unless a test hands in a stream. */
+export interface LoggingOptions {
+  destination?: DestinationStream;
+}
 
-/** Fields every request line carries besides pino-http's own. */
-function contextFields(req: IncomingMessage): Record<string, unknown> {
-  const route = (req as IncomingMessage & { routeTemplate?: string }).routeTemplate;
-  const cls = ClsServiceManager.getClsService<LhcmsStore>();
-  if (!cls.isActive()) return { route };
-  const principal = cls.get('principal');
-  const lab = cls.get('lab');
+/** Routes whose request lines are logged at debug: probes and the Prometheus scrape. */
+const INFRA_ROUTE = /^\/(health|metrics)(\/|$)/;
+
+/**
+ * Level of a request line: probes and /metrics at debug (kubelet and
+ * Prometheus call them every few seconds), 5xx error, 4xx warn, else info.
+ */
+export function requestLogLevel(route: string, status: number): LevelWithSilent {
+  if (INFRA_ROUTE.test(route)) return 'debug';
+  if (status >= 500) return 'error';
+  if (status >= 400) return 'warn';
+  return 'info';
+}
+
+/**
+ * Errors are logged as type, message, code and stack only: a TypeORM
+ * QueryFailedError also carries the query parameters and the driver error's
+ * `detail` ("Key (x)=(value)"), both row values that may be PHI.
+ */
+export function serializeError(err: unknown): unknown {
+  if (!(err instanceof Error)) return err;
+  const e = err as Error & { code?: unknown; status?: unknown };
   return {
-    request_id: cls.getId(),
-    route,
-    user_id: principal?.userId,
-    lab_id: lab?.labId,
+    type: e.name || e.constructor?.name || 'Error',
+    message: e.message,
+    ...(typeof e.code === 'string' || typeof e.code === 'number' ? { code: e.code } : {}),
+    ...(typeof e.status === 'number' ? { status: e.status } : {}),
+    stack: e.stack,
+  };
+}
+
+/** The request id of the current request context, on every line logged inside a request. */
+function requestIdMixin(mergeObject: object): object {
+  if ('request_id' in mergeObject) return {};
+  const cls = ClsServiceManager.getClsService();
+  const id = cls.isActive() ? cls.getId() : undefined;
+  return id ? { request_id: id } : {};
+}
+
+/** pino options of the application logger (JSON lines, redaction, request id). */
+export function loggerOptions(env: Env): LoggerOptions {
+  return {
+    level: env.LOG_LEVEL,
+    redact: { paths: redactPaths(), censor: '[REDACTED]' },
+    base: { service: 'lhcms' },
+    messageKey: 'msg',
+    timestamp: () => `,"time":"${new Date().toISOString()}"`,
+    formatters: { level: (label: string) => ({ level: label }) },
+    mixin: requestIdMixin,
+    serializers: { err: serializeError },
+    transport:
+      env.NODE_ENV === 'development' && process.stdout.isTTY
+        ? { target: 'pino-pretty', options: { singleLine: true } }
+        : undefined,
   };
 }
 
 /**
- * pino JSON lines: one line per request (request id, route template, status,
- * duration, user id, lab id), secrets and PHI redacted by path, health probes
- * at debug, pretty output only in development on a terminal.
+ * nestjs-pino as the Nest logger: JSON lines, secrets and PHI redacted by
+ * path, the request id on every line logged inside a request (from the
+ * request context), pretty output only in development on a terminal.
+ *
+ * The one line per request is not pino-http's: it is written by the app's
+ * Fastify onResponse hook (apps/api/src/http/http-observability.ts), next to
+ * the request metrics, so both see every response exactly once with its real
+ * status and route template — 404s and body-parser errors included — and the
+ * principal resolved during the request. pino-http's middleware is therefore
+ * not mounted (its per-request logger would also be lost after Fastify parses
+ * a body, the same async-context gap the request context closes).
  */
-export function loggerModule() {
+export function loggerModule(options: LoggingOptions = {}) {
   return LoggerModule.forRootAsync({
     inject: [Env],
-    useFactory: (env: Env) => ({
-      // nestjs-pino 5 on Fastify + Nest 12 does not apply its default route (`{/*splat}`).
-      forRoutes: [{ path: '*', method: RequestMethod.ALL }],
-      pinoHttp: {
-        level: env.LOG_LEVEL,
-        redact: { paths: redactPaths(), censor: '[REDACTED]' },
-        base: { service: 'lhcms' },
-        messageKey: 'msg',
-        timestamp: () => `,"time":"${new Date().toISOString()}"`,
-        formatters: { level: (label: string) => ({ level: label }) },
-        genReqId: (req: IncomingMessage) => (req as IncomingMessage & { id?: string }).id ?? '',
-        customProps: (req: IncomingMessage) => contextFields(req),
-        customLogLevel: (req: IncomingMessage, res: ServerResponse, err?: Error) => {
-          if (PROBES.test(req.url ?? '')) return 'debug';
-          if (err || res.statusCode >= 500) return 'error';
-          if (res.statusCode >= 400) return 'warn';
-          return 'info';
-        },
-        serializers: {
-          req: (req: {
-            id: string;
-            method: string;
-            url: string;
-            headers: Record<string, unknown>;
-          }) => ({
-            id: req.id,
-            method: req.method,
-            // The path only: query strings are not logged.
-            path: req.url?.split('?')[0],
-            user_agent: req.headers?.['user-agent'],
-          }),
-          res: (res: { statusCode: number }) => ({ status: res.statusCode }),
-        },
-        transport:
-          env.NODE_ENV === 'development' && process.stdout.isTTY
-            ? { target: 'pino-pretty', options: { singleLine: true } }
-            : undefined,
-      },
-    }),
+    useFactory: (env: Env): Params => {
+      const pino = { ...loggerOptions(env), autoLogging: false };
+      if (!options.destination) return { forRoutes: [], pinoHttp: pino };
+      return { forRoutes: [], pinoHttp: [{ ...pino, transport: undefined }, options.destination] };
+    },
   });
 }

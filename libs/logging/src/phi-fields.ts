@@ -15,18 +15,30 @@ export const PHI_FIELDS = [
   'first_name',
   'last_name',
   'date_of_birth',
+  // SQL parameters of a failed query (TypeORM QueryFailedError) are row values.
+  'parameters',
 ] as const;
 
+/** Credentials and session material, redacted wherever a request or header object is logged. */
 export const SECRET_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["x-api-key"]',
   'res.headers["set-cookie"]',
   'headers.authorization',
+  'headers.cookie',
+  'headers["x-api-key"]',
+  '*.headers.authorization',
+  '*.headers.cookie',
+  '*.headers["x-api-key"]',
   'authorization',
+  'cookie',
+  'token',
   'access_token',
   'refresh_token',
   'password',
+  '*.authorization',
+  '*.token',
   '*.access_token',
   '*.refresh_token',
   '*.password',

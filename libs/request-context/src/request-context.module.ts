@@ -5,7 +5,9 @@ import { RequestContext } from './request-context';
 /**
  * nestjs-cls, mounted as middleware for every route. The id is Fastify's
  * request id (genReqId = requestIdFrom), so logs, error bodies, audit rows and
- * the `X-Request-Id` response header all carry the same value.
+ * the `X-Request-Id` response header all carry the same value. The app
+ * factory completes the context (route template, IP) with
+ * `installRequestContext`.
  */
 @Global()
 @Module({

@@ -4,3 +4,5 @@ export * from './http';
 export * from './servers';
 export * from './process';
 export * from './stack';
+export * from './tcp-proxy';
+export * from './log-capture';

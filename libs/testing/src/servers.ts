@@ -8,7 +8,7 @@ import {
   type UmsShape,
 } from '@lhcms/ums-dev';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createApp } from '../../../apps/api/src/app.factory';
+import { createApp, type CreateAppOptions } from '../../../apps/api/src/app.factory';
 import { request } from './http';
 import { TEST_JWT_SECRET } from './test-env';
 
@@ -41,9 +41,12 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-/** The API, wired exactly as main.ts wires it, listening on a free port. */
-export async function startTestApi(env: Env): Promise<TestApi> {
-  const app = await createApp(env);
+/**
+ * The API, wired exactly as main.ts wires it, listening on a free port.
+ * `options` may add a test-only module or capture the logs.
+ */
+export async function startTestApi(env: Env, options: CreateAppOptions = {}): Promise<TestApi> {
+  const app = await createApp(env, options);
   await app.listen(0, '127.0.0.1');
   const addr = app.getHttpServer().address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;

@@ -49,7 +49,7 @@ export const METRICS = [
     name: 'lhcms_ums_request_duration_seconds',
     type: 'histogram',
     labels: ['operation', 'outcome'],
-    help: 'UMS calls by operation (me, labs) and outcome (ok, unauthorized, error, timeout, circuit_open).',
+    help: 'UMS calls by operation (me, labs, health) and outcome (ok, unauthorized, error, timeout, circuit_open).',
     buckets: LATENCY_BUCKETS,
   },
   {

@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Env } from '@lhcms/config';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
@@ -25,7 +25,7 @@ return {hits, ttl}`;
  * call per request: atomic, one round trip.
  */
 @Injectable()
-export class RedisThrottlerStorage implements ThrottlerStorage, OnModuleDestroy {
+export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShutdown {
   private client?: ReturnType<typeof newClient>;
   private ready?: Promise<unknown>;
   private readonly prefix: string;
@@ -68,7 +68,11 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnModuleDestroy 
     };
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /**
+   * After the HTTP server has drained (not onModuleDestroy, which Nest runs
+   * before it): requests still in flight after SIGTERM pass this guard too.
+   */
+  async onApplicationShutdown(): Promise<void> {
     if (this.ready) await this.client!.close().catch(() => undefined);
   }
 }

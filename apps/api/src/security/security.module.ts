@@ -2,14 +2,12 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { Env } from '@lhcms/config';
+import { MetricsService } from '../metrics/metrics.service';
 import { RATE_LIMIT_OBSERVER, RateLimitGuard } from './rate-limit.guard';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
 
 @Module({ providers: [RedisThrottlerStorage], exports: [RedisThrottlerStorage] })
 class RateLimitStorageModule {}
-
-/** Until the metrics module provides the observer. */
-const noMetrics = { rateLimited: () => undefined };
 
 /**
  * Rate limiting. Imported after the ums-gateway module, so that its global
@@ -34,7 +32,8 @@ const noMetrics = { rateLimited: () => undefined };
     }),
   ],
   providers: [
-    { provide: RATE_LIMIT_OBSERVER, useValue: noMetrics },
+    // MetricsService (global metrics module) counts the 429s.
+    { provide: RATE_LIMIT_OBSERVER, useExisting: MetricsService },
     { provide: APP_GUARD, useClass: RateLimitGuard },
   ],
 })

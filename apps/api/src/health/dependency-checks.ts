@@ -1,0 +1,190 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { CacheStore } from '@lhcms/cache';
+import { Env } from '@lhcms/config';
+import type { Pool, PoolClient } from 'pg';
+import { DataSource } from 'typeorm';
+import { MetricsService } from '../metrics/metrics.service';
+
+/** Each dependency check gives up after this long (the readiness probe's own timeout is longer). */
+export const CHECK_TIMEOUT_MS = 1500;
+/** Results are reused this long, so that probe storms do not hammer the dependencies. */
+export const CHECK_CACHE_MS = 1500;
+
+export type DependencyKey = 'database' | 'redis' | 'ums';
+
+/** A failed check, with a message safe for a public body: no host, URL, credential or stack. */
+class CheckFailed extends Error {}
+
+/** The public message for an error, by category; the details go to the log only. */
+function publicMessage(err: unknown, signal: AbortSignal): string {
+  if (signal.aborted) return 'timeout';
+  if (err instanceof CheckFailed) return err.message;
+  const code = (err as { code?: unknown }).code;
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return 'connection reset';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host not found';
+    case 'ETIMEDOUT':
+      return 'timeout';
+    default:
+      return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)
+        ? `database error ${code}` // a PostgreSQL SQLSTATE
+        : 'unavailable';
+  }
+}
+
+/** The error for the log: class, code and message with any URL credentials removed. */
+function logDetail(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = (err as { cause?: unknown }).cause;
+  const code = (err as { code?: unknown }).code ?? (cause as { code?: unknown })?.code;
+  const msg = `${err.name}${typeof code === 'string' ? ` ${code}` : ''}: ${err.message}`;
+  return msg.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s@/]*@/gi, (m) => m.replace(/\/\/.*@/, '//***@'));
+}
+
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) return reject(new CheckFailed('timeout'));
+    const onAbort = () => reject(new CheckFailed('timeout'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/**
+ * Readiness checks of PostgreSQL (`SELECT 1` on the app's primary pool),
+ * Redis (PING, when REDIS_URL is set) and the UMS (`GET {UMS_BASE_URL}/health`),
+ * each bounded by CHECK_TIMEOUT_MS and cached for CHECK_CACHE_MS (concurrent
+ * probes share one run). Results carry category messages only ("timeout",
+ * "connection refused"), never connection strings or stacks; the details are
+ * logged when a dependency goes down, and its recovery is logged too.
+ */
+@Injectable()
+export class DependencyChecks {
+  private readonly logger = new Logger('Readiness');
+  private readonly lastStatus = new Map<DependencyKey, 'up' | 'down'>();
+
+  constructor(
+    private readonly indicators: HealthIndicatorService,
+    private readonly env: Env,
+    private readonly cache: CacheStore,
+    private readonly metrics: MetricsService,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
+
+  /** The checks readiness runs: database, redis (only when configured), ums. */
+  all(): Array<() => PromiseLike<HealthIndicatorResult>> {
+    const checks = [() => this.database()];
+    if (this.cache.redisConfigured) checks.push(() => this.redis());
+    checks.push(() => this.ums());
+    return checks;
+  }
+
+  database(): PromiseLike<HealthIndicatorResult> {
+    return this.attempt('database', (signal) => this.selectOne(signal));
+  }
+
+  redis(): PromiseLike<HealthIndicatorResult> {
+    return this.attempt('redis', (signal) => abortable(this.cache.pingRedis(), signal));
+  }
+
+  ums(): PromiseLike<HealthIndicatorResult> {
+    return this.attempt('ums', (signal) => this.umsHealth(signal));
+  }
+
+  private attempt(
+    key: DependencyKey,
+    fn: (signal: AbortSignal) => Promise<Record<string, unknown> | void>,
+  ): PromiseLike<HealthIndicatorResult> {
+    return this.indicators
+      .check(key)
+      .attempt(async ({ signal }) => {
+        try {
+          const data = await fn(signal);
+          this.transition(key, 'up');
+          return data;
+        } catch (err) {
+          const message = publicMessage(err, signal);
+          this.transition(key, 'down', `${message} (${logDetail(err)})`);
+          throw new CheckFailed(message);
+        }
+      })
+      .withTimeout(CHECK_TIMEOUT_MS)
+      .cacheFor(CHECK_CACHE_MS);
+  }
+
+  private transition(key: DependencyKey, status: 'up' | 'down', detail?: string): void {
+    const before = this.lastStatus.get(key);
+    this.lastStatus.set(key, status);
+    if (status === 'down' && before !== 'down') this.logger.warn(`${key} is down: ${detail}`);
+    else if (status === 'up' && before === 'down') this.logger.log(`${key} is up again`);
+  }
+
+  /**
+   * SELECT 1 on a client of the app's own pool. On timeout the client is
+   * destroyed, not returned: against a silent (firewalled) server a query
+   * never answers, and a reused client would leak the pool dry.
+   */
+  private async selectOne(signal: AbortSignal): Promise<void> {
+    const pool = (this.dataSource.driver as unknown as { master?: Pool }).master;
+    if (!this.dataSource.isInitialized || !pool) throw new CheckFailed('not connected');
+    const connecting = pool.connect();
+    let client: PoolClient;
+    try {
+      client = await abortable(connecting, signal);
+    } catch (err) {
+      // A connection that completes after the timeout goes back to the pool.
+      connecting.then(
+        (c) => c.release(),
+        () => undefined,
+      );
+      throw err;
+    }
+    try {
+      await abortable(client.query('SELECT 1'), signal);
+      client.release();
+    } catch (err) {
+      client.release(err instanceof Error ? err : new Error('health check failed'));
+      throw err;
+    }
+  }
+
+  /**
+   * GET {UMS_BASE_URL}/health. A 404 counts as up: the UMS answered, it just
+   * has no health endpoint (the published LHUMS has none).
+   */
+  private async umsHealth(signal: AbortSignal): Promise<Record<string, unknown> | void> {
+    const base = this.env.UMS_BASE_URL;
+    if (!base) throw new CheckFailed('not configured');
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.env.UMS_API_KEY) headers['x-api-key'] = this.env.UMS_API_KEY;
+    let status: number;
+    try {
+      const res = await fetch(new URL('/health', base), { signal, headers, redirect: 'manual' });
+      status = res.status;
+      await res.body?.cancel().catch(() => undefined);
+    } catch (err) {
+      this.metrics.umsCall('health', signal.aborted ? 'timeout' : 'error', seconds());
+      throw (err as { cause?: unknown }).cause ?? err;
+    }
+    if (status >= 200 && status < 300) {
+      this.metrics.umsCall('health', 'ok', seconds());
+      return;
+    }
+    if (status === 404) {
+      this.metrics.umsCall('health', 'ok', seconds());
+      return { note: 'reachable; the UMS has no /health endpoint (404)' };
+    }
+    this.metrics.umsCall('health', status === 401 ? 'unauthorized' : 'error', seconds());
+    throw new CheckFailed(`status ${status}`);
+  }
+}

@@ -1,0 +1,86 @@
+import type { IncomingMessage } from 'node:http';
+import { requestLogLevel } from '@lhcms/logging';
+import { requestStoreOf, routeTemplateOf } from '@lhcms/request-context';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { ShutdownState } from '../health/shutdown-state';
+import type { MetricsService } from '../metrics/metrics.service';
+
+/** Status recorded for a request whose client went away before the response (nginx's 499). */
+export const CLIENT_CLOSED_REQUEST = 499;
+
+const recorded = Symbol('lhcms.requestRecorded');
+const startedAt = Symbol('lhcms.requestStartedAt');
+type Raw = IncomingMessage & { [recorded]?: true; [startedAt]?: number };
+
+/**
+ * Probes and the scrape are infrastructure traffic at a fixed rate (kubelet,
+ * Prometheus): counted in the RED metrics they would dilute error ratios and
+ * latency SLOs, so they are left out of lhcms_requests_total and
+ * lhcms_request_duration_seconds (Kubernetes readiness and Prometheus `up`
+ * cover them). Their request lines are logged at debug.
+ */
+export function isInfraRoute(route: string): boolean {
+  return route === '/metrics' || route === '/health' || route.startsWith('/health/');
+}
+
+export interface HttpObservabilityDeps {
+  metrics: MetricsService;
+  logger: Logger;
+  shutdown: ShutdownState;
+}
+
+/**
+ * One place that sees every response exactly once with its real status:
+ * Fastify's onResponse hook runs after the response is sent, whatever
+ * produced it — a handler, a guard or pipe error through the exception
+ * filters, Fastify itself (404, 400 malformed JSON, 413, 415). It records the
+ * RED metrics and writes the request's log line. A client that goes away
+ * first is recorded as 499 (onRequestAbort); a per-request flag keeps it to
+ * one record either way.
+ */
+export function installHttpObservability(fastify: FastifyInstance, deps: HttpObservabilityDeps) {
+  const record = (req: FastifyRequest, status: number, ms: number): void => {
+    const raw = req.raw as Raw;
+    if (raw[recorded]) return;
+    raw[recorded] = true;
+    const route = routeTemplateOf(raw);
+    if (!isInfraRoute(route)) deps.metrics.httpRequest(req.method, route, status, ms / 1000);
+    const store = requestStoreOf(raw);
+    const ua = req.headers['user-agent'];
+    deps.logger[requestLogLevel(route, status)](
+      {
+        request_id: req.id,
+        method: req.method,
+        route,
+        // The path without the query string (patient data never travels in a URL, queries may carry filters).
+        path: (req.url.split('?')[0] ?? '').slice(0, 256),
+        status,
+        duration_ms: Math.round(ms * 10) / 10,
+        user_id: store?.principal?.userId,
+        lab_id: store?.lab?.labId,
+        user_agent: typeof ua === 'string' ? ua.slice(0, 200) : undefined,
+      },
+      status === CLIENT_CLOSED_REQUEST ? 'request aborted by the client' : 'request completed',
+    );
+  };
+
+  fastify.addHook('onRequest', async (req: FastifyRequest) => {
+    (req.raw as Raw)[startedAt] = performance.now();
+  });
+
+  fastify.addHook('onResponse', async (req: FastifyRequest, reply: FastifyReply) => {
+    record(req, reply.statusCode, reply.elapsedTime);
+  });
+
+  fastify.addHook('onRequestAbort', async (req: FastifyRequest) => {
+    const started = (req.raw as Raw)[startedAt];
+    record(req, CLIENT_CLOSED_REQUEST, started ? performance.now() - started : 0);
+  });
+
+  // While draining, responses close their connection, so that keep-alive
+  // clients reconnect elsewhere and the server is not held open by idle sockets.
+  fastify.addHook('onSend', async (_req: FastifyRequest, reply: FastifyReply) => {
+    if (deps.shutdown.shuttingDown) void reply.header('connection', 'close');
+  });
+}

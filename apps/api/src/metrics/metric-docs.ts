@@ -1,0 +1,17 @@
+import { METRICS, type MetricSpec } from './metric-catalogue';
+
+export const README_METRICS_BEGIN = '<!-- metrics-table:begin -->';
+export const README_METRICS_END = '<!-- metrics-table:end -->';
+
+/** The README's metrics table (markdown), generated from the catalogue (`npm run config:docs`). */
+export function renderMetricsTable(): string {
+  const rows = ['| metric | type | labels | meaning |', '|---|---|---|---|'];
+  for (const m of METRICS as readonly MetricSpec[]) {
+    const labels = m.labels.length ? m.labels.map((l) => `\`${l}\``).join(', ') : '—';
+    const buckets = m.buckets ? ` Buckets (s): ${m.buckets.join(', ')}.` : '';
+    rows.push(
+      `| \`${m.name}\` | ${m.type} | ${labels} | ${m.help.replace(/\|/g, '\\|')}${buckets} |`,
+    );
+  }
+  return rows.join('\n');
+}

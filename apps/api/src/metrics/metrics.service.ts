@@ -1,0 +1,136 @@
+import { Injectable, Optional } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import type { Pool } from 'pg';
+import { type Counter, type Gauge, type Histogram, register } from 'prom-client';
+import { DataSource } from 'typeorm';
+
+export type CaseOperationStatus = 'success' | 'client_error' | 'error';
+export type UmsOperation = 'me' | 'labs' | 'health';
+export type UmsOutcome = 'ok' | 'unauthorized' | 'error' | 'timeout' | 'circuit_open';
+export type AuditWriteMode = 'transactional' | 'batch';
+
+type L = string;
+
+/** A pool of node-postgres, as TypeORM's postgres driver holds it. */
+type PgPool = Pick<Pool, 'totalCount' | 'idleCount' | 'waitingCount'>;
+
+function nonNegative(seconds: number): number {
+  return Number.isFinite(seconds) && seconds > 0 ? seconds : 0;
+}
+
+/**
+ * The one way code records metrics (exported by the metrics module, global).
+ * Every metric is declared in metric-catalogue.ts; the Grafana dashboards
+ * and Prometheus rules in ops/ use exactly those names and labels. Labels
+ * take code-defined values only — never ids, paths or user input.
+ */
+@Injectable()
+export class MetricsService {
+  constructor(
+    @InjectMetric('lhcms_requests_total') private readonly requests: Counter<L>,
+    @InjectMetric('lhcms_request_duration_seconds') private readonly requestDuration: Histogram<L>,
+    @InjectMetric('lhcms_case_operations_total') private readonly caseOperations: Counter<L>,
+    @InjectMetric('lhcms_db_pool_connections') private readonly dbPool: Gauge<L>,
+    @InjectMetric('lhcms_ums_request_duration_seconds') private readonly umsDuration: Histogram<L>,
+    @InjectMetric('lhcms_ums_circuit_open') private readonly umsCircuitOpen: Gauge<L>,
+    @InjectMetric('lhcms_cache_requests_total') private readonly cacheRequests: Counter<L>,
+    @InjectMetric('lhcms_rate_limit_rejections_total') private readonly rateLimits: Counter<L>,
+    @InjectMetric('lhcms_audit_write_duration_seconds')
+    private readonly auditDuration: Histogram<L>,
+    @InjectMetric('lhcms_audit_write_failures_total') private readonly auditFailures: Counter<L>,
+    @InjectMetric('lhcms_audit_sealing_lag_seconds') private readonly sealingLag: Gauge<L>,
+    @InjectMetric('lhcms_audit_unsealed_events') private readonly unsealed: Gauge<L>,
+    @Optional() @InjectDataSource() private readonly dataSource?: DataSource,
+  ) {
+    // Series that exist from the first scrape, so that alerts on them have data
+    // (an absent series is not 0 to PromQL). The sealing gauges stay 0 until
+    // the audit module reports through setAuditSealing().
+    this.umsCircuitOpen.set(0);
+    this.rateLimits.inc(0);
+    this.sealingLag.set(0);
+    this.unsealed.set(0);
+  }
+
+  /** One HTTP response (called by the app's onResponse hook, once per response). */
+  httpRequest(method: string, endpoint: string, status: number, seconds: number): void {
+    this.requests.inc({ method, endpoint, status: String(status) });
+    this.requestDuration.observe({ method, endpoint }, nonNegative(seconds));
+  }
+
+  /** A case operation (create, read, list, update, status_change, delete, ...) and its outcome. */
+  caseOperation(operation: string, status: CaseOperationStatus): void {
+    this.caseOperations.inc({ operation, status });
+  }
+
+  /** One UMS call: operation, outcome and duration in seconds. */
+  umsCall(operation: UmsOperation, outcome: UmsOutcome, seconds: number): void {
+    this.umsDuration.observe({ operation, outcome }, nonNegative(seconds));
+  }
+
+  setUmsCircuitOpen(open: boolean): void {
+    this.umsCircuitOpen.set(open ? 1 : 0);
+  }
+
+  /** A cache lookup (cache: principal, ...). */
+  cacheLookup(cache: string, hit: boolean): void {
+    this.cacheRequests.inc({ cache, result: hit ? 'hit' : 'miss' });
+  }
+
+  /** A request rejected with 429 by the rate limiter. */
+  rateLimited(): void {
+    this.rateLimits.inc();
+  }
+
+  /** One audit write and its latency in seconds. */
+  auditWrite(mode: AuditWriteMode, seconds: number): void {
+    this.auditDuration.observe({ mode }, nonNegative(seconds));
+  }
+
+  /** An audit write that failed (the request was refused or rolled back). */
+  auditFailure(mode: AuditWriteMode): void {
+    this.auditFailures.inc({ mode });
+  }
+
+  /** Age of the oldest unsealed audit event and how many are unsealed (0, 0 when all are sealed). */
+  setAuditSealing(lagSeconds: number, unsealed: number): void {
+    this.sealingLag.set(nonNegative(lagSeconds));
+    this.unsealed.set(Math.max(0, Math.trunc(unsealed)) || 0);
+  }
+
+  /** The Prometheus text exposition, pool gauges read at scrape time. */
+  async render(): Promise<string> {
+    this.readPools();
+    return register.metrics();
+  }
+
+  get contentType(): string {
+    return register.contentType;
+  }
+
+  /** Reads total/idle/waiting of TypeORM's pg pools: the primary and (summed) the replicas. */
+  private readPools(): void {
+    this.dbPool.reset();
+    const driver = this.dataSource?.isInitialized
+      ? (this.dataSource.driver as unknown as { master?: PgPool; slaves?: PgPool[] })
+      : undefined;
+    if (!driver) return;
+    const set = (pool: string, pools: PgPool[]) => {
+      const sum = (f: (p: PgPool) => number) => pools.reduce((n, p) => n + f(p), 0);
+      this.dbPool.set(
+        { pool, state: 'total' },
+        sum((p) => p.totalCount),
+      );
+      this.dbPool.set(
+        { pool, state: 'idle' },
+        sum((p) => p.idleCount),
+      );
+      this.dbPool.set(
+        { pool, state: 'waiting' },
+        sum((p) => p.waitingCount),
+      );
+    };
+    if (driver.master) set('primary', [driver.master]);
+    if (driver.slaves?.length) set('replica', driver.slaves);
+  }
+}

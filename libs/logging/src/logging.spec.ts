@@ -1,0 +1,108 @@
+import { Writable } from 'node:stream';
+import { loadEnv } from '@lhcms/config';
+import { CLS_ID, ClsServiceManager } from 'nestjs-cls';
+import pino from 'pino';
+import { loggerOptions, requestLogLevel, serializeError } from './logging.module';
+import { PHI_FIELDS } from './phi-fields';
+
+const MARKER = 'PHI-UNIT-MARKER-93';
+
+function capture(level = 'info') {
+  let text = '';
+  const dest = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      text += chunk.toString();
+      cb();
+    },
+  });
+  const env = loadEnv({ NODE_ENV: 'test', LOG_LEVEL: level });
+  const logger = pino({ ...loggerOptions(env), transport: undefined }, dest);
+  return {
+    logger,
+    text: () => text,
+    lines: () =>
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, any>),
+  };
+}
+
+describe('logger options', () => {
+  it('writes JSON lines with level label, ISO time, service and msg', () => {
+    const c = capture();
+    c.logger.info({ a: 1 }, 'hello');
+    expect(c.lines()[0]).toMatchObject({ level: 'info', service: 'lhcms', msg: 'hello', a: 1 });
+    expect(c.lines()[0].time).toMatch(/^\d{4}-\d\d-\d\dT.*Z$/);
+  });
+
+  it('redacts every PHI field at depths 0 to 3, and credentials in headers', () => {
+    const c = capture();
+    for (const f of PHI_FIELDS) {
+      c.logger.info({ [f]: MARKER, a: { [f]: MARKER, b: { [f]: MARKER, c: { [f]: MARKER } } } });
+    }
+    c.logger.info({
+      req: { headers: { authorization: `Bearer ${MARKER}`, cookie: `s=${MARKER}` } },
+      headers: { authorization: MARKER, cookie: MARKER, 'x-api-key': MARKER },
+      ctx: { headers: { authorization: MARKER } },
+      access_token: MARKER,
+      body: { refresh_token: MARKER, password: MARKER, token: MARKER },
+    });
+    expect(c.text()).not.toContain(MARKER);
+    expect(c.text()).toContain('[REDACTED]');
+    expect(c.lines()).toHaveLength(PHI_FIELDS.length + 1);
+  });
+
+  it('honours LOG_LEVEL', () => {
+    const c = capture('warn');
+    c.logger.info('not written');
+    c.logger.warn('written');
+    expect(c.lines().map((l) => l.msg)).toEqual(['written']);
+  });
+
+  it('puts the request id of the current request context on every line', () => {
+    const c = capture();
+    const cls = ClsServiceManager.getClsService();
+    cls.runWith({ [CLS_ID]: 'req-unit-0001' }, () => c.logger.info('inside'));
+    c.logger.info('outside');
+    c.logger.info({ request_id: 'explicit-0002' }, 'explicit wins');
+    const [inside, outside, explicit] = c.lines();
+    expect(inside.request_id).toBe('req-unit-0001');
+    expect(outside.request_id).toBeUndefined();
+    expect(explicit.request_id).toBe('explicit-0002');
+    expect(c.text().match(/request_id/g)).toHaveLength(2);
+  });
+
+  it('logs errors as type, message, code and stack, without query parameters or driver details', () => {
+    const err = Object.assign(new Error('duplicate key value violates unique constraint'), {
+      name: 'QueryFailedError',
+      code: '23505',
+      query: `INSERT INTO cases (patient_name) VALUES ($1)`,
+      parameters: [MARKER],
+      driverError: { detail: `Key (patient_name)=(${MARKER}) already exists.` },
+    });
+    expect(serializeError(err)).toEqual({
+      type: 'QueryFailedError',
+      message: 'duplicate key value violates unique constraint',
+      code: '23505',
+      stack: expect.stringContaining('duplicate key'),
+    });
+    const c = capture();
+    c.logger.error({ err }, 'failed');
+    expect(c.text()).not.toContain(MARKER);
+  });
+});
+
+describe('requestLogLevel', () => {
+  it.each([
+    ['/health/ready', 503, 'debug'],
+    ['/health', 200, 'debug'],
+    ['/metrics', 200, 'debug'],
+    ['/api/v1/cases', 200, 'info'],
+    ['/api/v1/cases/:id', 404, 'warn'],
+    ['unmatched', 404, 'warn'],
+    ['/api/v1/cases', 503, 'error'],
+  ])('%s %i → %s', (route, status, level) => {
+    expect(requestLogLevel(route, status)).toBe(level);
+  });
+});

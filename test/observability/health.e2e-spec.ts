@@ -1,0 +1,203 @@
+import {
+  eventually,
+  freePort,
+  request,
+  startTestApi,
+  startTestUms,
+  TcpProxy,
+  testDatabaseUrls,
+  testEnv,
+  type TestApi,
+} from '@lhcms/testing';
+import type { UmsDevServer } from '@lhcms/ums-dev';
+
+/** Nothing of a connection string, host, port or stack may appear in a probe body. */
+function expectNoLeak(text: string, ...secrets: string[]): void {
+  expect(text).not.toMatch(/postgres(ql)?:\/\/|redis:\/\/|127\.0\.0\.1|localhost|\bat .*\.js:\d+/);
+  for (const s of secrets) expect(text).not.toContain(s);
+}
+
+describe('health probes (real PostgreSQL, Redis and ums-dev)', () => {
+  let ums: UmsDevServer;
+  let pg: TcpProxy;
+  let api: TestApi;
+  const dbUrl = () => testDatabaseUrls().appUrl;
+
+  beforeAll(async () => {
+    ums = await startTestUms();
+    const target = new URL(dbUrl());
+    pg = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
+    api = await startTestApi(testEnv({ DATABASE_URL: pg.rewrite(dbUrl()), UMS_BASE_URL: ums.url }));
+  });
+
+  afterAll(async () => {
+    await api?.close();
+    await pg?.close();
+    await ums?.close();
+  });
+
+  afterEach(async () => {
+    if (pg.currentMode !== 'forward') await pg.forward();
+  });
+
+  const get = (path: string) => request(api.url, path);
+  const readyIs = (status: number) => async () => (await get('/health/ready')).status === status;
+
+  it('live, startup and ready answer 200 with the terminus body', async () => {
+    const live = await get('/health/live');
+    expect(live.status).toBe(200);
+    expect(live.body).toMatchObject({ status: 'ok', details: { process: { status: 'up' } } });
+    expect(live.headers.get('cache-control')).toMatch(/no-store/);
+
+    const startup = await get('/health/startup');
+    expect(startup.status).toBe(200);
+    expect(startup.body.status).toBe('ok');
+
+    await eventually(readyIs(200), 5000, 'ready 200');
+    const ready = await get('/health/ready');
+    expect(ready.body.status).toBe('ok');
+    expect(ready.body.details.database.status).toBe('up');
+    expect(ready.body.details.ums.status).toBe('up');
+    if (process.env.TEST_REDIS_URL) expect(ready.body.details.redis.status).toBe('up');
+    else expect(ready.body.details.redis).toBeUndefined();
+  });
+
+  it("/health keeps the seed's body plus the original's service field", async () => {
+    await eventually(readyIs(200), 5000, 'ready 200');
+    const res = await get('/health');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      status: 'healthy',
+      service: 'case_service',
+      version: '1.0.0',
+      timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      checks: {
+        database: 'healthy',
+        redis: process.env.TEST_REDIS_URL ? 'healthy' : 'not_configured',
+        ums: 'healthy',
+      },
+    });
+  });
+
+  it('reuses a readiness result for a moment (probe storms do not hammer the database)', async () => {
+    await eventually(readyIs(200), 5000, 'ready 200');
+    const storm = await Promise.all(Array.from({ length: 20 }, () => get('/health/ready')));
+    expect(storm.every((r) => r.status === 200)).toBe(true);
+    const again = await get('/health/ready');
+    expect(again.body.details.database.cachedResponse).toBe(true);
+  });
+
+  it('PostgreSQL refusing connections: ready 503 (no leak), live 200, then recovery', async () => {
+    await eventually(readyIs(200), 5000, 'ready 200');
+    await pg.refuse();
+
+    await eventually(readyIs(503), 10_000, 'ready 503');
+    const ready = await get('/health/ready');
+    expect(ready.body.status).toBe('error');
+    expect(ready.body.error.database.status).toBe('down');
+    expect(ready.body.details.ums.status).toBe('up');
+    expectNoLeak(ready.text, String(pg.port), 'lhcms-test-password', 'lhcms_test');
+
+    const seed = await get('/health');
+    expect(seed.status).toBe(503);
+    expect(seed.body).toMatchObject({ status: 'unhealthy', checks: { database: 'unhealthy' } });
+    expectNoLeak(seed.text, String(pg.port));
+
+    const live = await get('/health/live');
+    expect(live.status).toBe(200);
+
+    await pg.forward();
+    await eventually(readyIs(200), 10_000, 'ready 200 again');
+  });
+
+  it('PostgreSQL silent (a paused connection, as behind a firewall): ready 503 within the timeout, then recovery', async () => {
+    await eventually(readyIs(200), 5000, 'ready 200');
+    await new Promise((r) => setTimeout(r, 1600)); // let the cached result expire
+    pg.pause();
+
+    const t0 = Date.now();
+    const ready = await get('/health/ready');
+    const took = Date.now() - t0;
+    expect(ready.status).toBe(503);
+    expect(ready.body.error.database).toMatchObject({ status: 'down' });
+    expect(ready.body.error.database.message).toMatch(/timeout/);
+    expect(took).toBeLessThan(3000);
+    expect((await get('/health/live')).status).toBe(200);
+
+    // A probe every ~0.5 s for 4 s: each timed-out check must give its
+    // connection back (destroyed), or the pool runs dry and never recovers.
+    for (let i = 0; i < 8; i++) {
+      await get('/health/ready');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await pg.forward();
+    await eventually(readyIs(200), 10_000, 'ready 200 after the pause');
+  });
+
+  it('keeps the HTTP keep-alive timeout above a 60 s load balancer and headersTimeout above it', () => {
+    const server = api.app.getHttpServer();
+    expect(server.keepAliveTimeout).toBe(65_000);
+    expect(server.headersTimeout).toBe(66_000);
+    expect(server.headersTimeout).toBeGreaterThan(server.keepAliveTimeout);
+  });
+});
+
+describe('readiness of the UMS and Redis', () => {
+  const apis: TestApi[] = [];
+  const servers: UmsDevServer[] = [];
+  afterAll(async () => {
+    for (const a of apis) await a.close();
+    for (const s of servers) await s.close();
+  });
+
+  async function api(overrides: Record<string, string | undefined>): Promise<TestApi> {
+    const a = await startTestApi(testEnv(overrides));
+    apis.push(a);
+    return a;
+  }
+
+  it('a UMS without /health (404, like the published LHUMS) is up, with a note', async () => {
+    const umsB = await startTestUms({ shape: 'B' });
+    servers.push(umsB);
+    expect((await request(umsB.url, '/health')).status).toBe(404);
+    const a = await api({ UMS_BASE_URL: umsB.url });
+    const res = await request(a.url, '/health/ready');
+    expect(res.status).toBe(200);
+    expect(res.body.details.ums).toMatchObject({
+      status: 'up',
+      note: expect.stringMatching(/404/),
+    });
+  });
+
+  it('an unreachable UMS makes readiness 503 but not liveness', async () => {
+    const port = await freePort();
+    const a = await api({ UMS_BASE_URL: `http://127.0.0.1:${port}` });
+    const res = await request(a.url, '/health/ready');
+    expect(res.status).toBe(503);
+    expect(res.body.error.ums).toEqual(expect.objectContaining({ status: 'down' }));
+    expectNoLeak(res.text, String(port));
+    expect((await request(a.url, '/health/live')).status).toBe(200);
+    expect((await request(a.url, '/health')).body.checks.ums).toBe('unhealthy');
+  });
+
+  it('Redis is checked only when REDIS_URL is set, and an unreachable one is down', async () => {
+    const ums = await startTestUms();
+    servers.push(ums);
+    const noRedis = await api({ UMS_BASE_URL: ums.url, REDIS_URL: undefined });
+    const ok = await request(noRedis.url, '/health/ready');
+    expect(ok.status).toBe(200);
+    expect(Object.keys(ok.body.details).sort()).toEqual(['database', 'ums']);
+    expect((await request(noRedis.url, '/health')).body.checks.redis).toBe('not_configured');
+
+    const port = await freePort();
+    const badRedis = await api({
+      UMS_BASE_URL: ums.url,
+      REDIS_URL: `redis://:s3cret-pass@127.0.0.1:${port}/0`,
+    });
+    const down = await request(badRedis.url, '/health/ready');
+    expect(down.status).toBe(503);
+    expect(down.body.error.redis.status).toBe('down');
+    expect(down.body.details.database.status).toBe('up');
+    expectNoLeak(down.text, 's3cret-pass', String(port));
+  });
+});
