@@ -208,6 +208,31 @@ describe('/metrics', () => {
     expect(infra).toEqual([]);
   });
 
+  it('counts case operations of real requests by outcome', async () => {
+    const token = await loginSeedUser(ums.url, 'admin');
+    const before = (await scrape()).samples;
+    const created = await request(api.url, '/api/v1/cases/', {
+      method: 'POST',
+      token,
+      body: { doctor_id: 'm-doc', product_id: 'p', case_type: 'other' },
+    });
+    expect(created.status).toBe(201);
+    expect((await request(api.url, '/api/v1/cases/2147483000', { token })).status).toBe(404);
+    const illegal = await request(api.url, `/api/v1/cases/${created.body.id}/status`, {
+      method: 'PATCH',
+      token,
+      body: { status: 'completed' },
+    });
+    expect(illegal.status).toBe(409);
+    const { samples } = await scrape();
+    const d = (labels: Record<string, string>) =>
+      valueOf(samples, 'lhcms_case_operations_total', labels) -
+      valueOf(before, 'lhcms_case_operations_total', labels);
+    expect(d({ operation: 'create', status: 'success' })).toBe(1);
+    expect(d({ operation: 'read', status: 'client_error' })).toBe(1);
+    expect(d({ operation: 'status_change', status: 'client_error' })).toBe(1);
+  });
+
   it('exposes the MetricsService API other modules call', async () => {
     const m = api.app.get(MetricsService);
     const before = (await scrape()).samples;

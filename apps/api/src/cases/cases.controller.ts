@@ -12,6 +12,7 @@ import {
   Query,
   Req,
   Res,
+  UseInterceptors,
 } from '@nestjs/common';
 import {
   ApiBearerAuth,
@@ -28,6 +29,7 @@ import { ApiErrors, ApiJsonBody, ApiOk } from '../common/openapi/api-docs.decora
 import { SchemaPipe } from '../common/validation/schema.pipe';
 import { Permission, Public, RequirePermission, WithoutLab } from '../ums-gateway';
 import { roleAllows } from '../ums-gateway/permissions';
+import { CaseOperationsInterceptor } from './case-operations.interceptor';
 import { CasesError } from './cases.errors';
 import { type CaseActor, CasesService, type WriteOptions } from './cases.service';
 import { type CaseResponse, etagOf } from './dto/case.response';
@@ -71,6 +73,7 @@ export function ifMatchVersion(header: string | undefined): WriteOptions {
 
 @ApiTags('cases')
 @Controller('api/v1/cases')
+@UseInterceptors(CaseOperationsInterceptor)
 export class CasesController {
   constructor(
     private readonly cases: CasesService,
