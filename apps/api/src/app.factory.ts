@@ -5,6 +5,7 @@ import type { Env } from '@lhcms/config';
 import { requestIdFrom } from '@lhcms/request-context';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { AuditService } from './audit/audit.service';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { RouteTable } from './common/http/route-table';
 import { buildOpenApi, mountOpenApi, OPENAPI_PATHS } from './common/openapi/openapi';
@@ -44,7 +45,7 @@ export async function createApp(env: Env): Promise<NestFastifyApplication> {
 
   const routes = new RouteTable();
   fastify.addHook('onRoute', (r) => routes.add(r.method, r.url));
-  app.useGlobalFilters(new AllExceptionsFilter(routes));
+  app.useGlobalFilters(new AllExceptionsFilter(routes, app.get(AuditService)));
 
   // JSON only: a text/plain body is 415, not a string handed to validation.
   fastify.removeContentTypeParser('text/plain');

@@ -4,6 +4,7 @@ import { ConfigModule, type Env } from '@lhcms/config';
 import { DatabaseModule } from '@lhcms/database';
 import { loggerModule } from '@lhcms/logging';
 import { RequestContextModule } from '@lhcms/request-context';
+import { AuditModule } from './audit/audit.module';
 import { CasesModule } from './cases/cases.module';
 import { HealthModule } from './health/health.module';
 import { UmsGatewayModule } from './ums-gateway/ums-gateway.module';
@@ -20,6 +21,7 @@ export class AppModule {
         CacheModule.forRoot(),
         DatabaseModule.forRoot(),
         UmsGatewayModule,
+        AuditModule,
         HealthModule,
         CasesModule,
       ],

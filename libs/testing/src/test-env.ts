@@ -35,6 +35,9 @@ export function testEnv(overrides: RawEnv = {}): Env {
     DB_MAX_OVERFLOW: '5',
     DB_MIGRATE_ON_START: 'false',
     REDIS_URL: process.env.TEST_REDIS_URL,
+    // The audit stream is captured by the tests that look at it; checkpoints go to the run's temp folder.
+    AUDIT_LOG_DESTINATION: '/dev/null',
+    AUDIT_CHECKPOINT_DIR: process.env.LHCMS_TEST_CHECKPOINT_DIR,
     ...overrides,
   });
 }

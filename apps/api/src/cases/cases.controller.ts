@@ -22,6 +22,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { RequestContext } from '@lhcms/request-context';
+import { Audited, type AuditSubjects } from '../audit';
 import { ApiErrors, ApiJsonBody, ApiOk } from '../common/openapi/api-docs.decorators';
 import { SchemaPipe } from '../common/validation/schema.pipe';
 import { Permission, Public, RequirePermission, WithoutLab } from '../ums-gateway';
@@ -33,6 +34,31 @@ import { parseListQuery } from './dto/list-query';
 import { CaseIdPipe } from './id.pipe';
 import { LinksHubClient } from './linkshub/linkshub.client';
 import { REFERENCE_DATA } from './reference-data/reference-data';
+
+/** What a case response discloses: its id and its patient (keyed by the audit trail, never stored as such). */
+function oneCase(result: unknown): AuditSubjects {
+  const c = result as { id: number; patient_info: unknown };
+  return { ids: [c.id], patients: [c.patient_info] };
+}
+
+function caseList(result: unknown): AuditSubjects {
+  const cases = (result as { cases: Array<{ id: number; patient_info: unknown }> }).cases;
+  return { ids: cases.map((c) => c.id), patients: cases.map((c) => c.patient_info) };
+}
+
+/** Query parameters of the list recorded with their values (filters and paging; none is PHI). */
+const LIST_QUERY = [
+  'page',
+  'per_page',
+  'cursor',
+  'limit',
+  'status',
+  'doctor_id',
+  'product_id',
+  'case_type',
+  'priority',
+  'rush_order',
+] as const;
 
 const LAB_HEADER = ApiHeader({
   name: 'X-Lab-Id',
@@ -105,6 +131,13 @@ export class CasesController {
   @ApiOk('CaseListResponse', 200, 'Offset page (or a CursorPage in keyset mode)')
   @ApiErrors(400, 401, 403, 503)
   @RequirePermission(Permission.CaseRead)
+  @Audited({
+    resourceType: 'case',
+    interaction: 'search',
+    mode: 'read',
+    queryParams: LIST_QUERY,
+    subjects: caseList,
+  })
   list(@Req() req: FastifyRequest, @Query() query: Record<string, unknown>) {
     const parsed = parseListQuery(query, this.cases.pageDefaults);
     if ('errors' in parsed) throw CasesError.invalidQuery(parsed.errors);
@@ -124,6 +157,12 @@ export class CasesController {
   @ApiOk('Case', 201, 'Created')
   @ApiErrors(400, 401, 403, 413, 415, 503)
   @RequirePermission(Permission.CaseCreate)
+  @Audited({
+    resourceType: 'case',
+    interaction: 'create',
+    mode: 'transactional',
+    successStatus: 201,
+  })
   create(@Req() req: FastifyRequest, @Body(new SchemaPipe('CaseInput')) body: CaseInputBody) {
     return this.cases.create(this.actor(req), body);
   }
@@ -163,6 +202,7 @@ export class CasesController {
   @ApiOk('DoctorAccount')
   @ApiErrors(401, 404, 503)
   @RequirePermission(Permission.DoctorRead)
+  @Audited({ resourceType: 'doctor', interaction: 'read', mode: 'read', idParam: 'doctor_id' })
   async doctorInfo(@Req() req: FastifyRequest, @Param('doctor_id') doctorId: string) {
     const token = (req.headers.authorization ?? '').trim().split(/\s+/)[1] ?? '';
     const doctor = await this.directory.doctor(doctorId, token);
@@ -178,6 +218,13 @@ export class CasesController {
   @ApiOk('Case')
   @ApiErrors(401, 403, 404, 503)
   @RequirePermission(Permission.CaseRead)
+  @Audited({
+    resourceType: 'case',
+    interaction: 'read',
+    mode: 'read',
+    idParam: 'id',
+    subjects: oneCase,
+  })
   get(@Req() req: FastifyRequest, @Param('id', CaseIdPipe) id: number) {
     return this.cases.get(this.actor(req), id);
   }
@@ -195,6 +242,7 @@ export class CasesController {
   @ApiOk('Case')
   @ApiErrors(400, 401, 403, 404, 409, 413, 415, 503)
   @RequirePermission(Permission.CaseUpdate)
+  @Audited({ resourceType: 'case', interaction: 'update', mode: 'transactional', idParam: 'id' })
   update(
     @Req() req: FastifyRequest,
     @Param('id', CaseIdPipe) id: number,
@@ -212,6 +260,12 @@ export class CasesController {
   @ApiOk('Case')
   @ApiErrors(400, 401, 403, 404, 409, 415, 503)
   @RequirePermission(Permission.CaseStatus)
+  @Audited({
+    resourceType: 'case',
+    interaction: 'status_change',
+    mode: 'transactional',
+    idParam: 'id',
+  })
   changeStatus(
     @Req() req: FastifyRequest,
     @Param('id', CaseIdPipe) id: number,
@@ -231,6 +285,13 @@ export class CasesController {
   @ApiResponse({ status: 204, description: 'Deleted (no body)' })
   @ApiErrors(401, 403, 404, 503)
   @RequirePermission(Permission.CaseDelete)
+  @Audited({
+    resourceType: 'case',
+    interaction: 'delete',
+    mode: 'transactional',
+    idParam: 'id',
+    successStatus: 204,
+  })
   async remove(@Req() req: FastifyRequest, @Param('id', CaseIdPipe) id: number): Promise<void> {
     await this.cases.remove(this.actor(req), id);
   }

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@lhcms/config';
 import { TenantDb } from '@lhcms/database';
+import { AuditService } from '../audit';
 import { CasesError } from './cases.errors';
 import { CasesRepository, type CaseValues } from './cases.repository';
 import { type CaseResponse, type CaseRow, toCaseResponse } from './dto/case.response';
@@ -67,6 +68,7 @@ export class CasesService {
     private readonly db: TenantDb,
     private readonly repo: CasesRepository,
     private readonly directory: LinksHubClient,
+    private readonly audit: AuditService,
   ) {}
 
   async list(actor: CaseActor, q: ListQuery): Promise<CasePage | CaseCursorPage> {
@@ -131,33 +133,72 @@ export class CasesService {
       night_guard_details: detail(body.night_guard),
       implant_details: detail(body.implant),
     };
-    const row = await this.db.withLab(actor.labId, (em) =>
-      this.repo.insert(em, actor.labId, values),
-    );
+    const row = await this.db.withLab(actor.labId, async (em) => {
+      const created = await this.repo.insert(em, actor.labId, values);
+      await this.audit.recordChange(em, {
+        labId: actor.labId,
+        resourceType: 'case',
+        resourceId: created.id,
+        interaction: 'create',
+        changedFields: this.audit.caseChangedFields({ ...values }),
+        patients: [body.patient_info],
+      });
+      return created;
+    });
     return toCaseResponse(row);
   }
 
   /** Partial update (the original's PUT); `null` clears a nullable field. Unchanged fields leave updated_at alone. */
-  async update(actor: CaseActor, id: number, body: CaseUpdateBody): Promise<CaseResponse> {
+  async update(
+    actor: CaseActor,
+    id: number,
+    body: CaseUpdateBody,
+    interaction: 'update' | 'status_change' = 'update',
+  ): Promise<CaseResponse> {
     return this.db.withLab(actor.labId, async (em) => {
       const current = await this.repo.findById(em, actor.labId, id, true);
       if (!current) throw CasesError.notFound();
       const changes = this.changesOf(current, body);
-      if (Object.keys(changes).length === 0) return toCaseResponse(current);
+      // Also a no-op update is audited: the response discloses the case.
+      const auditChange = () =>
+        this.audit.recordChange(em, {
+          labId: actor.labId,
+          resourceType: 'case',
+          resourceId: id,
+          interaction,
+          changedFields: this.audit.caseChangedFields(changes, { ...current }),
+          patients: [current.patient_info, changes.patient_info],
+        });
+      if (Object.keys(changes).length === 0) {
+        await auditChange();
+        return toCaseResponse(current);
+      }
       const row = await this.repo.update(em, actor.labId, id, changes);
       if (!row) throw CasesError.notFound();
+      await auditChange();
       return toCaseResponse(row);
     });
   }
 
   async changeStatus(actor: CaseActor, id: number, status: CaseStatus): Promise<CaseResponse> {
-    return this.update(actor, id, { status });
+    return this.update(actor, id, { status }, 'status_change');
   }
 
   async remove(actor: CaseActor, id: number): Promise<void> {
-    const deleted = await this.db.withLab(actor.labId, (em) =>
-      this.repo.softDelete(em, actor.labId, id),
-    );
+    const deleted = await this.db.withLab(actor.labId, async (em) => {
+      // The row as the service sees it: the audit's patient ref comes from its plaintext view.
+      const current = await this.repo.findById(em, actor.labId, id, true);
+      if (!current || !(await this.repo.softDelete(em, actor.labId, id))) return false;
+      await this.audit.recordChange(em, {
+        labId: actor.labId,
+        resourceType: 'case',
+        resourceId: id,
+        interaction: 'delete',
+        changedFields: [],
+        patients: [current.patient_info],
+      });
+      return true;
+    });
     if (!deleted) throw CasesError.notFound();
   }
 

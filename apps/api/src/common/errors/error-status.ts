@@ -1,9 +1,10 @@
+import { AuditErrorCode } from '../../audit/audit.errors';
 import { CasesErrorCode } from '../../cases/cases.errors';
 import { AuthErrorCode } from '../../ums-gateway/ums-gateway.errors';
 import { CommonErrorCode } from './domain-error';
 
 /** Every domain error code of the API. A new module adds its enum here. */
-export type ErrorCode = CommonErrorCode | AuthErrorCode | CasesErrorCode;
+export type ErrorCode = CommonErrorCode | AuthErrorCode | CasesErrorCode | AuditErrorCode;
 
 /** The HTTP status of each code. Exhaustive: a code without a status does not compile. */
 export function statusFor(code: ErrorCode): number {
@@ -33,6 +34,10 @@ export function statusFor(code: ErrorCode): number {
       return 400;
     case CasesErrorCode.DirectoryNotConfigured:
     case CasesErrorCode.DirectoryUnavailable:
+      return 503;
+    case AuditErrorCode.InvalidQuery:
+      return 400;
+    case AuditErrorCode.Unavailable:
       return 503;
   }
 }
