@@ -4,6 +4,10 @@ import { AuditLog } from './audit-log';
 import { AUDIT_OBSERVER, NO_AUDIT_METRICS } from './audit-observer';
 import { AuditInterceptor } from './audit.interceptor';
 import { AuditService } from './audit.service';
+import { AuditReviewController } from './audit-review.controller';
+import { AuditReviewRepository } from './audit-review.repository';
+import { AuditSealer } from './audit-sealer';
+import { AuditVerifier } from './audit-verifier';
 
 /**
  * The HIPAA audit trail. Exports AuditService only (cross-module rule).
@@ -13,9 +17,13 @@ import { AuditService } from './audit.service';
  */
 @Global()
 @Module({
+  controllers: [AuditReviewController],
   providers: [
     AuditLog,
     AuditService,
+    AuditSealer,
+    AuditVerifier,
+    AuditReviewRepository,
     // Until the metrics module binds its MetricsService here.
     { provide: AUDIT_OBSERVER, useValue: NO_AUDIT_METRICS },
     { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
