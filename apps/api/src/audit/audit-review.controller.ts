@@ -4,7 +4,6 @@ import {
   ApiHeader,
   ApiOperation,
   ApiParam,
-  ApiProduces,
   ApiQuery,
   ApiResponse,
   ApiTags,
@@ -245,7 +244,6 @@ export class AuditReviewController {
     description: `One AuditEvent per line, newest first, the same filters as the query; at most \`limit\` (≤ ${EXPORT_MAX}) per call, the next page's cursor in the \`X-Next-Cursor\` header. The export is itself audited.`,
   })
   @withFilters()
-  @ApiProduces('application/fhir+ndjson')
   @ApiResponse({
     status: 200,
     description: 'NDJSON, one FHIR AuditEvent per line',
