@@ -2,6 +2,7 @@ import { CreateCases1764300000000 } from './1764300000000-CreateCases';
 import { EnableRowLevelSecurity1764400000000 } from './1764400000000-EnableRowLevelSecurity';
 import { EncryptPhiFields1764500000000 } from './1764500000000-EncryptPhiFields';
 import { CaseLifecycle1764600000000 } from './1764600000000-CaseLifecycle';
+import { CreateAuditTrail1764700000000 } from './1764700000000-CreateAuditTrail';
 
 /**
  * Every migration, in order. Classes rather than a glob, so the app, the
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   EnableRowLevelSecurity1764400000000,
   EncryptPhiFields1764500000000,
   CaseLifecycle1764600000000,
+  CreateAuditTrail1764700000000,
 ];

@@ -13,7 +13,9 @@
 #   DRILL_SOURCE_DATABASE       also compare row counts with this database (only
 #                               meaningful when nothing writes to it meanwhile)
 #   LHCMS_HOME                  LHCMS installation whose CLI verifies the audit chain
-#                               (default: this repository / the image's /app)
+#                               (default: this repository / the image's /app); the CLI
+#                               needs the deployment's SECRET_KEY (or AUDIT_HMAC_KEY) and
+#                               AUDIT_CHECKPOINT_DIR in the environment
 #   DRILL_REQUIRE_AUDIT_VERIFY  1: fail when the CLI has no `audit verify` command
 #   DRILL_KEEP                  1: keep the scratch database for inspection
 #   METRICS_TEXTFILE_DIR        optional: lhcms_backup_restore_drill_* metrics

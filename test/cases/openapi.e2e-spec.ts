@@ -23,7 +23,9 @@ describe('OpenAPI document', () => {
     for (const [path, item] of Object.entries<any>(doc.paths)) {
       for (const [method, op] of Object.entries<any>(item)) ops.push([method, path, op]);
     }
-    const v1 = ops.filter(([, p]) => p.startsWith('/api/v1/cases'));
+    const v1 = ops.filter(
+      ([, p]) => p.startsWith('/api/v1/cases') || p.startsWith('/api/v1/audit-events'),
+    );
     expect(v1.map(([m, p]) => `${m.toUpperCase()} ${p}`).sort()).toEqual(
       [
         'DELETE /api/v1/cases/{id}',
@@ -40,6 +42,11 @@ describe('OpenAPI document', () => {
         'GET /api/v1/cases/{id}/events',
         'PATCH /api/v1/cases/{id}/stage',
         'POST /api/v1/cases/bulk-status',
+        'GET /api/v1/cases/{id}/access-log',
+        'GET /api/v1/audit-events',
+        'GET /api/v1/audit-events/export',
+        'GET /api/v1/audit-events/verify',
+        'POST /api/v1/audit-events/patient-access-report',
       ].sort(),
     );
     for (const [method, path, op] of v1) {
@@ -61,6 +68,10 @@ describe('OpenAPI document', () => {
     }
     expect(doc.components.schemas.Case.properties).toHaveProperty('dental_details');
     expect(doc.components.schemas.Shade.required).not.toContain('shade_id');
+    expect(doc.components.schemas.AuditEvent.properties).toHaveProperty('patient_ref');
+    expect(doc.paths['/api/v1/audit-events/export'].get.responses['200'].content).toHaveProperty(
+      'application/fhir+ndjson',
+    );
   });
 
   it('serves the interactive docs at /docs', async () => {

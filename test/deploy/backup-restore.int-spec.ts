@@ -7,6 +7,8 @@ import { dropDatabase, runMigrations } from '@lhcms/database';
 import {
   createTestDatabase,
   PROJECT_ROOT,
+  startStack,
+  TEST_SECRET_KEY,
   type TestDatabase,
   testDatabaseUrls,
 } from '@lhcms/testing';
@@ -57,6 +59,7 @@ describe('backup, restore and restore drill (ops/*.sh) on a real PostgreSQL', ()
   let backupDir: string;
   let metricsDir: string;
   let stubDir: string;
+  let checkpoints: string;
   const restored: string[] = [];
   let env: NodeJS.ProcessEnv;
 
@@ -99,6 +102,36 @@ describe('backup, restore and restore drill (ops/*.sh) on a real PostgreSQL', ()
     });
 
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'lhcms-backup-'));
+    // Audited traffic through the API, then a seal: the dump carries audit rows,
+    // their hash chain and a signed checkpoint, which the drill verifies.
+    checkpoints = path.join(work, 'audit-checkpoints');
+    const auditEnv = {
+      DATABASE_URL: source.appUrl,
+      DATABASE_OWNER_URL: source.ownerUrl,
+      AUDIT_CHECKPOINT_DIR: checkpoints,
+    };
+    const stack = await startStack({ env: auditEnv });
+    try {
+      const id = (
+        await stack.as('admin', '/api/v1/cases/', {
+          method: 'POST',
+          body: { doctor_id: 'audited', product_id: 'p', case_type: 'other' },
+        })
+      ).body.id;
+      await stack.as('viewer', `/api/v1/cases/${id}`);
+      await stack.as('viewer', '/api/v1/cases/');
+    } finally {
+      await stack.close();
+    }
+    const seal = spawnSync(
+      process.execPath,
+      [path.join(PROJECT_ROOT, 'dist/apps/api/src/cli.js'), 'audit', 'seal'],
+      {
+        env: { PATH: process.env.PATH, NODE_ENV: 'test', SECRET_KEY: TEST_SECRET_KEY, ...auditEnv },
+        encoding: 'utf8',
+      },
+    );
+    expect(seal.status).toBe(0);
     backupDir = path.join(work, 'backups');
     metricsDir = path.join(work, 'textfile');
     stubDir = path.join(work, 'bin');
@@ -154,7 +187,7 @@ describe('backup, restore and restore drill (ops/*.sh) on a real PostgreSQL', ()
     expect((fs.statSync(dump).mode & 0o777).toString(8)).toBe('600');
     const sum = spawnSync('sha256sum', [dump], { encoding: 'utf8' }).stdout.split(' ')[0];
     expect(fs.readFileSync(`${dump}.sha256`, 'utf8')).toContain(sum);
-    expect(fs.readFileSync(`${dump}.rowcounts`, 'utf8')).toContain('public.cases\t25\n');
+    expect(fs.readFileSync(`${dump}.rowcounts`, 'utf8')).toContain('public.cases\t26\n');
 
     const uploads = fs.readFileSync(path.join(work, 'aws.log'), 'utf8').trim().split('\n');
     expect(uploads).toContain(
@@ -183,7 +216,9 @@ describe('backup, restore and restore drill (ops/*.sh) on a real PostgreSQL', ()
     expect(r.out).toMatch(/checksum ok/);
     expect(r.code).toBe(0);
     const want = await rowCounts(source.name);
-    expect(want['public.cases']).toBe(25);
+    expect(want['public.cases']).toBe(26);
+    expect(want['public.audit_events']).toBeGreaterThanOrEqual(3);
+    expect(want['public.audit_chain']).toBe(want['public.audit_events']);
     expect(await rowCounts(target)).toEqual(want);
     const row = await withClient(dbUrl(target), (c) =>
       c.query(`SELECT description, patient_info FROM cases WHERE doctor_id = 'doc-3'`),
@@ -265,14 +300,15 @@ describe('backup, restore and restore drill (ops/*.sh) on a real PostgreSQL', ()
     const r = sh('restore_drill.sh', [], {
       PGDATABASE: 'postgres',
       DRILL_SOURCE_DATABASE: source.name,
+      // The deployment's audit key and checkpoints, as the drill runs with them in production.
+      SECRET_KEY: TEST_SECRET_KEY,
+      AUDIT_CHECKPOINT_DIR: checkpoints,
+      DRILL_REQUIRE_AUDIT_VERIFY: '1',
     });
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/row counts match the archive: \d+ tables, \d+ rows/);
     expect(r.out).toMatch(new RegExp(`row counts match the source database ${source.name}`));
-    // Audit chain verification joins when `lhcms audit verify` lands (apps/api/src/cli.ts).
-    expect(r.out).toMatch(
-      /audit chain verified on the restored database|audit chain verification skipped/,
-    );
+    expect(r.out).toMatch(/audit chain verified on the restored database/);
     expect(r.out).toMatch(/drill ok/);
     expect(
       fs.readFileSync(path.join(metricsDir, 'lhcms_backup_restore_drill.prom'), 'utf8'),

@@ -231,6 +231,12 @@ describe('/metrics', () => {
     expect(d({ operation: 'create', status: 'success' })).toBe(1);
     expect(d({ operation: 'read', status: 'client_error' })).toBe(1);
     expect(d({ operation: 'status_change', status: 'client_error' })).toBe(1);
+    // The audit module reports through the same service: the create's row, the 404's group-committed row.
+    const audit = (mode: string) =>
+      valueOf(samples, 'lhcms_audit_write_duration_seconds_count', { mode }) -
+      valueOf(before, 'lhcms_audit_write_duration_seconds_count', { mode });
+    expect(audit('transactional')).toBeGreaterThanOrEqual(1);
+    expect(audit('batch')).toBeGreaterThanOrEqual(1);
   });
 
   it('exposes the MetricsService API other modules call', async () => {

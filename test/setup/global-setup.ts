@@ -1,3 +1,6 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { loadEnv } from '@lhcms/config';
 import { runMigrations } from '@lhcms/database';
 import { createTestDatabase, startTestCluster } from '@lhcms/testing';
@@ -15,7 +18,9 @@ export default async function globalSetup(): Promise<void> {
   process.env.LHCMS_TEST_ADMIN_URL = cluster.adminUrl;
   process.env.LHCMS_TEST_DATABASE_URL = db.appUrl;
   process.env.LHCMS_TEST_OWNER_URL = db.ownerUrl;
-  (globalThis as Record<string, unknown>).__lhcmsTest = { cluster, db };
+  const checkpoints = fs.mkdtempSync(path.join(os.tmpdir(), 'lhcms-test-checkpoints-'));
+  process.env.LHCMS_TEST_CHECKPOINT_DIR = checkpoints;
+  (globalThis as Record<string, unknown>).__lhcmsTest = { cluster, db, checkpoints };
   process.stdout.write(
     `\n[test] database ${db.name} on ${process.env.TEST_DATABASE_URL ? 'TEST_DATABASE_URL' : 'an embedded PostgreSQL 17'}\n`,
   );

@@ -7,6 +7,7 @@ import type { LoggingOptions } from '@lhcms/logging';
 import { installRequestContext, requestIdFrom } from '@lhcms/request-context';
 import { Logger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { AuditService } from './audit/audit.service';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { RouteTable } from './common/http/route-table';
 import { buildOpenApi, mountOpenApi, OPENAPI_PATHS } from './common/openapi/openapi';
@@ -78,7 +79,7 @@ export async function createApp(
 
   const routes = new RouteTable();
   fastify.addHook('onRoute', (r) => routes.add(r.method, r.url));
-  app.useGlobalFilters(new AllExceptionsFilter(routes));
+  app.useGlobalFilters(new AllExceptionsFilter(routes, app.get(AuditService)));
 
   // CORS from an allowlist only (the original allowed `*`; production refuses it).
   const origins = new Set(env.CORS_ORIGINS);

@@ -5,6 +5,7 @@ import { DatabaseModule } from '@lhcms/database';
 import { loggerModule } from '@lhcms/logging';
 import { RequestContextModule } from '@lhcms/request-context';
 import type { CreateAppOptions } from './app.factory';
+import { AuditModule } from './audit/audit.module';
 import { CasesModule } from './cases/cases.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -26,6 +27,7 @@ export class AppModule {
         UmsGatewayModule,
         // After the ums-gateway: its guard (rate limit per user) runs after authentication.
         SecurityModule,
+        AuditModule,
         HealthModule,
         CasesModule,
         ...(options.imports ?? []),

@@ -4,6 +4,7 @@ import { ConfigError, loadEnv } from '@lhcms/config';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions, revertLastMigration, runMigrations } from '@lhcms/database';
 import { rotateKeys } from './encryption/key-rotation';
+import { auditPurge, auditSeal, auditVerify, describeReport } from './audit/audit-cli';
 
 /**
  * `lhcms` — the operations CLI (`node dist/apps/api/src/cli.js <command>`;
@@ -17,6 +18,13 @@ import { rotateKeys } from './encryption/key-rotation';
  *                     re-wrap every lab data key under the current key-encryption
  *                     key; optionally add a new data key per lab and re-encrypt
  *                     every case's PHI under it (also encrypts legacy plaintext)
+ *   audit verify [--json]   walk the audit hash chain and the signed checkpoints:
+ *                     "intact" (exit 0) or the first row altered, deleted,
+ *                     inserted or reordered (exit 1)
+ *   audit seal        link every sealable audit event into the chain now and
+ *                     write a signed checkpoint
+ *   audit purge [--dry-run]  delete audit rows past retention (never younger
+ *                     than 6 years), cut at a checkpoint; itself audited
  */
 type Command = (args: string[]) => Promise<number>;
 
@@ -66,6 +74,35 @@ const commands: Record<string, Command> = {
       }
       default:
         out(`unknown: migrate ${sub} (run | revert | show)`);
+        return 2;
+    }
+  },
+
+  async audit([sub, ...flags]) {
+    const env = loadEnv();
+    switch (sub) {
+      case 'verify': {
+        const report = await auditVerify(env);
+        out(flags.includes('--json') ? JSON.stringify(report) : describeReport(report));
+        return report.status === 'intact' ? 0 : 1;
+      }
+      case 'seal': {
+        const r = await auditSeal(env);
+        out(`sealed ${r.sealed} events; chain head at position ${r.position}; checkpoint written`);
+        return 0;
+      }
+      case 'purge': {
+        const dryRun = flags.includes('--dry-run');
+        const r = await auditPurge(env, dryRun);
+        out(
+          r.throughPosition === null
+            ? `nothing to purge (retention cutoff ${r.cutoff})`
+            : `${dryRun ? 'would purge' : 'purged'} ${r.events} audit events and ${r.chainEntries} chain entries through position ${r.throughPosition} (cutoff ${r.cutoff})`,
+        );
+        return 0;
+      }
+      default:
+        out(`unknown: audit ${sub ?? ''} (verify | seal | purge)`);
         return 2;
     }
   },

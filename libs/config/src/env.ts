@@ -514,6 +514,77 @@ export class Env {
   @IsUrl(HTTP_URL)
   KMS_ENDPOINT?: string;
 
+  @EnvVar({
+    group: 'hipaa',
+    secret: true,
+    description:
+      'HMAC key of the audit hash chain and its signed checkpoints (at least 32 characters), kept outside the database. Unset: derived from SECRET_KEY. Changing it makes the existing chain unverifiable.',
+  })
+  @IsOptional()
+  @IsString()
+  @MinLength(32)
+  AUDIT_HMAC_KEY?: string;
+
+  @EnvVar({
+    group: 'hipaa',
+    description:
+      'Folder the audit sealer writes signed checkpoints to (one sub-folder per chain). Unset: `<LHCMS_DATA_DIR>/audit-checkpoints`. In production mount storage that is copied to an object-locked (WORM) bucket.',
+    example: '/var/lib/lhcms/audit-checkpoints',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(4096)
+  AUDIT_CHECKPOINT_DIR?: string;
+
+  @EnvVar({
+    group: 'hipaa',
+    description: 'Seconds between signed audit checkpoints (written only when the chain grew).',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  AUDIT_CHECKPOINT_INTERVAL_S = 300;
+
+  @EnvVar({
+    group: 'hipaa',
+    description:
+      'Milliseconds between sealing rounds that link new audit events into the hash chain (0: no sealer in this process).',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(0)
+  AUDIT_SEAL_INTERVAL_MS = 1000;
+
+  @EnvVar({
+    group: 'hipaa',
+    description: 'Largest group-commit batch of read audit events (one multi-row INSERT).',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  AUDIT_BATCH_MAX_SIZE = 100;
+
+  @EnvVar({
+    group: 'hipaa',
+    description:
+      'Milliseconds a read audit event may wait for others to join its batch while a batch is already being written (an idle writer flushes at once).',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(0)
+  @Max(50)
+  AUDIT_BATCH_LINGER_MS = 2;
+
+  @EnvVar({
+    group: 'hipaa',
+    description:
+      'Where the audit log stream goes (one JSON line per audit event, `"log":"audit"`, no PHI): `stdout`, `stderr` or a file path.',
+  })
+  @IsString()
+  @MaxLength(4096)
+  AUDIT_LOG_DESTINATION = 'stdout';
+
   // ---- observability ------------------------------------------------------
   @EnvVar({
     group: 'observability',
@@ -627,6 +698,13 @@ export class Env {
   /** The owner (migration) URL, falling back to the application URL. */
   get ownerDatabaseUrl(): string | undefined {
     return this.DATABASE_OWNER_URL ?? this.DATABASE_URL;
+  }
+
+  /** Where audit checkpoints go. */
+  get auditCheckpointDir(): string {
+    return (
+      this.AUDIT_CHECKPOINT_DIR ?? `${this.LHCMS_DATA_DIR.replace(/\/+$/, '')}/audit-checkpoints`
+    );
   }
 
   get migrateOnStart(): boolean {

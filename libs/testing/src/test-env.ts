@@ -44,6 +44,9 @@ export function testEnv(overrides: RawEnv = {}): Env {
     // per-user limit out of the way (the rate-limit tests set their own).
     REDIS_KEY_PREFIX: RUN_PREFIX,
     RATE_LIMIT_PER_MINUTE: '100000',
+    // The audit stream is captured by the tests that look at it; checkpoints go to the run's temp folder.
+    AUDIT_LOG_DESTINATION: '/dev/null',
+    AUDIT_CHECKPOINT_DIR: process.env.LHCMS_TEST_CHECKPOINT_DIR,
     ...overrides,
   });
 }

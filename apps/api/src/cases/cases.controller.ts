@@ -25,6 +25,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RequestContext } from '@lhcms/request-context';
+import { Audited, type AuditSubjects } from '../audit';
 import { ApiErrors, ApiJsonBody, ApiOk } from '../common/openapi/api-docs.decorators';
 import { SchemaPipe } from '../common/validation/schema.pipe';
 import { Permission, Public, RequirePermission, WithoutLab } from '../ums-gateway';
@@ -45,6 +46,33 @@ import { CASE_NUMBER, parseListQuery } from './dto/list-query';
 import { CaseIdPipe } from './id.pipe';
 import { LinksHubClient } from './linkshub/linkshub.client';
 import { REFERENCE_DATA } from './reference-data/reference-data';
+
+/** What a case response discloses: its id and its patient (keyed by the audit trail, never stored as such). */
+function oneCase(result: unknown): AuditSubjects {
+  const c = result as { id: number; patient_info: unknown };
+  return { ids: [c.id], patients: [c.patient_info] };
+}
+
+function caseList(result: unknown): AuditSubjects {
+  const cases = (result as { cases: Array<{ id: number; patient_info: unknown }> }).cases;
+  return { ids: cases.map((c) => c.id), patients: cases.map((c) => c.patient_info) };
+}
+
+/** List parameters recorded with their values (paging and non-PHI filters; never patient_id). */
+const LIST_QUERY = [
+  'page',
+  'per_page',
+  'cursor',
+  'limit',
+  'status',
+  'doctor_id',
+  'product_id',
+  'case_type',
+  'priority',
+  'rush_order',
+  'case_number',
+  'stage',
+] as const;
 
 const LAB_HEADER = ApiHeader({
   name: 'X-Lab-Id',
@@ -157,6 +185,13 @@ export class CasesController {
   })
   @ApiOk('CaseListResponse', 200, 'Offset page (or a CursorPage in keyset mode)')
   @ApiErrors(400, 401, 403, 429, 503)
+  @Audited({
+    resourceType: 'case',
+    interaction: 'search',
+    mode: 'read',
+    queryParams: LIST_QUERY,
+    subjects: caseList,
+  })
   list(@Req() req: FastifyRequest, @Query() query: Record<string, unknown>) {
     const parsed = parseListQuery(query, this.cases.pageDefaults);
     if ('errors' in parsed) throw CasesError.invalidQuery(parsed.errors);
@@ -182,6 +217,12 @@ export class CasesController {
   @ApiJsonBody('CaseInput')
   @ApiOk('Case', 201, 'Created (or the earlier case, for a repeated Idempotency-Key)')
   @ApiErrors(400, 401, 403, 409, 413, 415, 429, 503)
+  @Audited({
+    resourceType: 'case',
+    interaction: 'create',
+    mode: 'transactional',
+    successStatus: 201,
+  })
   async create(
     @Req() req: FastifyRequest,
     @Res({ passthrough: true }) res: FastifyReply,
@@ -210,6 +251,7 @@ export class CasesController {
   @ApiJsonBody('BulkStatusUpdate')
   @ApiOk('BulkStatusResult')
   @ApiErrors(400, 401, 403, 415, 429, 503)
+  @Audited({ resourceType: 'case', interaction: 'status_change', mode: 'transactional' })
   bulkStatus(
     @Req() req: FastifyRequest,
     @Body(new SchemaPipe('BulkStatusUpdate')) body: BulkStatusBody,
@@ -252,6 +294,7 @@ export class CasesController {
   @ApiParam({ name: 'doctor_id', schema: { type: 'string' } })
   @ApiOk('DoctorAccount')
   @ApiErrors(401, 404, 429, 503)
+  @Audited({ resourceType: 'doctor', interaction: 'read', mode: 'read', idParam: 'doctor_id' })
   async doctorInfo(@Req() req: FastifyRequest, @Param('doctor_id') doctorId: string) {
     const token = (req.headers.authorization ?? '').trim().split(/\s+/)[1] ?? '';
     const doctor = await this.directory.doctor(doctorId, token);
@@ -267,6 +310,7 @@ export class CasesController {
   @ApiParam({ name: 'case_number', schema: { type: 'string', example: 'TL-2611-0042' } })
   @ApiOk('Case')
   @ApiErrors(401, 403, 404, 429, 503)
+  @Audited({ resourceType: 'case', interaction: 'read', mode: 'read', subjects: oneCase })
   async byNumber(
     @Req() req: FastifyRequest,
     @Res({ passthrough: true }) res: FastifyReply,
@@ -284,6 +328,13 @@ export class CasesController {
   @ID_PARAM
   @ApiOk('Case')
   @ApiErrors(401, 403, 404, 429, 503)
+  @Audited({
+    resourceType: 'case',
+    interaction: 'read',
+    mode: 'read',
+    idParam: 'id',
+    subjects: oneCase,
+  })
   async get(
     @Req() req: FastifyRequest,
     @Res({ passthrough: true }) res: FastifyReply,
@@ -304,6 +355,7 @@ export class CasesController {
   @ID_PARAM
   @ApiOk('CaseEventList')
   @ApiErrors(401, 403, 404, 429, 503)
+  @Audited({ resourceType: 'case', interaction: 'read', mode: 'read', idParam: 'id' })
   events(@Req() req: FastifyRequest, @Param('id', CaseIdPipe) id: number) {
     return this.cases.timeline(this.actor(req), id);
   }
@@ -322,6 +374,7 @@ export class CasesController {
   @ApiJsonBody('CaseUpdate')
   @ApiOk('Case')
   @ApiErrors(400, 401, 403, 404, 409, 412, 413, 415, 429, 503)
+  @Audited({ resourceType: 'case', interaction: 'update', mode: 'transactional', idParam: 'id' })
   async update(
     @Req() req: FastifyRequest,
     @Res({ passthrough: true }) res: FastifyReply,
@@ -349,6 +402,12 @@ export class CasesController {
   @ApiJsonBody('StatusUpdate')
   @ApiOk('Case')
   @ApiErrors(400, 401, 403, 404, 409, 412, 415, 429, 503)
+  @Audited({
+    resourceType: 'case',
+    interaction: 'status_change',
+    mode: 'transactional',
+    idParam: 'id',
+  })
   async changeStatus(
     @Req() req: FastifyRequest,
     @Res({ passthrough: true }) res: FastifyReply,
@@ -380,6 +439,7 @@ export class CasesController {
   @ApiJsonBody('StageUpdate')
   @ApiOk('Case')
   @ApiErrors(400, 401, 403, 404, 412, 415, 429, 503)
+  @Audited({ resourceType: 'case', interaction: 'update', mode: 'transactional', idParam: 'id' })
   async changeStage(
     @Req() req: FastifyRequest,
     @Res({ passthrough: true }) res: FastifyReply,
@@ -409,6 +469,13 @@ export class CasesController {
   @ID_PARAM
   @ApiResponse({ status: 204, description: 'Deleted (no body)' })
   @ApiErrors(401, 403, 404, 412, 429, 503)
+  @Audited({
+    resourceType: 'case',
+    interaction: 'delete',
+    mode: 'transactional',
+    idParam: 'id',
+    successStatus: 204,
+  })
   async remove(
     @Req() req: FastifyRequest,
     @Param('id', CaseIdPipe) id: number,

@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Env } from '@lhcms/config';
 import { rows, TenantDb } from '@lhcms/database';
+import { AuditService } from '../audit';
 import { PhiCipher } from '../encryption/phi-cipher';
 import { AuthError } from '../ums-gateway/ums-gateway.errors';
 import { allowedNext, checkStage, checkTransition } from './case-lifecycle';
@@ -141,7 +142,35 @@ export class CasesService {
     private readonly idempotency: IdempotencyRepository,
     private readonly directory: LinksHubClient,
     private readonly phi: PhiCipher,
+    private readonly audit: AuditService,
   ) {}
+
+  /**
+   * The audit row of a write, in the write's own transaction (both commit or
+   * neither). `changes` and `before` are the plaintext views: the audit keeps
+   * names only for PHI fields and keys the patient, never stores it.
+   */
+  private auditWrite(
+    em: EntityManager,
+    actor: CaseActor,
+    id: number,
+    interaction: 'create' | 'update' | 'status_change' | 'delete',
+    changes: Record<string, unknown>,
+    before: CaseRow | undefined,
+    patients: unknown[],
+  ): Promise<void> {
+    return this.audit.recordChange(em, {
+      labId: actor.labId,
+      resourceType: 'case',
+      resourceId: id,
+      interaction,
+      changedFields: this.audit.caseChangedFields(
+        changes,
+        before as unknown as Record<string, unknown>,
+      ),
+      patients,
+    });
+  }
 
   /** Page defaults from configuration. */
   get pageDefaults(): { perPage: number; maxPerPage: number } {
@@ -317,6 +346,15 @@ export class CasesService {
           throw new IdempotencyRace();
         }
         await this.event(em, actor, { caseId: created.id, type: 'created', toStatus: 'pending' });
+        await this.auditWrite(
+          em,
+          actor,
+          created.id,
+          'create',
+          { ...plain, case_number: created.case_number },
+          undefined,
+          [body.patient_info],
+        );
         return created;
       });
       return { case: toCaseResponse(await this.plain(actor.labId, row)), replayed: false };
@@ -386,7 +424,11 @@ export class CasesService {
     return this.db.withLab(actor.labId, async (em) => {
       const current = await this.lock(em, actor, id, opts);
       const changes = this.changesOf(current, body);
-      if (Object.keys(changes).length === 0) return toCaseResponse(current);
+      if (Object.keys(changes).length === 0) {
+        // Also audited: the response discloses the case.
+        await this.auditWrite(em, actor, id, 'update', {}, current, [current.patient_info]);
+        return toCaseResponse(current);
+      }
       if (changes.due_date !== undefined && !body.reason)
         throw CasesError.reasonRequired('change the due date');
       const statusChange =
@@ -406,6 +448,10 @@ export class CasesService {
         await this.phi.encrypt(actor.labId, changes),
       );
       if (!row) throw CasesError.notFound();
+      await this.auditWrite(em, actor, id, 'update', changes, current, [
+        current.patient_info,
+        changes.patient_info,
+      ]);
       const changed: ChangedField[] = Object.keys(changes)
         .filter((c) => c !== 'patient_id_bidx' && c !== 'status' && c !== 'stage')
         .map((c) => {
@@ -450,13 +496,19 @@ export class CasesService {
   ): Promise<CaseResponse> {
     return this.db.withLab(actor.labId, async (em) => {
       const current = await this.lock(em, actor, id, opts);
-      if (current.status === status) return toCaseResponse(current);
+      if (current.status === status) {
+        await this.auditWrite(em, actor, id, 'status_change', {}, current, [current.patient_info]);
+        return toCaseResponse(current);
+      }
       const t = this.transition(actor, current, status, reason);
       if (t.reopen) await rows(em, `SELECT set_config('lhcms.case_reopen', 'on', true)`);
       const changes: Partial<CaseValues> = { status };
       if (t.entersProduction) changes.stage = await this.firstStage(em, actor.labId);
       const row = await this.repo.update(em, actor.labId, id, changes);
       if (!row) throw CasesError.notFound();
+      await this.auditWrite(em, actor, id, 'status_change', changes, current, [
+        current.patient_info,
+      ]);
       await this.event(em, actor, {
         caseId: id,
         type: t.reopen ? 'reopened' : 'status_changed',
@@ -512,7 +564,10 @@ export class CasesService {
   ): Promise<CaseResponse> {
     return this.db.withLab(actor.labId, async (em) => {
       const current = await this.lock(em, actor, id, opts);
-      if (current.stage === stage) return toCaseResponse(current);
+      if (current.stage === stage) {
+        await this.auditWrite(em, actor, id, 'update', {}, current, [current.patient_info]);
+        return toCaseResponse(current);
+      }
       const { stages } = await this.settings.get(em, actor.labId);
       const v = checkStage(stages, current.status, current.stage, stage);
       if (!v.ok) {
@@ -528,6 +583,7 @@ export class CasesService {
         throw CasesError.reasonRequired('move a case back to an earlier stage');
       const row = await this.repo.update(em, actor.labId, id, { stage });
       if (!row) throw CasesError.notFound();
+      await this.auditWrite(em, actor, id, 'update', { stage }, current, [current.patient_info]);
       await this.event(em, actor, {
         caseId: id,
         type: 'stage_changed',
@@ -541,9 +597,10 @@ export class CasesService {
 
   async remove(actor: CaseActor, id: number, opts: WriteOptions = {}): Promise<void> {
     await this.db.withLab(actor.labId, async (em) => {
-      await this.lock(em, actor, id, opts);
+      const current = await this.lock(em, actor, id, opts);
       if (!(await this.repo.softDelete(em, actor.labId, id))) throw CasesError.notFound();
       await this.event(em, actor, { caseId: id, type: 'deleted' });
+      await this.auditWrite(em, actor, id, 'delete', {}, current, [current.patient_info]);
     });
   }
 

@@ -7,10 +7,30 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RateLimitedError } from '../../security/security.errors';
+import { AuditErrorCode } from '../../audit/audit.errors';
 import { RouteTable } from '../http/route-table';
 import { DomainError, ValidationFailedError } from './domain-error';
 import { errorBody } from './error-body';
 import { type ErrorCode, statusFor } from './error-status';
+
+/**
+ * Records refused and failed requests in the audit trail (AuditService). The
+ * filter awaits it before answering: a refused attempt is on record before
+ * the client learns of the refusal. It rejects when the record cannot be
+ * written, and the answer becomes a 503.
+ */
+export interface FailureAuditor {
+  recordFailure(req: FastifyRequest, status: number, code: string | undefined): Promise<boolean>;
+}
+
+/** The error code recorded with a refusal: a domain code, a Fastify code or the HTTP exception's name. */
+function codeOf(err: unknown): string | undefined {
+  if (err instanceof DomainError) return String(err.code);
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') return /^[A-Z0-9_]{1,64}$/.test(code) ? code : undefined;
+  if (err instanceof HttpException) return err.name;
+  return undefined;
+}
 
 interface Mapped {
   status: number;
@@ -55,6 +75,11 @@ function isDatabaseDown(err: unknown): boolean {
   );
 }
 
+/** The audit trail itself failed: nothing more can be recorded about this request. */
+function isAuditUnavailable(err: unknown): boolean {
+  return err instanceof DomainError && err.code === AuditErrorCode.Unavailable;
+}
+
 /** What may be logged of an unexpected error: no query parameters, no row values (they can hold PHI). */
 export function safeError(err: unknown): Record<string, unknown> {
   if (!(err instanceof Error)) return { type: typeof err };
@@ -77,19 +102,31 @@ export function safeError(err: unknown): Record<string, unknown> {
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly log = new Logger('Errors');
 
-  constructor(private readonly routes: RouteTable) {}
+  constructor(
+    private readonly routes: RouteTable,
+    private readonly auditor?: FailureAuditor,
+  ) {}
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  async catch(exception: unknown, host: ArgumentsHost): Promise<void> {
     const ctx = host.switchToHttp();
     const req = ctx.getRequest<FastifyRequest>();
     const reply = ctx.getResponse<FastifyReply>();
-    const m = this.map(exception, req);
+    let m = this.map(exception, req);
     if (m.status >= 500) {
       this.log.error(
         { err: safeError(exception), request_id: req.id, status: m.status },
         'request failed',
       );
     }
+    if (this.auditor && !isAuditUnavailable(exception)) {
+      try {
+        await this.auditor.recordFailure(req, m.status, codeOf(exception));
+      } catch {
+        // Fail closed: an attempt that cannot be put on record is answered 503.
+        m = { status: 503, message: 'Audit trail unavailable' };
+      }
+    }
+    if (reply.sent) return;
     void reply
       .status(m.status)
       .headers({ 'content-type': 'application/json; charset=utf-8', ...(m.headers ?? {}) })

@@ -1,10 +1,12 @@
+import { AuditErrorCode } from '../../audit/audit.errors';
 import { CasesErrorCode } from '../../cases/cases.errors';
 import { SecurityErrorCode } from '../../security/security.errors';
 import { AuthErrorCode } from '../../ums-gateway/ums-gateway.errors';
 import { CommonErrorCode } from './domain-error';
 
 /** Every domain error code of the API. A new module adds its enum here. */
-export type ErrorCode = CommonErrorCode | AuthErrorCode | CasesErrorCode | SecurityErrorCode;
+export type ErrorCode =
+  CommonErrorCode | AuthErrorCode | CasesErrorCode | SecurityErrorCode | AuditErrorCode;
 
 /** The HTTP status of each code. Exhaustive: a code without a status does not compile. */
 export function statusFor(code: ErrorCode): number {
@@ -44,6 +46,10 @@ export function statusFor(code: ErrorCode): number {
       return 429;
     case CasesErrorCode.DirectoryNotConfigured:
     case CasesErrorCode.DirectoryUnavailable:
+      return 503;
+    case AuditErrorCode.InvalidQuery:
+      return 400;
+    case AuditErrorCode.Unavailable:
       return 503;
   }
 }

@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { AUDIT_SCHEMAS } from '../../audit/audit.schemas';
 import { SCHEMAS } from '../../cases/dto/case.schemas';
 
 export const OPENAPI_PATHS = ['/api/v1/openapi.json', '/api/v1/swagger.json'] as const;
@@ -19,7 +20,11 @@ export function buildOpenApi(app: INestApplication, version: string): OpenAPIObj
   const doc = SwaggerModule.createDocument(app, config);
   doc.components = {
     ...(doc.components ?? {}),
-    schemas: { ...(doc.components?.schemas ?? {}), ...(SCHEMAS as Record<string, object>) },
+    schemas: {
+      ...(doc.components?.schemas ?? {}),
+      ...(SCHEMAS as Record<string, object>),
+      ...AUDIT_SCHEMAS,
+    },
   };
   return doc;
 }

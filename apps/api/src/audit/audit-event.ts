@@ -1,0 +1,148 @@
+/**
+ * The vocabulary of the audit trail (design/hipaa.md): one row per event,
+ * FHIR AuditEvent / IHE BALP in spirit. Nothing here may carry a PHI value.
+ */
+export type AuditAction = 'C' | 'R' | 'U' | 'D' | 'E';
+export type AuditOutcome = 'success' | 'denied' | 'error';
+export type ActorType = 'user' | 'service' | 'system' | 'anonymous';
+export type AuditEventType = 'rest' | 'system';
+export type AuditInteraction =
+  | 'read'
+  | 'search'
+  | 'create'
+  | 'update'
+  | 'status_change'
+  | 'delete'
+  | 'export'
+  | 'verify'
+  | 'purge';
+
+/** A changed field: old/new values only for non-PHI fields, the name alone otherwise. */
+export interface ChangedField {
+  field: string;
+  old?: unknown;
+  new?: unknown;
+}
+
+/** One audit row as the service builds it (the database adds seq, recorded_at, tx_id). */
+export interface AuditRecord {
+  occurred_at: Date;
+  lab_id: string | null;
+  actor_user_id: string | null;
+  actor_type: ActorType;
+  actor_role: string | null;
+  source_ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  event_type: AuditEventType;
+  action: AuditAction;
+  interaction: AuditInteraction;
+  resource_type: string | null;
+  resource_id: string | null;
+  patient_ref: string | null;
+  subject_count: number | null;
+  entity_ids: string[] | null;
+  patient_refs: string[] | null;
+  query: Record<string, unknown> | null;
+  changed_fields: ChangedField[] | null;
+  outcome: AuditOutcome;
+  outcome_detail: string | null;
+  http_status: number | null;
+  http_method: string | null;
+  route: string | null;
+}
+
+/** The action code of each interaction (FHIR R4 AuditEvent.action: a search is an Execute). */
+export const ACTION_OF: Record<AuditInteraction, AuditAction> = {
+  read: 'R',
+  search: 'E',
+  create: 'C',
+  update: 'U',
+  status_change: 'U',
+  delete: 'D',
+  export: 'R',
+  verify: 'E',
+  purge: 'D',
+};
+
+/** success for 2xx/3xx, denied for 401/403, error for everything else. */
+export function outcomeOf(status: number): AuditOutcome {
+  if (status < 400) return 'success';
+  if (status === 401 || status === 403) return 'denied';
+  return 'error';
+}
+
+export const AUDIT_COLUMNS = [
+  'occurred_at',
+  'lab_id',
+  'actor_user_id',
+  'actor_type',
+  'actor_role',
+  'source_ip',
+  'user_agent',
+  'request_id',
+  'event_type',
+  'action',
+  'interaction',
+  'resource_type',
+  'resource_id',
+  'patient_ref',
+  'subject_count',
+  'entity_ids',
+  'patient_refs',
+  'query',
+  'changed_fields',
+  'outcome',
+  'outcome_detail',
+  'http_status',
+  'http_method',
+  'route',
+] as const satisfies ReadonlyArray<keyof AuditRecord>;
+
+const JSON_COLUMNS = new Set<string>(['query', 'changed_fields']);
+const CASTS: Partial<Record<(typeof AUDIT_COLUMNS)[number], string>> = {
+  source_ip: '::inet',
+  entity_ids: '::text[]',
+  patient_refs: '::text[]',
+  query: '::jsonb',
+  changed_fields: '::jsonb',
+  subject_count: '::int',
+  http_status: '::smallint',
+  occurred_at: '::timestamptz',
+};
+
+/**
+ * One parameterised multi-row INSERT for the given records. `returning`
+ * asks for the seq: only inside a lab's transaction, because RETURNING makes
+ * row-level security check the SELECT policy (the lab) on every new row, which
+ * a group-commit batch of several labs cannot pass.
+ */
+export function insertStatement(
+  records: readonly AuditRecord[],
+  returning = false,
+): {
+  text: string;
+  params: unknown[];
+} {
+  const params: unknown[] = [];
+  const tuples = records.map((r) => {
+    const cells = AUDIT_COLUMNS.map((c) => {
+      const v = r[c];
+      params.push(
+        v === null || v === undefined
+          ? null
+          : JSON_COLUMNS.has(c)
+            ? JSON.stringify(v)
+            : v instanceof Date
+              ? v.toISOString()
+              : v,
+      );
+      return `$${params.length}${CASTS[c] ?? ''}`;
+    });
+    return `(${cells.join(', ')})`;
+  });
+  return {
+    text: `INSERT INTO audit_events (${AUDIT_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}${returning ? ' RETURNING seq::text AS seq' : ''}`,
+    params,
+  };
+}

@@ -1,0 +1,107 @@
+import type { AuditCursor, AuditFilters } from './audit-review.repository';
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
+const ID = /^[A-Za-z0-9._:-]{1,100}$/;
+const REF = /^[A-Za-z0-9_-]{20,64}$/;
+
+export function encodeAuditCursor(c: AuditCursor): string {
+  return Buffer.from(`${c.occurredAt}|${c.seq}`, 'utf8').toString('base64url');
+}
+
+function decodeAuditCursor(s: string): AuditCursor | undefined {
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(s)) return undefined;
+  const [occurredAt, seq] = Buffer.from(s, 'base64url').toString('utf8').split('|');
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(occurredAt ?? '')) return undefined;
+  if (!/^\d{1,19}$/.test(seq ?? '')) return undefined;
+  return { occurredAt, seq };
+}
+
+export interface ParsedAuditQuery {
+  filters: AuditFilters;
+  cursor?: AuditCursor;
+  limit: number;
+}
+
+/**
+ * Strict parsing of review filters: every bad value is a 400 naming it.
+ * `patient_ref` is the keyed reference (never a patient identifier: those go
+ * in the body of the patient access report, never in a URL).
+ */
+export function parseAuditQuery(
+  q: Record<string, unknown>,
+  maxLimit: number,
+  defaultLimit = 100,
+): { ok: ParsedAuditQuery } | { errors: Record<string, string> } {
+  const errors: Record<string, string> = {};
+  const one = (name: string): string | undefined => {
+    const v = q[name];
+    if (v === undefined || v === '') return undefined;
+    if (typeof v !== 'string') {
+      errors[name] = 'must be given once';
+      return undefined;
+    }
+    return v;
+  };
+  const match = (name: string, re: RegExp, what: string) => {
+    const v = one(name);
+    if (v !== undefined && !re.test(v)) errors[name] = `must be ${what}`;
+    return v;
+  };
+  const oneOf = (name: string, values: string[]) => {
+    const v = one(name);
+    if (v !== undefined && !values.includes(v))
+      errors[name] = `must be one of ${values.join(', ')}`;
+    return v;
+  };
+  const time = (name: string) => {
+    const v = match(name, ISO_TIME, 'an ISO-8601 date or date-time');
+    if (v !== undefined && Number.isNaN(Date.parse(v))) errors[name] = 'is not a real date';
+    return v;
+  };
+  const filters: AuditFilters = {
+    from: time('from'),
+    to: time('to'),
+    actor: match('actor', ID, 'a user id'),
+    caseId: match('case_id', /^[1-9]\d{0,9}$/, 'a case id'),
+    patientRef: match('patient_ref', REF, 'a patient_ref'),
+    action: oneOf('action', ['C', 'R', 'U', 'D', 'E']),
+    outcome: oneOf('outcome', ['success', 'denied', 'error']),
+    interaction: oneOf('interaction', [
+      'read',
+      'search',
+      'create',
+      'update',
+      'status_change',
+      'delete',
+      'export',
+      'verify',
+      'purge',
+    ]),
+  };
+  const rawCursor = one('cursor');
+  const cursor = rawCursor ? decodeAuditCursor(rawCursor) : undefined;
+  if (rawCursor && !cursor) errors.cursor = 'is not a cursor this API issued';
+  let limit = defaultLimit;
+  const rawLimit = one('limit');
+  if (rawLimit !== undefined) {
+    if (!/^[1-9]\d{0,5}$/.test(rawLimit)) errors.limit = 'must be a positive integer';
+    else limit = Math.min(Number(rawLimit), maxLimit);
+  }
+  for (const k of Object.keys(filters) as Array<keyof AuditFilters>)
+    if (filters[k] === undefined) delete filters[k];
+  return Object.keys(errors).length ? { errors } : { ok: { filters, cursor, limit } };
+}
+
+/** Query parameters of the review routes recorded with their values (none is PHI). */
+export const AUDIT_QUERY_PARAMS = [
+  'from',
+  'to',
+  'actor',
+  'case_id',
+  'patient_ref',
+  'action',
+  'outcome',
+  'interaction',
+  'limit',
+  'cursor',
+] as const;

@@ -1,0 +1,116 @@
+/** OpenAPI schemas of the audit review API (merged into components.schemas). */
+const str = (extra: Record<string, unknown> = {}) => ({ type: 'string', ...extra });
+const nullable = (s: Record<string, unknown>) => ({ ...s, nullable: true });
+
+export const AUDIT_SCHEMAS: Record<string, object> = {
+  AuditEvent: {
+    type: 'object',
+    description:
+      'One audit record. Never holds PHI: patients appear as keyed references (`patient_ref`), changed PHI fields by name only.',
+    required: [
+      'seq',
+      'occurred_at',
+      'actor_type',
+      'event_type',
+      'action',
+      'interaction',
+      'outcome',
+    ],
+    properties: {
+      seq: str({ description: 'Monotonic sequence number (a 64-bit integer as a string).' }),
+      occurred_at: str({ format: 'date-time' }),
+      recorded_at: str({ format: 'date-time' }),
+      lab_id: nullable(str()),
+      actor_user_id: nullable(str()),
+      actor_type: str({ enum: ['user', 'service', 'system', 'anonymous'] }),
+      actor_role: nullable(str()),
+      source_ip: nullable(str()),
+      user_agent: nullable(str()),
+      request_id: nullable(str()),
+      event_type: str({ enum: ['rest', 'system'] }),
+      action: str({ enum: ['C', 'R', 'U', 'D', 'E'] }),
+      interaction: str({
+        enum: [
+          'read',
+          'search',
+          'create',
+          'update',
+          'status_change',
+          'delete',
+          'export',
+          'verify',
+          'purge',
+        ],
+      }),
+      resource_type: nullable(str()),
+      resource_id: nullable(str()),
+      patient_ref: nullable(str()),
+      subject_count: nullable({ type: 'integer' }),
+      entity_ids: nullable({ type: 'array', items: str() }),
+      patient_refs: nullable({ type: 'array', items: str() }),
+      query: nullable({ type: 'object', additionalProperties: true }),
+      changed_fields: nullable({
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['field'],
+          properties: { field: str(), old: {}, new: {} },
+        },
+      }),
+      outcome: str({ enum: ['success', 'denied', 'error'] }),
+      outcome_detail: nullable(str()),
+      http_status: nullable({ type: 'integer' }),
+      http_method: nullable(str()),
+      route: nullable(str()),
+      chain: nullable({
+        type: 'object',
+        properties: { position: str(), prev_hash: str(), row_hash: str() },
+      }),
+    },
+  },
+  AuditEventPage: {
+    type: 'object',
+    required: ['events', 'next_cursor', 'limit'],
+    properties: {
+      events: { type: 'array', items: { $ref: '#/components/schemas/AuditEvent' } },
+      next_cursor: nullable(str({ description: 'Pass as `cursor` for the next page.' })),
+      limit: { type: 'integer' },
+      patient_ref: str({ description: 'Patient report only: the keyed reference of the patient.' }),
+      case_id: str({ description: 'Access log only.' }),
+    },
+  },
+  PatientAccessReportRequest: {
+    type: 'object',
+    required: ['patient_id'],
+    description:
+      'The patient identifier goes in the body, never in a URL; the server turns it into the keyed patient_ref.',
+    properties: {
+      patient_id: str({ minLength: 1, maxLength: 100 }),
+      from: str({ format: 'date-time' }),
+      to: str({ format: 'date-time' }),
+      limit: { type: 'integer', minimum: 1, maximum: 500 },
+      cursor: str(),
+    },
+  },
+  AuditVerifyReport: {
+    type: 'object',
+    required: ['status', 'chain_id', 'entries_checked', 'checkpoints_checked'],
+    properties: {
+      status: str({ enum: ['intact', 'tampered'] }),
+      chain_id: str(),
+      entries_checked: { type: 'integer' },
+      first_position: nullable({ type: 'integer' }),
+      last_position: nullable({ type: 'integer' }),
+      checkpoints_checked: { type: 'integer' },
+      problem: {
+        type: 'object',
+        properties: {
+          kind: str({ enum: ['altered', 'deleted', 'inserted', 'reordered', 'checkpoint'] }),
+          position: { type: 'integer' },
+          seq: str(),
+          detail: str(),
+        },
+      },
+    },
+  },
+};

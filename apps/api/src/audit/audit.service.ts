@@ -1,0 +1,379 @@
+import { isIP } from 'node:net';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { FastifyRequest } from 'fastify';
+import { ClsService } from 'nestjs-cls';
+import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
+import { Env } from '@lhcms/config';
+import { rows } from '@lhcms/database';
+import { RequestContext } from '@lhcms/request-context';
+import {
+  ACTION_OF,
+  type AuditInteraction,
+  type AuditRecord,
+  type ChangedField,
+  insertStatement,
+  outcomeOf,
+} from './audit-event';
+import { AuditBatchWriter } from './audit-batch-writer';
+import { caseChangedFields } from './changed-fields';
+import { AuditError } from './audit.errors';
+import { type AuditKeys, auditKeys, patientRefOf } from './audit-keys';
+import { AuditLog, type ShippedAuditEvent } from './audit-log';
+import { AUDIT_OBSERVER, type AuditObserver } from './audit-observer';
+import { AUDIT_ROUTE_CONFIG_KEY, type AuditSpec, type AuditSubjects } from './audited.decorator';
+
+/** A write to record inside its own transaction. */
+export interface AuditedChange {
+  labId: string;
+  resourceType: string;
+  resourceId: string | number;
+  interaction: Extract<AuditInteraction, 'create' | 'update' | 'status_change' | 'delete'>;
+  changedFields: ChangedField[];
+  /** Plaintext `patient_info` objects involved (before and after); only their patient_id is used, keyed. */
+  patients: unknown[];
+}
+
+const REQUEST_KEY = 'lhcms.audit.request';
+const RECORDED_KEY = 'lhcms.audit.recorded';
+const LAB_ID = /^[A-Za-z0-9_-]{1,50}$/;
+const PLAIN_ID = /^[A-Za-z0-9._:-]{1,100}$/;
+const USER_AGENT_MAX = 256;
+
+function clean(text: string | undefined, max: number): string | null {
+  if (!text) return null;
+  // eslint-disable-next-line no-control-regex
+  const t = text.replace(/[\u0000-\u001f\u007f]/g, ' ').trim();
+  return t ? t.slice(0, max) : null;
+}
+
+function distinct(values: Array<string | null>): string[] {
+  return [...new Set(values.filter((v): v is string => v !== null))];
+}
+
+/**
+ * The HIPAA audit trail (design/hipaa.md): every access to case data and
+ * every refused attempt leaves one row, without PHI.
+ *
+ * - Writes: `recordChange(em, …)` inserts the row with the write's own
+ *   EntityManager, so the change and its audit row commit together or not at
+ *   all; the row is shipped to the audit log stream after the commit.
+ * - Reads: the interceptor calls `recordRead` after the handler and before the
+ *   response; the row is group-committed (AuditBatchWriter) and the caller
+ *   waits for the commit. Failure → 503, the data never leaves.
+ * - Refusals and failures: the exception filter calls `recordFailure` and
+ *   awaits it before the error response is sent.
+ */
+@Injectable()
+export class AuditService implements OnModuleInit {
+  private readonly log = new Logger('Audit');
+  private readonly keys: AuditKeys | undefined;
+  private readonly writer: AuditBatchWriter;
+  /** Rows inserted in a transaction, shipped once it commits. */
+  private readonly uncommitted = new WeakMap<QueryRunner, ShippedAuditEvent[]>();
+
+  constructor(
+    @Inject(Env) private readonly env: Env,
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly cls: ClsService,
+    private readonly context: RequestContext,
+    private readonly auditLog: AuditLog,
+    @Inject(AUDIT_OBSERVER) private readonly observer: AuditObserver,
+  ) {
+    this.keys = env.HIPAA_AUDIT_ENABLED ? auditKeys(env) : undefined;
+    this.writer = new AuditBatchWriter(
+      async (text, params) => {
+        await this.ds.query(text, params);
+      },
+      { maxBatch: env.AUDIT_BATCH_MAX_SIZE, lingerMs: env.AUDIT_BATCH_LINGER_MS, maxInFlight: 2 },
+      (records, seconds, err) => {
+        if (err) {
+          this.observer.auditFailure('batch');
+          return;
+        }
+        this.observer.auditWrite('batch', seconds);
+        this.auditLog.ship(records.map((r) => ({ ...r, seq: null })));
+      },
+    );
+  }
+
+  /** False only when HIPAA_AUDIT_ENABLED=false (refused in production). */
+  get enabled(): boolean {
+    return this.env.HIPAA_AUDIT_ENABLED;
+  }
+
+  onModuleInit(): void {
+    // Ship transactional rows once their transaction has committed; drop them on rollback.
+    this.ds.subscribers.push({
+      afterTransactionCommit: ({ queryRunner }) => {
+        const shipped = this.uncommitted.get(queryRunner);
+        if (!shipped) return;
+        this.uncommitted.delete(queryRunner);
+        try {
+          this.auditLog.ship(shipped);
+        } catch (err) {
+          this.log.error({ err: String(err) }, 'audit log shipping failed');
+        }
+      },
+      afterTransactionRollback: ({ queryRunner }) => {
+        this.uncommitted.delete(queryRunner);
+      },
+    });
+  }
+
+  /** The keyed patient reference of a plaintext patient_info (never the identifier). */
+  patientRef(labId: string, patientInfo: unknown): string | null {
+    return this.keys ? patientRefOf(this.keys.patientRef, labId, patientInfo) : null;
+  }
+
+  /**
+   * The changed fields of a case write as the audit trail records them:
+   * old/new values for non-PHI fields only, names for the rest (default deny).
+   */
+  caseChangedFields(
+    changes: Readonly<Record<string, unknown>>,
+    before?: Readonly<Record<string, unknown>>,
+  ): ChangedField[] {
+    return caseChangedFields(changes, before);
+  }
+
+  /** Binds the request being handled, for rows recorded deeper down (recordChange). */
+  bindRequest(req: FastifyRequest, spec: AuditSpec): void {
+    if (!this.cls.isActive()) return;
+    this.cls.set(REQUEST_KEY, { req, spec });
+    this.cls.set(RECORDED_KEY, 0);
+  }
+
+  /** Rows recordChange wrote for the current request. */
+  recordedInRequest(): number {
+    return this.cls.isActive() ? (this.cls.get<number>(RECORDED_KEY) ?? 0) : 0;
+  }
+
+  /**
+   * Records a write inside its transaction (same EntityManager): the audit row
+   * and the change commit together or not at all. A failed insert aborts the
+   * transaction and surfaces as 503.
+   */
+  async recordChange(em: EntityManager, change: AuditedChange): Promise<void> {
+    if (!this.enabled) return;
+    const bound = this.cls.isActive()
+      ? this.cls.get<{ req: FastifyRequest; spec: AuditSpec } | undefined>(REQUEST_KEY)
+      : undefined;
+    const record: AuditRecord = {
+      ...this.who(bound?.req),
+      occurred_at: new Date(),
+      lab_id: change.labId,
+      event_type: bound ? 'rest' : 'system',
+      action: ACTION_OF[change.interaction],
+      interaction: change.interaction,
+      resource_type: change.resourceType,
+      resource_id: String(change.resourceId),
+      patient_ref: null,
+      subject_count: 1,
+      entity_ids: null,
+      patient_refs: null,
+      query: null,
+      changed_fields: change.changedFields,
+      outcome: 'success',
+      outcome_detail: null,
+      http_status: bound ? (bound.spec.successStatus ?? 200) : null,
+    };
+    const refs = distinct(change.patients.map((p) => this.patientRef(change.labId, p)));
+    record.patient_ref = refs.length > 0 ? refs[refs.length - 1] : null;
+    if (refs.length > 1) record.patient_refs = refs;
+
+    const started = performance.now();
+    try {
+      const { text, params } = insertStatement([record], true);
+      const inserted = await rows<{ seq: string }>(em, text, params);
+      this.observer.auditWrite('transactional', (performance.now() - started) / 1000);
+      if (em.queryRunner) {
+        const list = this.uncommitted.get(em.queryRunner) ?? [];
+        list.push({ ...record, seq: inserted[0]?.seq ?? null });
+        this.uncommitted.set(em.queryRunner, list);
+      }
+      if (this.cls.isActive()) this.cls.set(RECORDED_KEY, this.recordedInRequest() + 1);
+    } catch (err) {
+      this.observer.auditFailure('transactional');
+      this.log.error({ err: errorFacts(err) }, 'audit insert failed: the write is rolled back');
+      throw AuditError.unavailable();
+    }
+  }
+
+  /**
+   * Records a successful read (or a write the service did not record) after
+   * the handler ran, and returns once the row is committed. Throws
+   * AuditError.unavailable() (503) when it cannot be written.
+   */
+  async recordRead(req: FastifyRequest, spec: AuditSpec, result: unknown): Promise<void> {
+    if (!this.enabled) return;
+    const status = spec.successStatus ?? 200;
+    const record = this.fromRequest(req, spec, status, null);
+    const subjects: AuditSubjects = spec.subjects ? spec.subjects(result) : {};
+    const lab = record.lab_id;
+    const ids = (subjects.ids ?? []).map(String);
+    const refs =
+      lab !== null ? distinct((subjects.patients ?? []).map((p) => this.patientRef(lab, p))) : [];
+    if (spec.interaction === 'read' || spec.interaction === 'update') {
+      record.resource_id = record.resource_id ?? ids[0] ?? null;
+      record.patient_ref = refs[0] ?? subjects.patientRef ?? null;
+      record.subject_count = ids.length > 0 || record.resource_id ? 1 : 0;
+    } else {
+      record.subject_count = subjects.count ?? ids.length;
+      if (ids.length > 0) record.entity_ids = ids;
+      if (refs.length > 0) record.patient_refs = refs;
+      record.patient_ref = subjects.patientRef ?? (refs.length === 1 ? refs[0] : null);
+    }
+    await this.write(record);
+  }
+
+  /**
+   * Records a refused or failed request on an audited route (401, 403, 404,
+   * 409, 400, 5xx). Called by the exception filter before the error response
+   * is sent; resolves false when the route is not audited.
+   */
+  async recordFailure(
+    req: FastifyRequest,
+    status: number,
+    code: string | undefined,
+  ): Promise<boolean> {
+    if (!this.enabled) return false;
+    const config = req.routeOptions?.config as unknown as Record<string, unknown> | undefined;
+    const spec = config?.[AUDIT_ROUTE_CONFIG_KEY] as AuditSpec | undefined;
+    if (!spec) return false;
+    await this.write(this.fromRequest(req, spec, status, code ?? null));
+    return true;
+  }
+
+  /** Records an event outside any request (retention, operations). */
+  async recordSystem(
+    record: Partial<AuditRecord> & Pick<AuditRecord, 'interaction'>,
+  ): Promise<void> {
+    if (!this.enabled) return;
+    await this.write({
+      ...this.who(undefined),
+      occurred_at: new Date(),
+      lab_id: null,
+      event_type: 'system',
+      action: ACTION_OF[record.interaction],
+      resource_type: null,
+      resource_id: null,
+      patient_ref: null,
+      subject_count: null,
+      entity_ids: null,
+      patient_refs: null,
+      query: null,
+      changed_fields: null,
+      outcome: 'success',
+      outcome_detail: null,
+      http_status: null,
+      ...record,
+    });
+  }
+
+  /** Waits for queued group-commit batches (shutdown, tests). */
+  drain(): Promise<void> {
+    return this.writer.drain();
+  }
+
+  private async write(record: AuditRecord): Promise<void> {
+    try {
+      await this.writer.write(record);
+    } catch (err) {
+      this.log.error({ err: errorFacts(err) }, 'audit batch insert failed: the request is refused');
+      throw AuditError.unavailable();
+    }
+  }
+
+  /** Who acted and from where: the principal and lab of the request context, the socket facts of the request. */
+  private who(
+    req: FastifyRequest | undefined,
+  ): Pick<
+    AuditRecord,
+    | 'actor_user_id'
+    | 'actor_type'
+    | 'actor_role'
+    | 'source_ip'
+    | 'user_agent'
+    | 'request_id'
+    | 'http_method'
+    | 'route'
+  > {
+    const principal = this.context.principalOrUndefined;
+    const lab = this.context.labOrUndefined;
+    if (!req) {
+      return {
+        actor_user_id: principal?.userId ?? null,
+        actor_type: principal ? 'user' : 'system',
+        actor_role: lab?.role ?? null,
+        source_ip: null,
+        user_agent: null,
+        request_id: this.context.requestId ?? null,
+        http_method: null,
+        route: null,
+      };
+    }
+    const ua = req.headers['user-agent'];
+    return {
+      actor_user_id: principal?.userId ?? null,
+      actor_type: principal ? 'user' : 'anonymous',
+      actor_role: lab?.role ?? (principal?.isSystemAdmin ? 'system_admin' : null),
+      // Fastify's request.ip honours TRUSTED_PROXIES (trustProxy); X-Forwarded-For is never read here.
+      source_ip: isIP(req.ip) ? req.ip : null,
+      user_agent: clean(typeof ua === 'string' ? ua : undefined, USER_AGENT_MAX),
+      request_id: String(req.id).slice(0, 128),
+      http_method: req.method,
+      route: req.routeOptions?.url ?? null,
+    };
+  }
+
+  private fromRequest(
+    req: FastifyRequest,
+    spec: AuditSpec,
+    status: number,
+    code: string | null,
+  ): AuditRecord {
+    const who = this.who(req);
+    let labId = this.context.labOrUndefined?.labId ?? null;
+    if (!labId && this.context.principalOrUndefined) {
+      // A member of another lab naming this one in X-Lab-Id: the lab's admins see the refused attempt.
+      const h = req.headers['x-lab-id'];
+      const requested = (Array.isArray(h) ? h[0] : h)?.trim();
+      if (requested && LAB_ID.test(requested)) labId = requested;
+    }
+    const params = (req.params ?? {}) as Record<string, unknown>;
+    const rawId = spec.idParam ? params[spec.idParam] : undefined;
+    const query: Record<string, unknown> = {};
+    const q = (req.query ?? {}) as Record<string, unknown>;
+    for (const name of spec.queryParams ?? []) {
+      const v = q[name];
+      if (typeof v === 'string') query[name] = v.slice(0, 100);
+      else if (Array.isArray(v)) query[name] = v.map((x) => String(x).slice(0, 100)).slice(0, 5);
+    }
+    return {
+      ...who,
+      occurred_at: new Date(),
+      lab_id: labId,
+      event_type: 'rest',
+      action: ACTION_OF[spec.interaction],
+      interaction: spec.interaction,
+      resource_type: spec.resourceType,
+      resource_id: typeof rawId === 'string' && PLAIN_ID.test(rawId) ? rawId : null,
+      patient_ref: null,
+      subject_count: null,
+      entity_ids: null,
+      patient_refs: null,
+      query: Object.keys(query).length > 0 ? query : null,
+      changed_fields: null,
+      outcome: outcomeOf(status),
+      outcome_detail: code ? code.slice(0, 64) : null,
+      http_status: status,
+    };
+  }
+}
+
+/** What may be logged of a failed audit insert: never the parameters (they are row values). */
+function errorFacts(err: unknown): Record<string, unknown> {
+  const e = err as { name?: string; code?: string; driverError?: { code?: string } };
+  return { type: e?.name, code: e?.code ?? e?.driverError?.code };
+}

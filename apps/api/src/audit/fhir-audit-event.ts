@@ -1,0 +1,162 @@
+import type { AuditEventView } from './audit-review.repository';
+
+const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
+const RESTFUL: Record<string, string> = {
+  read: 'read',
+  search: 'search-type',
+  create: 'create',
+  update: 'update',
+  status_change: 'update',
+  delete: 'delete',
+};
+const RESOURCE: Record<string, string> = { case: 'Case', doctor: 'Practitioner' };
+
+/** FHIR R4 AuditEvent.outcome: 0 success, 4 minor failure (refused, 4xx), 8 serious failure (5xx). */
+function outcomeCode(e: AuditEventView): '0' | '4' | '8' {
+  if (e.outcome === 'success') return '0';
+  return (e.http_status ?? 500) >= 500 ? '8' : '4';
+}
+
+/**
+ * One audit row as a FHIR R4 `AuditEvent`, in the style of IHE Basic Audit
+ * Log Patterns (BALP) for RESTful activity: the user as the requesting agent
+ * with the client's network address, LHCMS as the observer, the resource
+ * touched, the patient (by its keyed reference, never an identifier or name)
+ * as a Patient-role entity, and the query for searches.
+ */
+export function toFhirAuditEvent(e: AuditEventView): Record<string, unknown> {
+  const rest = RESTFUL[e.interaction];
+  const entities: Array<Record<string, unknown>> = [];
+  const resourceName = e.resource_type ? (RESOURCE[e.resource_type] ?? e.resource_type) : undefined;
+  if (e.resource_id && resourceName) {
+    entities.push({
+      what: { reference: `${resourceName}/${e.resource_id}` },
+      type: {
+        system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type',
+        code: '2',
+        display: 'System Object',
+      },
+      role: {
+        system: 'http://terminology.hl7.org/CodeSystem/object-role',
+        code: '4',
+        display: 'Domain Resource',
+      },
+    });
+  }
+  for (const id of e.entity_ids ?? []) {
+    entities.push({
+      what: { reference: `${resourceName ?? 'Resource'}/${id}` },
+      type: {
+        system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type',
+        code: '2',
+        display: 'System Object',
+      },
+      role: {
+        system: 'http://terminology.hl7.org/CodeSystem/object-role',
+        code: '4',
+        display: 'Domain Resource',
+      },
+    });
+  }
+  const patients = [
+    ...new Set([e.patient_ref, ...(e.patient_refs ?? [])].filter((p): p is string => !!p)),
+  ];
+  for (const ref of patients) {
+    entities.push({
+      what: { identifier: { system: 'urn:lhcms:patient-ref', value: ref } },
+      type: {
+        system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type',
+        code: '1',
+        display: 'Person',
+      },
+      role: {
+        system: 'http://terminology.hl7.org/CodeSystem/object-role',
+        code: '1',
+        display: 'Patient',
+      },
+    });
+  }
+  if (e.query) {
+    entities.push({
+      type: {
+        system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type',
+        code: '2',
+        display: 'System Object',
+      },
+      role: {
+        system: 'http://terminology.hl7.org/CodeSystem/object-role',
+        code: '24',
+        display: 'Query',
+      },
+      query: Buffer.from(JSON.stringify(e.query), 'utf8').toString('base64'),
+    });
+  }
+  const agents: Array<Record<string, unknown>> = [
+    {
+      type: {
+        coding: [
+          {
+            system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType',
+            code: 'IRCP',
+            display: 'information recipient',
+          },
+        ],
+      },
+      who: e.actor_user_id
+        ? { identifier: { system: 'urn:lhcms:ums-user', value: e.actor_user_id } }
+        : { display: e.actor_type },
+      ...(e.actor_role
+        ? { role: [{ coding: [{ system: 'urn:lhcms:lab-role', code: e.actor_role }] }] }
+        : {}),
+      requestor: true,
+      ...(e.source_ip ? { network: { address: e.source_ip, type: '2' } } : {}),
+    },
+    {
+      type: { coding: [{ system: DCM, code: '110153', display: 'Source Role ID' }] },
+      who: { display: 'LHCMS' },
+      requestor: false,
+    },
+  ];
+  return {
+    resourceType: 'AuditEvent',
+    id: e.seq,
+    type:
+      e.event_type === 'rest'
+        ? {
+            system: 'http://terminology.hl7.org/CodeSystem/audit-event-type',
+            code: 'rest',
+            display: 'RESTful Operation',
+          }
+        : { system: DCM, code: '110100', display: 'Application Activity' },
+    subtype: [
+      ...(rest ? [{ system: 'http://hl7.org/fhir/restful-interaction', code: rest }] : []),
+      ...(e.interaction === 'export' ? [{ system: DCM, code: '110106', display: 'Export' }] : []),
+      { system: 'urn:lhcms:audit-interaction', code: e.interaction },
+    ],
+    action: e.action,
+    recorded: e.occurred_at,
+    outcome: outcomeCode(e),
+    outcomeDesc: e.http_status
+      ? `HTTP ${e.http_status}${e.outcome_detail ? ` ${e.outcome_detail}` : ''}`
+      : (e.outcome_detail ?? e.outcome),
+    agent: agents,
+    source: {
+      ...(e.lab_id ? { site: `lab/${e.lab_id}` } : {}),
+      observer: { display: 'LHCMS' },
+      type: [
+        {
+          system: 'http://terminology.hl7.org/CodeSystem/security-source-type',
+          code: '4',
+          display: 'Application Server',
+        },
+      ],
+    },
+    ...(entities.length ? { entity: entities } : {}),
+    extension: [
+      ...(e.request_id ? [{ url: 'urn:lhcms:request-id', valueString: e.request_id }] : []),
+      ...(e.changed_fields?.length
+        ? [{ url: 'urn:lhcms:changed-fields', valueString: JSON.stringify(e.changed_fields) }]
+        : []),
+    ],
+  };
+}

@@ -1,0 +1,206 @@
+// Audit overhead benchmark: `npm run bench:audit`.
+//
+// Starts the API (the real server process) twice against one seeded database,
+// with HIPAA_AUDIT_ENABLED=false and =true, and drives list and get with
+// autocannon over loopback; prints the throughput of each and what auditing
+// costs. Everything runs on 127.0.0.1 and stops by itself.
+//
+// Environment: BENCH_DATABASE_URL (a superuser URL; default the local
+// PostgreSQL at 127.0.0.1:5432), BENCH_SECONDS (per run, default 10),
+// BENCH_CONNECTIONS (default 50), BENCH_CASES (seeded cases, default 2000),
+// BENCH_ROUNDS (off/on pairs, default 2).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import autocannon from 'autocannon';
+
+const require = createRequire(import.meta.url);
+require('reflect-metadata');
+const ROOT = resolve(import.meta.dirname, '../..');
+const { loadEnv } = require(join(ROOT, 'dist/libs/config/src/index.js'));
+const db = require(join(ROOT, 'dist/libs/database/src/index.js'));
+const umsDev = require(join(ROOT, 'dist/apps/ums-dev/src/index.js'));
+
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const CASES = Number(process.env.BENCH_CASES ?? 2000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const SECRET = 'bench-jwt-secret-0123456789abcdef';
+const out = (s) => process.stdout.write(`${s}\n`);
+
+const freePort = () =>
+  new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+  });
+
+async function waitHealthy(url, child) {
+  const until = Date.now() + 30_000;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error('the API exited during start');
+    try {
+      if ((await fetch(`${url}/health`)).status === 200) return;
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the API did not become healthy in 30 s');
+}
+
+async function startApi(env, auditOn, tmp) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(ROOT, 'dist/apps/api/src/main.js')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      DB_MIGRATE_ON_START: 'false',
+      HIPAA_AUDIT_ENABLED: String(auditOn),
+      AUDIT_LOG_DESTINATION: join(tmp, `audit-${port}.log`),
+      AUDIT_CHECKPOINT_DIR: join(tmp, 'checkpoints'),
+      ...env,
+    },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitHealthy(url, child);
+  return {
+    url,
+    stop: () =>
+      new Promise((r) => {
+        child.once('exit', r);
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+function load(url, token, requests) {
+  return autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: SECONDS,
+    headers: { authorization: `Bearer ${token}` },
+    requests,
+  });
+}
+
+async function main() {
+  const tmp = mkdtempSync(join(tmpdir(), 'lhcms-bench-audit-'));
+  const name = `lhcms_bench_audit_${Date.now().toString(36)}`;
+  const provisioned = await db.provisionDatabase({
+    adminUrl: ADMIN_URL,
+    database: name,
+    ownerRole: 'lhcms_bench_owner',
+    ownerPassword: 'bench-password',
+    appRole: 'lhcms_bench_app',
+    appPassword: 'bench-password',
+  });
+  const ums = await umsDev.startUmsDev(
+    {
+      seed: umsDev.loadSeed(umsDev.DEFAULT_SEED_FILE),
+      secret: SECRET,
+      accessTtlSeconds: 3600,
+      refreshTtlSeconds: 86400,
+      shape: 'A+B',
+    },
+    { port: 0, host: '127.0.0.1' },
+  );
+  try {
+    const env = {
+      DATABASE_URL: provisioned.appUrl,
+      DATABASE_OWNER_URL: provisioned.ownerUrl,
+      UMS_BASE_URL: ums.url,
+      JWT_SECRET_KEY: SECRET,
+      SECRET_KEY: 'bench-secret-key-0123456789abcdef0123456789',
+    };
+    await db.runMigrations(loadEnv({ NODE_ENV: 'test', ...env }));
+    const pg = await import('pg');
+    const client = new pg.default.Client({ connectionString: provisioned.ownerUrl });
+    await client.connect();
+    await client.query(
+      `INSERT INTO cases (lab_id, doctor_id, product_id, case_type, status, case_name, patient_info, created_at)
+       SELECT '1', 'doc-' || (g % 50), 'prod-' || (g % 7), 'fixed_prosthetic', 'pending', 'Case ' || g,
+              jsonb_build_object('patient_id', 'PT-' || g, 'age', 40), now() - g * interval '1 minute'
+       FROM generate_series(1, $1) g`,
+      [CASES],
+    );
+    const ids = (await client.query(`SELECT id FROM cases ORDER BY id`)).rows.map((r) => r.id);
+    await client.end();
+    const login = await fetch(`${ums.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password: 'admin123' }),
+    });
+    const token = (await login.json()).access_token;
+
+    let n = 0;
+    const scenarios = {
+      list: [{ method: 'GET', path: '/api/v1/cases/?per_page=20' }],
+      get: [
+        {
+          method: 'GET',
+          setupRequest: (req) => ({ ...req, path: `/api/v1/cases/${ids[n++ % ids.length]}` }),
+        },
+      ],
+    };
+    const results = { list: { off: [], on: [] }, get: { off: [], on: [] } };
+    out(
+      `audit overhead: ${CONNECTIONS} connections, ${SECONDS} s per run, ${ROUNDS} off/on rounds, ${CASES} cases (node ${process.version})`,
+    );
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const mode of round % 2 === 0 ? ['off', 'on'] : ['on', 'off']) {
+        const api = await startApi(env, mode === 'on', tmp);
+        try {
+          for (const [scenario, requests] of Object.entries(scenarios)) {
+            await load(api.url, token, requests).then(() => undefined); // warm-up run, not counted
+            const r = await load(api.url, token, requests);
+            const non2xx = r.non2xx + r.errors + r.timeouts;
+            if (non2xx > 0) throw new Error(`${scenario}/${mode}: ${non2xx} failed requests`);
+            results[scenario][mode].push(r.requests.average);
+            out(
+              `  round ${round + 1} ${scenario.padEnd(4)} audit ${mode.padEnd(3)} ${r.requests.average.toFixed(0).padStart(6)} req/s  p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms`,
+            );
+          }
+        } finally {
+          await api.stop();
+        }
+      }
+    }
+    const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
+    out('');
+    out('| endpoint | audit off (req/s) | audit on (req/s) | cost |');
+    out('|---|---|---|---|');
+    let worst = 0;
+    for (const s of Object.keys(results)) {
+      const off = mean(results[s].off);
+      const on = mean(results[s].on);
+      const cost = ((off - on) / off) * 100;
+      worst = Math.max(worst, cost);
+      out(`| ${s} | ${off.toFixed(0)} | ${on.toFixed(0)} | ${cost.toFixed(1)} % |`);
+    }
+    out('');
+    out(`target: auditing costs < 15 % of throughput — ${worst < 15 ? 'met' : 'NOT met'}`);
+    process.exitCode = worst < 15 ? 0 : 1;
+  } finally {
+    await ums.close();
+    await db.dropDatabase(ADMIN_URL, name).catch(() => undefined);
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench:audit failed: ${err?.stack ?? err}\n`);
+  process.exit(1);
+});
