@@ -183,6 +183,22 @@ describe('key rotation and legacy plaintext (own database)', () => {
       });
       const r1 = await rotateKeys(rotateEnv, { newDataKeys: true });
       expect(r1).toMatchObject({ rewrapped: 1, newDataKeys: 1 });
+      // The rotation is in the audit trail, with counts only.
+      const audited = new Client({ connectionString: db.ownerUrl });
+      await audited.connect();
+      const rotation = await audited.query(
+        `SELECT action, actor_type, subject_count, query FROM audit_events WHERE interaction = 'key_rotation'`,
+      );
+      await audited.end();
+      expect(rotation.rows).toEqual([
+        expect.objectContaining({ action: 'U', actor_type: 'system', subject_count: 2 }),
+      ]);
+      expect(rotation.rows[0].query).toMatchObject({
+        rewrapped: 1,
+        newDataKeys: 1,
+        kek_provider: 'local',
+      });
+
       expect((await before.as('viewer', `/api/v1/cases/${ids[0]}`)).status).toBe(200); // old instance unaffected
     } finally {
       await before.close();

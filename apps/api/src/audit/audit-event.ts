@@ -15,7 +15,8 @@ export type AuditInteraction =
   | 'delete'
   | 'export'
   | 'verify'
-  | 'purge';
+  | 'purge'
+  | 'key_rotation';
 
 /** A changed field: old/new values only for non-PHI fields, the name alone otherwise. */
 export interface ChangedField {
@@ -63,7 +64,43 @@ export const ACTION_OF: Record<AuditInteraction, AuditAction> = {
   export: 'R',
   verify: 'E',
   purge: 'D',
+  key_rotation: 'U',
 };
+
+/** An administrative event done outside any request (CLI jobs): counts and names only, never PHI. */
+export function systemRecord(
+  fields: Pick<AuditRecord, 'interaction' | 'resource_type' | 'query'> & {
+    tool: string;
+    subjectCount: number;
+  },
+): AuditRecord {
+  return {
+    occurred_at: new Date(),
+    lab_id: null,
+    actor_user_id: null,
+    actor_type: 'system',
+    actor_role: null,
+    source_ip: null,
+    user_agent: fields.tool,
+    request_id: null,
+    event_type: 'system',
+    action: ACTION_OF[fields.interaction],
+    interaction: fields.interaction,
+    resource_type: fields.resource_type,
+    resource_id: null,
+    patient_ref: null,
+    subject_count: fields.subjectCount,
+    entity_ids: null,
+    patient_refs: null,
+    query: fields.query,
+    changed_fields: null,
+    outcome: 'success',
+    outcome_detail: null,
+    http_status: null,
+    http_method: null,
+    route: null,
+  };
+}
 
 /** success for 2xx/3xx, denied for 401/403, error for everything else. */
 export function outcomeOf(status: number): AuditOutcome {

@@ -3,3 +3,4 @@ export { AuditService, type AuditedChange } from './audit.service';
 export { Audited, type AuditSpec, type AuditSubjects } from './audited.decorator';
 export { AuditError, AuditErrorCode } from './audit.errors';
 export { AUDIT_OBSERVER, type AuditObserver, type AuditWriteMode } from './audit-observer';
+export { insertStatement, systemRecord } from './audit-event';

@@ -11,6 +11,7 @@ import {
   patientRef,
 } from '@lhcms/crypto';
 import { Client } from 'pg';
+import { insertStatement, systemRecord } from '../audit';
 import { dataKeyContext } from './data-key.service';
 import { kekProviderFrom } from './kek-provider.factory';
 import { PHI_COLUMNS } from './phi-cipher';
@@ -89,6 +90,17 @@ export async function rotateKeys(
       const blindKey = deriveKey(env.SECRET_KEY ?? '', 'blind-index');
       report.reencryptedCases = await reencryptCases(db, kek, plain, latest, blindKey);
     }
+    // Key rotation is an administrative event of the audit trail (counts only).
+    const { text, params } = insertStatement([
+      systemRecord({
+        interaction: 'key_rotation',
+        resource_type: 'DataKey',
+        tool: 'lhcms keys rotate',
+        subjectCount: report.rewrapped + report.newDataKeys,
+        query: { kek_provider: kek.name, kek_id: kek.currentKekId, ...report },
+      }),
+    ]);
+    await db.query(text, params);
     return report;
   } finally {
     await db.end();
