@@ -130,7 +130,7 @@ export class CasesRepository {
     params.push(limit, offset);
     return rows<StoredCaseRow>(
       em,
-      `SELECT ${CASE_COLUMNS} FROM cases WHERE ${w} ORDER BY created_at DESC, id DESC LIMIT $${params.length - 1} OFFSET $${params.length}`,
+      `SELECT ${CASE_COLUMNS} FROM cases WHERE ${w} ORDER BY cases.created_at DESC, cases.id DESC LIMIT $${params.length - 1} OFFSET $${params.length}`,
       params,
     );
   }
@@ -152,7 +152,7 @@ export class CasesRepository {
     params.push(limit);
     return rows<StoredCaseRow>(
       em,
-      `SELECT ${CASE_COLUMNS} FROM cases WHERE ${w} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+      `SELECT ${CASE_COLUMNS} FROM cases WHERE ${w} ORDER BY cases.created_at DESC, cases.id DESC LIMIT $${params.length}`,
       params,
     );
   }
