@@ -176,7 +176,9 @@ describeWithTool(helm(), 'helm/lhcms chart', (bin) => {
     it('reads the seed Secret `lhcms-secrets` (database-url, secret-key required; the rest optional)', () => {
       expect(find(objs, 'Secret')).toEqual([]);
       const env = Object.fromEntries(
-        container().env.map((e: any) => [e.name, e.valueFrom.secretKeyRef]),
+        container()
+          .env.filter((e: any) => e.valueFrom)
+          .map((e: any) => [e.name, e.valueFrom.secretKeyRef]),
       );
       expect(env.DATABASE_URL).toEqual({ name: 'lhcms-secrets', key: 'database-url' });
       expect(env.SECRET_KEY).toEqual({ name: 'lhcms-secrets', key: 'secret-key' });
@@ -322,6 +324,26 @@ describeWithTool(helm(), 'helm/lhcms chart', (bin) => {
     expect(find(objs, 'PodDisruptionBudget')).toEqual([]);
   });
 
+  it('mounts a volume for the signed audit checkpoints (emptyDir by default, a shared claim when given)', () => {
+    const mounted = (args: string[]) => {
+      const d = one(render(args), 'Deployment');
+      const c = d.spec.template.spec.containers[0];
+      const env = c.env.find((e: any) => e.name === 'AUDIT_CHECKPOINT_DIR');
+      const mount = c.volumeMounts.find((m: any) => m.name === 'audit-checkpoints');
+      const volume = d.spec.template.spec.volumes.find((v: any) => v.name === 'audit-checkpoints');
+      return { dir: env?.value, mountPath: mount?.mountPath, volume };
+    };
+    const dflt = mounted([]);
+    expect(dflt.dir).toBe('/var/lib/lhcms/audit-checkpoints');
+    expect(dflt.mountPath).toBe(dflt.dir);
+    expect(dflt.volume.emptyDir).toBeDefined();
+    const claim = mounted(['--set', 'auditCheckpoints.existingClaim=lhcms-audit']);
+    expect(claim.volume).toEqual({
+      name: 'audit-checkpoints',
+      persistentVolumeClaim: { claimName: 'lhcms-audit' },
+    });
+  });
+
   it('a config change rolls the pods (checksum annotation changes)', () => {
     const a = one(render([]), 'Deployment').spec.template.metadata.annotations['checksum/config'];
     const b = one(render(['--set', 'config.LOG_LEVEL=debug']), 'Deployment').spec.template.metadata
@@ -335,6 +357,7 @@ describeWithTool(helm(), 'helm/lhcms chart', (bin) => {
     ['a bad pull policy', ['--set', 'image.pullPolicy=Sometimes']],
     ['running as root', ['--set', 'podSecurityContext.runAsUser=0']],
     ['a writable root filesystem', ['--set', 'securityContext.readOnlyRootFilesystem=false']],
+    ['audit checkpoints under /tmp', ['--set', 'auditCheckpoints.mountPath=/tmp/audit']],
     ['privilege escalation', ['--set', 'securityContext.allowPrivilegeEscalation=true']],
     ['a secret in the ConfigMap', ['--set', 'config.DATABASE_URL=postgresql://u:p@h/db']],
     ['a non-production NODE_ENV', ['--set', 'config.NODE_ENV=development']],
