@@ -110,7 +110,9 @@ const server = http.createServer((req, res) => {
   );
 });
 server.keepAliveTimeout = 65_000;
-server.listen(port, '127.0.0.1');
+server.listen(port, '127.0.0.1', () => {
+  process.stdout.write(`baseline listening on http://127.0.0.1:${port}\n`);
+});
 
 const stop = (): void => {
   server.close();

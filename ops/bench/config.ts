@@ -20,6 +20,8 @@ export interface BenchConfig {
   duration: number;
   /** Seconds of unrecorded load before each point. */
   warmup: number;
+  /** Seconds after which the load generator gives up on a request (counted as an error). */
+  timeout: number;
   concurrencies: number[];
   scenarios: ScenarioName[];
   /** Live cases per lab; the first is the lab every scenario runs in (the largest). */
@@ -68,6 +70,7 @@ const HELP = `npm run bench -- [options]      (every option also reads BENCH_<NA
   --short                 5 s points, 1 s warm-up, 5 s profiles, 1 startup trial (a quick look)
   --duration <s>          seconds per point (default 10)
   --warmup <s>            unrecorded seconds before each point (default 2)
+  --timeout <s>           request timeout of the load generator, counted as an error (default 10)
   --concurrency <list>    connections, comma-separated (default 1,16,64)
   --scenarios <list>      ${SCENARIOS.join(',')} (default all)
   --cases <list>          live cases per lab, largest first (default 100000,20000,5000)
@@ -154,6 +157,7 @@ export function parseConfig(
       short: { type: 'boolean' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
+      timeout: { type: 'string' },
       concurrency: { type: 'string' },
       scenarios: { type: 'string' },
       cases: { type: 'string' },
@@ -250,6 +254,7 @@ export function parseConfig(
   return {
     duration: num('duration', get('duration'), short ? 5 : 10, 0.5),
     warmup: num('warmup', get('warmup'), short ? 1 : 2, 0),
+    timeout: num('timeout', get('timeout'), 10, 1),
     concurrencies: intList('concurrency', get('concurrency'), [1, 16, 64]),
     scenarios: scenarios as ScenarioName[],
     labSizes,

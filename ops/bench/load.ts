@@ -29,6 +29,8 @@ export interface PointResult {
   /** CPU use during the point, in % of one core (2 cores = 200 %). */
   cpu: { machine?: number; server: number; harness: number; postgres?: number; other?: number };
   loadAvg1AtStart: number;
+  /** ms waited before the point for the previous one's backlog to drain (see settle()). */
+  settleMs: number;
 }
 
 /** Exact percentile of a sorted sample (nearest rank). */
@@ -76,12 +78,42 @@ async function postgresCpu(admin: PgClient | undefined, db: string): Promise<Map
   return out;
 }
 
+/**
+ * Waits until the bench database runs no query and the server is idle. A
+ * point that overloads the server (requests time out on the client side but
+ * stay queued in the pool and in PostgreSQL) would otherwise bleed into the
+ * next one. Gives up after `maxMs`; returns the time waited.
+ */
+export async function settle(
+  admin: PgClient | undefined,
+  db: string,
+  serverPid: number,
+  maxMs = 60_000,
+): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    let active = 0;
+    if (admin) {
+      const r = await admin.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND state = 'active' AND pid <> pg_backend_pid()`,
+        [db],
+      );
+      active = r.rows[0]?.n ?? 0;
+    }
+    const c0 = processCpuMs(serverPid) ?? 0;
+    await new Promise((r) => setTimeout(r, 250));
+    const busy = ((processCpuMs(serverPid) ?? 0) - c0) / 250;
+    if ((active === 0 && busy < 0.1) || Date.now() - start > maxMs) return Date.now() - start;
+  }
+}
+
 function runAutocannon(
   url: string,
   scenario: ScenarioName,
   connections: number,
   seconds: number,
   ctx: ScenarioContext,
+  timeoutSeconds: number,
   onResponse?: (ms: number) => void,
 ): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
@@ -91,7 +123,7 @@ function runAutocannon(
         url,
         connections,
         duration: seconds,
-        timeout: 10,
+        timeout: timeoutSeconds,
         setupClient: (client) => {
           const conn = connection(scenario, k++, { ...ctx, connections });
           client.setRequests([
@@ -132,8 +164,11 @@ export async function runPoint(o: {
   ctx: ScenarioContext;
   admin?: PgClient;
   dbName: string;
+  timeoutSeconds?: number;
 }): Promise<PointResult> {
-  if (o.warmup > 0) await runAutocannon(o.url, o.scenario, o.connections, o.warmup, o.ctx);
+  const settleMs = await settle(o.admin, o.dbName, o.serverPid);
+  if (o.warmup > 0)
+    await runAutocannon(o.url, o.scenario, o.connections, o.warmup, o.ctx, o.timeoutSeconds ?? 10);
   const cores = os.cpus().length;
   const loadAvg1AtStart = os.loadavg()[0];
   const samples = new Samples();
@@ -143,8 +178,14 @@ export async function runPoint(o: {
   const self0 = process.cpuUsage();
   const t0 = performance.now();
   const rss = rssSampler(o.serverPid);
-  const res = await runAutocannon(o.url, o.scenario, o.connections, o.duration, o.ctx, (ms) =>
-    samples.push(ms),
+  const res = await runAutocannon(
+    o.url,
+    o.scenario,
+    o.connections,
+    o.duration,
+    o.ctx,
+    o.timeoutSeconds ?? 10,
+    (ms) => samples.push(ms),
   );
   const mem = rss.stop();
   const wallMs = performance.now() - t0;
@@ -195,6 +236,7 @@ export async function runPoint(o: {
           : undefined,
     },
     loadAvg1AtStart,
+    settleMs,
   };
 }
 

@@ -405,6 +405,7 @@ async function main(): Promise<void> {
       ctx: ctx(kind === 'lhcms'),
       admin,
       dbName: db.name,
+      timeoutSeconds: cfg.timeout,
     });
     points.push(p);
     log(lhcmsLine(p));
@@ -636,6 +637,7 @@ async function main(): Promise<void> {
     config: {
       duration: cfg.duration,
       warmup: cfg.warmup,
+      timeout: cfg.timeout,
       concurrencies: cfg.concurrencies,
       scenarios: cfg.scenarios,
       deepOffset: cfg.deepOffset,

@@ -16,6 +16,7 @@ function point(
     serverCpuMsPerReq: 1,
     cpu: { machine: 180, server: 90, harness: 40, postgres: 40, other: 10 },
     loadAvg1AtStart: 1.5,
+    settleMs: 0,
     ...over,
   };
 }

@@ -349,6 +349,13 @@ export function renderMarkdown(r: BenchReport): string {
     for (const t of r.startup) out.push(`| \`${t.command}\` | ${t.healthMs.toFixed(0)} |`);
     out.push('');
   }
+  const waited = r.points.filter((p) => p.settleMs > 1000);
+  if (waited.length) {
+    out.push(
+      `Backlog drained before: ${waited.map((p) => `${p.server} ${p.scenario} c=${p.connections} (${(p.settleMs / 1000).toFixed(1)} s)`).join(', ')} — the previous point left queued work (requests that timed out on the client stay queued in the server and PostgreSQL).`,
+    );
+    out.push('');
+  }
   if (r.notes.length) {
     out.push('## Notes');
     out.push('');

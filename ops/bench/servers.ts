@@ -61,11 +61,17 @@ export function tail(file: string, lines = 30): string {
   }
 }
 
+/**
+ * Polls until `url` answers 200 and `isOurs()` agrees that the answer came
+ * from the process we started (its "listening on <port>" log line): other
+ * engineers' test servers bind random ports on this machine too.
+ */
 export async function waitHealthy(
   url: string,
   isAlive: () => boolean,
   timeoutMs: number,
   pollMs = 20,
+  isOurs: () => boolean = () => true,
 ): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
@@ -73,7 +79,7 @@ export async function waitHealthy(
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();
-      if (res.status === 200) return;
+      if (res.status === 200 && isOurs()) return;
     } catch {
       /* not listening yet */
     }
@@ -97,7 +103,7 @@ export async function startServer(o: {
   cwd: string;
   timeoutMs?: number;
 }): Promise<Server> {
-  const fd = fs.openSync(o.logFile, 'a');
+  const fd = fs.openSync(o.logFile, 'w');
   const started = performance.now();
   const child = spawn(o.command, o.args, {
     cwd: o.cwd,
@@ -116,7 +122,9 @@ export async function startServer(o: {
   const url = `http://127.0.0.1:${o.port}`;
   const alive = () => child.exitCode === null && child.signalCode === null;
   try {
-    await waitHealthy(`${url}${o.healthPath}`, alive, o.timeoutMs ?? 60_000);
+    const listening = `listening on http://127.0.0.1:${o.port}`;
+    const ours = () => fs.readFileSync(o.logFile, 'utf8').includes(listening);
+    await waitHealthy(`${url}${o.healthPath}`, alive, o.timeoutMs ?? 60_000, 20, ours);
   } catch (err) {
     if (alive()) process.kill(-child.pid!, 'SIGKILL');
     throw new Error(`${o.name} did not start: ${(err as Error).message}\n${tail(o.logFile)}`, {
