@@ -25,6 +25,7 @@ declare module 'autocannon' {
       connections?: number;
       duration?: number;
       pipelining?: number;
+      sampleInt?: number;
       timeout?: number;
       headers?: Record<string, string>;
       requests?: RequestOptions[];

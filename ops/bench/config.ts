@@ -41,6 +41,8 @@ export interface BenchConfig {
   redisUrl: string | undefined;
   baseline: boolean;
   roundTrips: boolean;
+  /** Sequential requests per scenario in the round-trip phase. */
+  roundTripRequests: number;
   profile: boolean;
   profileDuration: number;
   profileConcurrency: number;
@@ -84,6 +86,7 @@ const HELP = `npm run bench -- [options]      (every option also reads BENCH_<NA
   --seed <sql|api>        seed with multi-row INSERTs (default) or through POST /api/v1/cases (slow)
   --redis-url <url|none>  LHCMS cache (default redis://127.0.0.1:6379/13; none = in-memory)
   --no-baseline --no-round-trips --no-profile --no-startup   skip a phase
+  --round-trip-requests <n>  sequential requests counted per scenario (default 20)
   --profile-duration <s>  seconds of load per profiled scenario (default 10)
   --profile-concurrency <n>  (default 16)
   --startup-trials <n>    node dist/... start-to-/health trials (default 3)
@@ -175,6 +178,7 @@ export function parseConfig(
       'no-profile': { type: 'boolean' },
       'no-startup': { type: 'boolean' },
       'profile-duration': { type: 'string' },
+      'round-trip-requests': { type: 'string' },
       'profile-concurrency': { type: 'string' },
       'startup-trials': { type: 'string' },
       'npm-start-trials': { type: 'string' },
@@ -269,6 +273,7 @@ export function parseConfig(
     redisUrl: redis === 'none' || redis === '' ? undefined : redis,
     baseline: !bool(flag('no-baseline'), false),
     roundTrips: !bool(flag('no-round-trips'), false),
+    roundTripRequests: int('round-trip-requests', get('round-trip-requests'), 20, 1),
     profile: !bool(flag('no-profile'), false),
     profileDuration: num('profile-duration', get('profile-duration'), short ? 5 : 10, 1),
     profileConcurrency: int('profile-concurrency', get('profile-concurrency'), 16, 1),

@@ -280,7 +280,10 @@ async function main(): Promise<void> {
   log(
     `machine: ${machine.cores} cores (${machine.cpuModel}), Node ${machine.node}, load average ${machine.loadAvgAtStart.map((v) => v.toFixed(2)).join(' ')}`,
   );
-  machine.backgroundBusyPct = await sampleBackgroundBusy(2000, machine.cores);
+  machine.backgroundBusyPct = await sampleBackgroundBusy(
+    Math.min(2000, cfg.duration * 1000),
+    machine.cores,
+  );
   if (machine.backgroundBusyPct !== undefined)
     log(
       `machine CPU busy before the run (other engineers' load): ${machine.backgroundBusyPct.toFixed(0)} % of ${machine.cores * 100} %`,
@@ -406,6 +409,7 @@ async function main(): Promise<void> {
       admin,
       dbName: db.name,
       timeoutSeconds: cfg.timeout,
+      poolMax,
     });
     points.push(p);
     log(lhcmsLine(p));
@@ -450,10 +454,10 @@ async function main(): Promise<void> {
       kind: 'lhcms' | 'baseline',
       scenarios: ScenarioName[],
     ) => {
-      const n = 20;
+      const n = cfg.roundTripRequests;
       for (const s of scenarios) {
         if (s === 'mixed') continue;
-        await runCount(server.url, s, 3, ctx(kind === 'lhcms'));
+        await runCount(server.url, s, Math.min(3, n), ctx(kind === 'lhcms'));
         const pg0 = pgProxy.snapshot();
         const r0 = redisProxy?.snapshot() ?? new Map<string, number>();
         const statements: string[] = [];

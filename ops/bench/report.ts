@@ -349,6 +349,26 @@ export function renderMarkdown(r: BenchReport): string {
     for (const t of r.startup) out.push(`| \`${t.command}\` | ${t.healthMs.toFixed(0)} |`);
     out.push('');
   }
+  const failed = r.points.filter((p) => p.errors > 0);
+  if (failed.length) {
+    out.push(
+      `Errors by kind: ${failed
+        .map((p) => {
+          const e = p.errorDetail;
+          const codes = Object.entries(e.byStatus)
+            .filter(([c]) => !c.startsWith('2'))
+            .map(([c, n]) => `${n}× ${c}`);
+          const kinds = [
+            ...codes,
+            e.timeouts ? `${e.timeouts} timeouts` : '',
+            e.socket ? `${e.socket} socket errors` : '',
+          ].filter(Boolean);
+          return `${p.server} ${p.scenario} c=${p.connections}: ${kinds.join(', ')}`;
+        })
+        .join('; ')}.`,
+    );
+    out.push('');
+  }
   const waited = r.points.filter((p) => p.settleMs > 1000);
   if (waited.length) {
     out.push(
