@@ -21,6 +21,14 @@ export const CASE_COLUMNS = `id, lab_id, doctor_id, product_id, status, case_nam
   ${ISO('created_at')} AS created_at, ${ISO('updated_at')} AS updated_at,
   case_number, stage, held_from_status, version`;
 
+/**
+ * The list order, on the table's columns: a bare `created_at` in ORDER BY
+ * would name the to_char() text of the select list (an output column wins
+ * over an input column), which no index serves — PostgreSQL then sorts every
+ * row of the lab for each page (issue #9: ~300 ms against 0.1 ms for 100 000 cases).
+ */
+const NEWEST_FIRST = 'cases.created_at DESC, cases.id DESC';
+
 /** Writable columns as stored (PHI columns already encrypted by PhiCipher). */
 export interface CaseValues {
   doctor_id: string;
@@ -130,7 +138,7 @@ export class CasesRepository {
     params.push(limit, offset);
     return rows<StoredCaseRow>(
       em,
-      `SELECT ${CASE_COLUMNS} FROM cases WHERE ${w} ORDER BY cases.created_at DESC, cases.id DESC LIMIT $${params.length - 1} OFFSET $${params.length}`,
+      `SELECT ${CASE_COLUMNS} FROM cases WHERE ${w} ORDER BY ${NEWEST_FIRST} LIMIT $${params.length - 1} OFFSET $${params.length}`,
       params,
     );
   }
@@ -152,7 +160,7 @@ export class CasesRepository {
     params.push(limit);
     return rows<StoredCaseRow>(
       em,
-      `SELECT ${CASE_COLUMNS} FROM cases WHERE ${w} ORDER BY cases.created_at DESC, cases.id DESC LIMIT $${params.length}`,
+      `SELECT ${CASE_COLUMNS} FROM cases WHERE ${w} ORDER BY ${NEWEST_FIRST} LIMIT $${params.length}`,
       params,
     );
   }

@@ -1,0 +1,144 @@
+import type { PointResult } from './load';
+import { percentile } from './load';
+import { checkTargets, compare, renderMarkdown, resultsTable, type BenchReport } from './report';
+
+function point(
+  over: Partial<PointResult> & Pick<PointResult, 'scenario' | 'server' | 'connections' | 'rps'>,
+): PointResult {
+  return {
+    seconds: 10,
+    requests: over.rps * 10,
+    latencyMs: { p50: 2, p90: 5, p99: 10, max: 20, mean: 3 },
+    errors: 0,
+    errorDetail: { socket: 0, timeouts: 0, non2xx: 0, byStatus: { '200': over.rps * 10 } },
+    rssPeakMB: 200,
+    rssMeanMB: 180,
+    serverCpuMsPerReq: 1,
+    cpu: { machine: 180, server: 90, harness: 40, postgres: 40, other: 10 },
+    loadAvg1AtStart: 1.5,
+    settleMs: 0,
+    ...over,
+  };
+}
+
+const points: PointResult[] = [
+  point({
+    scenario: 'get',
+    server: 'baseline',
+    connections: 64,
+    rps: 8000,
+    serverCpuMsPerReq: 0.1,
+  }),
+  point({
+    scenario: 'get',
+    server: 'lhcms',
+    connections: 64,
+    rps: 4400,
+    serverCpuMsPerReq: 0.4,
+    latencyMs: { p50: 10, p90: 20, p99: 40, max: 60, mean: 12 },
+  }),
+  point({ scenario: 'list_page1', server: 'baseline', connections: 64, rps: 1000 }),
+  point({
+    scenario: 'list_page1',
+    server: 'lhcms',
+    connections: 64,
+    rps: 400,
+    errors: 2,
+    latencyMs: { p50: 20, p90: 40, p99: 80, max: 90, mean: 25 },
+  }),
+  point({
+    scenario: 'list_cursor_deep',
+    server: 'lhcms',
+    connections: 64,
+    rps: 500,
+    latencyMs: { p50: 25, p90: 40, p99: 60, max: 90, mean: 25 },
+    rssPeakMB: 320,
+  }),
+  point({ scenario: 'create', server: 'lhcms', connections: 64, rps: 900 }),
+];
+
+describe('bench report', () => {
+  it('gives every LHCMS point its ratio to the baseline point of the same scenario and concurrency', () => {
+    const c = compare(points);
+    expect(c).toHaveLength(4);
+    const get = c.find((x) => x.scenario === 'get')!;
+    expect(get.rpsRatio).toBeCloseTo(0.55);
+    expect(get.p50Ratio).toBeCloseTo(5);
+    expect(get.cpuRatio).toBeCloseTo(4);
+    expect(c.find((x) => x.scenario === 'create')!.rpsRatio).toBeUndefined();
+  });
+
+  it('checks the issue #9 targets without asserting them', () => {
+    const t = checkTargets({
+      points,
+      startup: [
+        { kind: 'node', command: 'node', healthMs: 1200 },
+        { kind: 'npm-start', command: 'npm start', healthMs: 6000 },
+      ],
+    });
+    const v = Object.fromEntries(t.map((x) => [x.target.split(':')[0], x.verdict]));
+    expect(v['get at concurrency 64']).toBe('met');
+    expect(v['list_page1 at concurrency 64']).toBe('missed'); // 40 % and errors
+    expect(v['deep list via cursor']).toBe('met'); // 25 / 20 = 1.25
+    expect(v['steady-state server RSS under load ≤ 300 MB']).toBe('missed');
+    expect(v['start to /health 200 ≤ 3 s (external database)']).toBe('missed'); // npm start counts
+    expect(t.find((x) => x.target.startsWith('start'))!.measured).toMatch(/1\.20 s.*6\.00 s/);
+  });
+
+  it('says "not measured" when a point is missing', () => {
+    const t = checkTargets({ points: points.filter((p) => p.server === 'lhcms'), startup: [] });
+    expect(t.find((x) => x.target.startsWith('get'))!.verdict).toBe('not measured');
+    expect(t.find((x) => x.target.startsWith('start'))!.verdict).toBe('not measured');
+  });
+
+  it('renders a table with ratios and a full markdown report', () => {
+    const table = resultsTable(points, 10_000);
+    expect(table).toContain(
+      '| get by id | 64 | 4400 | 8000 | 55 % | 10.0 / 40.0 | 2.00 / 10.0 | 0 / 0 | 200 | 0.40 / 0.10 | 10 |',
+    );
+    expect(table).toContain('| create | 64 | 900 | — | — |');
+    const report: BenchReport = {
+      version: 1,
+      startedAt: '2026-11-28T10:00:00.000Z',
+      finishedAt: '2026-11-28T10:10:00.000Z',
+      label: 'first measurement',
+      git: { commit: 'abcdef1234567890', branch: 'issue-9-bench', dirty: false },
+      machine: {
+        hostname: 'h',
+        cores: 2,
+        cpuModel: 'AMD EPYC',
+        memoryGiB: 24,
+        kernel: 'Linux',
+        node: 'v24',
+        loadAvgAtStart: [1, 2, 3],
+      },
+      config: { deepOffset: 10_000, duration: 10, warmup: 2, logLevel: 'info' },
+      database: {
+        name: 'lhcms_bench',
+        labIds: ['9001'],
+        labSizes: [100_000],
+        seedMode: 'sql',
+        seedSeconds: 20,
+        reused: false,
+      },
+      lhcms: { readyMs: 1500, idleRssMB: 150 },
+      points,
+      roundTrips: [],
+      profiles: [],
+      startup: [],
+      notes: ['a note'],
+    };
+    const md = renderMarkdown(report);
+    expect(md).toContain('# LHCMS benchmark — 2026-11-28 10:00 UTC');
+    expect(md).toContain('## Targets');
+    expect(md).toContain('load average at start: 1.00, 2.00, 3.00');
+    expect(md).toContain('- a note');
+  });
+
+  it('percentiles are nearest-rank over the exact samples', () => {
+    const s = Float64Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(percentile(s, 50)).toBe(5);
+    expect(percentile(s, 99)).toBe(10);
+    expect(percentile(new Float64Array(0), 50)).toBe(0);
+  });
+});

@@ -1,0 +1,386 @@
+import type { ScenarioName } from './config';
+import type { PointResult } from './load';
+import type { MachineInfo } from './machine';
+import type { ProfileSummary } from './profile';
+
+export interface RoundTrip {
+  server: 'lhcms' | 'baseline';
+  scenario: ScenarioName;
+  requests: number;
+  /** Per request: PostgreSQL round trips (simple queries + Syncs), statements parsed, Redis commands. */
+  pgRoundTrips: number;
+  pgStatements: number;
+  redisCommands: number;
+  redisByCommand: Record<string, number>;
+  /** The statements of one request, in order (truncated). */
+  statements: string[];
+  statuses: Record<string, number>;
+}
+
+export interface ProfileRun {
+  scenario: ScenarioName;
+  connections: number;
+  seconds: number;
+  requests: number;
+  rps: number;
+  file: string;
+  summary: ProfileSummary;
+}
+
+export interface StartupTrial {
+  kind: 'node' | 'npm-start';
+  command: string;
+  /** ms from spawn to the first 200 of /health. */
+  healthMs: number;
+}
+
+export interface BenchReport {
+  version: 1;
+  startedAt: string;
+  finishedAt: string;
+  label: string;
+  git: { commit: string; branch: string; dirty: boolean };
+  machine: MachineInfo;
+  config: Record<string, unknown>;
+  database: {
+    name: string;
+    labIds: string[];
+    labSizes: number[];
+    seedMode: string;
+    seedSeconds: number;
+    reused: boolean;
+  };
+  lhcms: { readyMs: number; idleRssMB: number; logMB?: number };
+  points: PointResult[];
+  roundTrips: RoundTrip[];
+  profiles: ProfileRun[];
+  startup: StartupTrial[];
+  notes: string[];
+}
+
+export interface Comparison {
+  scenario: ScenarioName;
+  connections: number;
+  lhcms: PointResult;
+  baseline?: PointResult;
+  /** LHCMS req/s ÷ baseline req/s. */
+  rpsRatio?: number;
+  /** LHCMS p50 ÷ baseline p50. */
+  p50Ratio?: number;
+  /** LHCMS server CPU per request ÷ baseline's. */
+  cpuRatio?: number;
+}
+
+export function compare(points: PointResult[]): Comparison[] {
+  const base = new Map(
+    points.filter((p) => p.server === 'baseline').map((p) => [`${p.scenario}@${p.connections}`, p]),
+  );
+  return points
+    .filter((p) => p.server === 'lhcms')
+    .map((l) => {
+      const b = base.get(`${l.scenario}@${l.connections}`);
+      const div = (a: number, d: number | undefined) => (d ? a / d : undefined);
+      return {
+        scenario: l.scenario,
+        connections: l.connections,
+        lhcms: l,
+        baseline: b,
+        rpsRatio: b ? div(l.rps, b.rps) : undefined,
+        p50Ratio: b ? div(l.latencyMs.p50, b.latencyMs.p50) : undefined,
+        cpuRatio: b ? div(l.serverCpuMsPerReq, b.serverCpuMsPerReq) : undefined,
+      };
+    });
+}
+
+export type Verdict = 'met' | 'missed' | 'not measured';
+
+export interface TargetCheck {
+  target: string;
+  measured: string;
+  verdict: Verdict;
+}
+
+const median = (xs: number[]) => {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** Issue #9's targets, checked against a run (reported, never asserted). */
+export function checkTargets(r: Pick<BenchReport, 'points' | 'startup'>): TargetCheck[] {
+  const cmp = compare(r.points);
+  const out: TargetCheck[] = [];
+  const conc = Math.max(0, ...r.points.map((p) => p.connections));
+  const at = conc === 64 ? 'concurrency 64' : `concurrency ${conc} (64 not run)`;
+  for (const s of ['get', 'list_page1'] as const) {
+    const c = cmp.find((x) => x.scenario === s && x.connections === conc);
+    if (!c) {
+      out.push({
+        target: `${s} at ${at}: ≥ 50 % of baseline req/s, p99 ≤ 50 ms, 0 errors`,
+        measured: '—',
+        verdict: 'not measured',
+      });
+      continue;
+    }
+    const ratioOk = c.rpsRatio !== undefined && c.rpsRatio >= 0.5;
+    const ok = ratioOk && c.lhcms.latencyMs.p99 <= 50 && c.lhcms.errors === 0;
+    out.push({
+      target: `${s} at ${at}: ≥ 50 % of baseline req/s, p99 ≤ 50 ms, 0 errors`,
+      measured: `${pct(c.rpsRatio)} of baseline (${fmtRps(c.lhcms.rps)} vs ${c.baseline ? fmtRps(c.baseline.rps) : '—'} req/s), p99 ${fmtMs(c.lhcms.latencyMs.p99)} ms, ${c.lhcms.errors} errors`,
+      verdict: c.baseline ? (ok ? 'met' : 'missed') : 'not measured',
+    });
+  }
+  const lh = r.points.filter((p) => p.server === 'lhcms');
+  const concs = [...new Set(lh.map((p) => p.connections))].sort((a, b) => a - b);
+  const parts: string[] = [];
+  let allOk = true;
+  let any = false;
+  for (const n of concs) {
+    const p1 = lh.find((p) => p.scenario === 'list_page1' && p.connections === n);
+    const cur = lh.find((p) => p.scenario === 'list_cursor_deep' && p.connections === n);
+    if (!p1 || !cur) continue;
+    any = true;
+    const ratio = cur.latencyMs.p50 / p1.latencyMs.p50;
+    if (ratio > 1.5) allOk = false;
+    parts.push(`c=${n}: ${ratio.toFixed(2)}×`);
+  }
+  out.push({
+    target: 'deep list via cursor: p50 ≤ 1.5 × list page 1 p50',
+    measured: any ? parts.join(', ') : '—',
+    verdict: any ? (allOk ? 'met' : 'missed') : 'not measured',
+  });
+  if (lh.length) {
+    const peak = Math.max(...lh.map((p) => p.rssPeakMB));
+    out.push({
+      target: 'steady-state server RSS under load ≤ 300 MB',
+      measured: `peak ${peak.toFixed(0)} MB over all LHCMS points`,
+      verdict: peak <= 300 ? 'met' : 'missed',
+    });
+  }
+  const node = r.startup.filter((s) => s.kind === 'node');
+  const npm = r.startup.filter((s) => s.kind === 'npm-start');
+  if (node.length || npm.length) {
+    const m = median(node.map((s) => s.healthMs));
+    const n = median(npm.map((s) => s.healthMs));
+    // The issue's target is `npm start`; the image runs `node dist/...` (ops.md), so both are shown.
+    const target = npm.length ? n : m;
+    out.push({
+      target: 'start to /health 200 ≤ 3 s (external database)',
+      measured: [
+        node.length
+          ? `node dist/…/main.js: median ${(m / 1000).toFixed(2)} s of ${node.length}`
+          : '',
+        npm.length
+          ? `npm start (prestart build included): median ${(n / 1000).toFixed(2)} s of ${npm.length}`
+          : '',
+      ]
+        .filter(Boolean)
+        .join('; '),
+      verdict: target <= 3000 ? 'met' : 'missed',
+    });
+  } else {
+    out.push({
+      target: 'start to /health 200 ≤ 3 s (external database)',
+      measured: '—',
+      verdict: 'not measured',
+    });
+  }
+  return out;
+}
+
+export function fmtRps(v: number): string {
+  return v >= 100 ? v.toFixed(0) : v.toFixed(1);
+}
+
+export function fmtMs(v: number): string {
+  return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+
+export function pct(v: number | undefined): string {
+  return v === undefined ? '—' : `${(v * 100).toFixed(0)} %`;
+}
+
+const SCENARIO_LABEL: Record<ScenarioName, string> = {
+  list_page1: 'list page 1 (per_page 50)',
+  list_offset_deep: 'list deep, offset page',
+  list_cursor_deep: 'list deep, cursor',
+  get: 'get by id',
+  create: 'create',
+  status: 'status change',
+  mixed: 'mixed (70 % reads)',
+};
+
+export function scenarioLabel(s: ScenarioName, deepOffset?: number): string {
+  if (deepOffset !== undefined && s === 'list_offset_deep')
+    return `list deep, offset ${deepOffset}`;
+  if (deepOffset !== undefined && s === 'list_cursor_deep')
+    return `list deep, cursor at ${deepOffset}`;
+  return SCENARIO_LABEL[s];
+}
+
+/** The results table (one row per LHCMS point, with its baseline next to it). */
+export function resultsTable(points: PointResult[], deepOffset?: number): string {
+  const rows = compare(points);
+  const head =
+    '| scenario | conc | LHCMS req/s | baseline req/s | ratio | LHCMS p50 / p99 ms | baseline p50 / p99 ms | errors | LHCMS RSS peak MB | server CPU ms/req (LHCMS / baseline) | other load % |\n' +
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
+  const body = rows.map((c) => {
+    const l = c.lhcms;
+    const b = c.baseline;
+    return [
+      scenarioLabel(c.scenario, deepOffset),
+      String(c.connections),
+      fmtRps(l.rps),
+      b ? fmtRps(b.rps) : '—',
+      pct(c.rpsRatio),
+      `${fmtMs(l.latencyMs.p50)} / ${fmtMs(l.latencyMs.p99)}`,
+      b ? `${fmtMs(b.latencyMs.p50)} / ${fmtMs(b.latencyMs.p99)}` : '—',
+      b ? `${l.errors} / ${b.errors}` : String(l.errors),
+      l.rssPeakMB.toFixed(0),
+      `${l.serverCpuMsPerReq.toFixed(2)} / ${b ? b.serverCpuMsPerReq.toFixed(2) : '—'}`,
+      l.cpu.other !== undefined ? l.cpu.other.toFixed(0) : '—',
+    ].join(' | ');
+  });
+  return [head, ...body.map((r) => `| ${r} |`)].join('\n');
+}
+
+function noiseSummary(points: PointResult[], m: MachineInfo): string {
+  const others = points.map((p) => p.cpu.other).filter((v): v is number => v !== undefined);
+  const loads = points.map((p) => p.loadAvg1AtStart);
+  const lines = [
+    `- load average at start: ${m.loadAvgAtStart.map((v) => v.toFixed(2)).join(', ')} (1/5/15 min)` +
+      (m.backgroundBusyPct !== undefined
+        ? `; machine CPU busy before the run: ${m.backgroundBusyPct.toFixed(0)} % of ${m.cores * 100} %`
+        : ''),
+  ];
+  if (loads.length)
+    lines.push(
+      `- 1-min load average at the start of the points: ${Math.min(...loads).toFixed(2)} – ${Math.max(...loads).toFixed(2)}`,
+    );
+  if (others.length)
+    lines.push(
+      `- CPU used by other processes (not the server, the load generator or the bench database's PostgreSQL backends) during the points: median ${median(others).toFixed(0)} %, max ${Math.max(...others).toFixed(0)} % (of ${m.cores * 100} %)`,
+    );
+  lines.push(
+    '- the load generator (autocannon, in the harness process) shares the 2 cores with the server and PostgreSQL; nothing is pinned. Server CPU ms/request is the least noise-sensitive column.',
+  );
+  return lines.join('\n');
+}
+
+export function renderMarkdown(r: BenchReport): string {
+  const m = r.machine;
+  const deep = typeof r.config.deepOffset === 'number' ? r.config.deepOffset : undefined;
+  const out: string[] = [];
+  out.push(`# LHCMS benchmark — ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC`);
+  out.push('');
+  if (r.label) out.push(`${r.label}\n`);
+  out.push(
+    `Commit \`${r.git.commit.slice(0, 12)}\` (${r.git.branch}${r.git.dirty ? ', uncommitted changes' : ''}).`,
+  );
+  out.push('');
+  out.push('## Machine and noise');
+  out.push('');
+  out.push(
+    `- ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, ${m.kernel}; Node ${m.node}; ${m.postgres ?? 'PostgreSQL ?'}; Redis ${m.redis ?? '?'}`,
+  );
+  out.push(noiseSummary(r.points, m));
+  out.push(
+    `- database \`${r.database.name}\`: ${r.database.labSizes.join(' / ')} cases in labs ${r.database.labIds.join(' / ')} (scenarios run in the first), seeded ${r.database.reused ? 'earlier (reused)' : `by ${r.database.seedMode} in ${r.database.seedSeconds.toFixed(1)} s`}`,
+  );
+  out.push(
+    `- per point: ${String(r.config.warmup)} s warm-up, ${String(r.config.duration)} s measured; LHCMS in production mode (HIPAA_AUDIT_ENABLED=true, LOG_LEVEL=${String(r.config.logLevel)}), ready in ${(r.lhcms.readyMs / 1000).toFixed(2)} s, idle RSS ${r.lhcms.idleRssMB.toFixed(0)} MB`,
+  );
+  out.push('');
+  out.push('## Results');
+  out.push('');
+  out.push(resultsTable(r.points, deep));
+  out.push('');
+  out.push(
+    'ratio = LHCMS req/s ÷ raw baseline req/s (node:http + pg, same SQL, no framework/auth/audit/transaction). errors = socket errors + timeouts + non-2xx (LHCMS / baseline). other load = machine CPU % used by processes other than the server, the load generator and the bench database backends.',
+  );
+  out.push('');
+  out.push('## Targets (issue #9; reported, not asserted)');
+  out.push('');
+  out.push('| target | measured | verdict |\n|---|---|---|');
+  for (const t of checkTargets(r)) out.push(`| ${t.target} | ${t.measured} | ${t.verdict} |`);
+  out.push('');
+  if (r.roundTrips.length) {
+    out.push('## Round trips per request');
+    out.push('');
+    out.push(
+      '| server | scenario | PostgreSQL round trips | statements | Redis commands | statements of one request |\n|---|---|---:|---:|---:|---|',
+    );
+    for (const t of r.roundTrips) {
+      const redis = Object.entries(t.redisByCommand)
+        .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+        .join(', ');
+      out.push(
+        `| ${t.server} | ${scenarioLabel(t.scenario, deep)} | ${t.pgRoundTrips.toFixed(1)} | ${t.pgStatements.toFixed(1)} | ${t.redisCommands.toFixed(1)}${redis ? ` (${redis})` : ''} | ${t.statements.map((s) => `\`${s.replace(/\|/g, '\\|')}\``).join('<br>')} |`,
+      );
+    }
+    out.push('');
+  }
+  for (const p of r.profiles) {
+    const s = p.summary;
+    out.push(`## CPU profile: ${scenarioLabel(p.scenario, deep)} at concurrency ${p.connections}`);
+    out.push('');
+    out.push(
+      `${p.seconds.toFixed(0)} s, ${p.requests} requests (${fmtRps(p.rps)} req/s under the profiler), ${s.busyMs.toFixed(0)} ms of sampled busy CPU = ${s.busyUsPerRequest?.toFixed(0) ?? '?'} µs per request. File: \`${p.file}\` (open in Chrome DevTools → Performance, or speedscope).`,
+    );
+    out.push('');
+    out.push('| layer (self time) | % of busy | µs/request |\n|---|---:|---:|');
+    for (const l of s.layers)
+      out.push(`| ${l.layer} | ${l.pct.toFixed(1)} | ${l.usPerRequest?.toFixed(0) ?? '—'} |`);
+    out.push('');
+    out.push('| hot-path function (inclusive) | % of busy | µs/request |\n|---|---:|---:|');
+    for (const x of s.probes)
+      out.push(`| ${x.probe} | ${x.pct.toFixed(1)} | ${x.usPerRequest?.toFixed(0) ?? '—'} |`);
+    out.push('');
+    out.push('<details><summary>top functions by self time</summary>\n');
+    out.push('| function | where | % of busy |\n|---|---|---:|');
+    for (const f of s.topFunctions.slice(0, 20))
+      out.push(`| ${f.fn} | ${f.where} | ${f.pct.toFixed(1)} |`);
+    out.push('\n</details>\n');
+  }
+  if (r.startup.length) {
+    out.push('## Start to /health 200 (production mode, external database)');
+    out.push('');
+    out.push('| command | ms |\n|---|---:|');
+    for (const t of r.startup) out.push(`| \`${t.command}\` | ${t.healthMs.toFixed(0)} |`);
+    out.push('');
+  }
+  const failed = r.points.filter((p) => p.errors > 0);
+  if (failed.length) {
+    out.push(
+      `Errors by kind: ${failed
+        .map((p) => {
+          const e = p.errorDetail;
+          const codes = Object.entries(e.byStatus)
+            .filter(([c]) => !c.startsWith('2'))
+            .map(([c, n]) => `${n}× ${c}`);
+          const kinds = [
+            ...codes,
+            e.timeouts ? `${e.timeouts} timeouts` : '',
+            e.socket ? `${e.socket} socket errors` : '',
+          ].filter(Boolean);
+          return `${p.server} ${p.scenario} c=${p.connections}: ${kinds.join(', ')}`;
+        })
+        .join('; ')}.`,
+    );
+    out.push('');
+  }
+  const waited = r.points.filter((p) => p.settleMs > 1000);
+  if (waited.length) {
+    out.push(
+      `Backlog drained before: ${waited.map((p) => `${p.server} ${p.scenario} c=${p.connections} (${(p.settleMs / 1000).toFixed(1)} s)`).join(', ')} — the previous point left queued work (requests that timed out on the client stay queued in the server and PostgreSQL).`,
+    );
+    out.push('');
+  }
+  if (r.notes.length) {
+    out.push('## Notes');
+    out.push('');
+    for (const n of r.notes) out.push(`- ${n}`);
+    out.push('');
+  }
+  return out.join('\n');
+}
