@@ -25,6 +25,24 @@ describe('ums-gateway with a shape A+B UMS', () => {
     expect(s.ums.stats.me - before).toBe(1);
   });
 
+  it('keeps a principal in the process for a few seconds in front of the shared cache', async () => {
+    const token = await s.token('viewer');
+    const hits = async () => {
+      const m = (await request(s.api.url, '/metrics')).text;
+      const line = m
+        .split('\n')
+        .find((l) =>
+          l.startsWith('lhcms_cache_requests_total{cache="principal_local",result="hit"}'),
+        );
+      return line ? Number(line.split(' ').pop()) : 0;
+    };
+    await request(s.api.url, '/api/v1/cases/', { token });
+    const before = await hits();
+    for (let i = 0; i < 3; i++)
+      expect((await request(s.api.url, '/api/v1/cases/', { token })).status).toBe(200);
+    expect((await hits()) - before).toBe(3);
+  });
+
   it('sends X-API-Key on every UMS call when UMS_API_KEY is set', async () => {
     await s.as('viewer', '/api/v1/cases/');
     expect(s.ums.stats.apiKeys.length).toBeGreaterThan(0);

@@ -1,2 +1,3 @@
 export * from './cache.module';
 export * from './cache-store';
+export * from './ttl-cache';

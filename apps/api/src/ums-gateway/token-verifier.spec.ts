@@ -84,6 +84,30 @@ describe('TokenVerifier with a shared HS256 secret', () => {
   });
 });
 
+describe('TokenVerifier remembers verified tokens until they expire', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('a remembered token is rejected once it expires', async () => {
+    const v = new TokenVerifier(loadEnv({ JWT_SECRET_KEY: SECRET }));
+    const token = await hs({}, now() + 2);
+    await expect(v.verify(token)).resolves.toMatchObject({ sub: '1' });
+    await expect(v.verify(token)).resolves.toMatchObject({ sub: '1' }); // from memory
+    jest.useFakeTimers({ now: Date.now() + 60_000, doNotFake: ['nextTick', 'setImmediate'] });
+    await expect(v.verify(token)).rejects.toBeInstanceOf(TokenRejected);
+  });
+
+  it('a rejected token is never remembered as valid', async () => {
+    const v = new TokenVerifier(loadEnv({ JWT_SECRET_KEY: SECRET }));
+    const forged = await hs(
+      {},
+      now() + 300,
+      new TextEncoder().encode('another-secret-0123456789abcdef'),
+    );
+    await expect(v.verify(forged)).rejects.toBeInstanceOf(TokenRejected);
+    await expect(v.verify(forged)).rejects.toBeInstanceOf(TokenRejected);
+  });
+});
+
 describe('TokenVerifier without a secret (the UMS decides)', () => {
   const v = new TokenVerifier(loadEnv({}));
   it('still checks shape, algorithm, expiry and type locally', async () => {

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { TtlCache } from '@lhcms/cache';
 import { Env } from '@lhcms/config';
 import {
   createRemoteJWKSet,
@@ -31,6 +32,7 @@ export class TokenVerifier {
   private readonly algorithms: string[];
   private readonly secret?: Uint8Array;
   private readonly jwks?: JWTVerifyGetKey;
+  private readonly verified = new TtlCache<string, VerifiedClaims>(10_000);
 
   constructor(@Inject(Env) env: Env) {
     this.algorithms = env.JWT_ALGORITHM.filter((a) => a.toLowerCase() !== 'none');
@@ -48,7 +50,27 @@ export class TokenVerifier {
     return Boolean(this.secret ?? this.jwks);
   }
 
+  /**
+   * A token that verified once verifies again until it expires (same bytes,
+   * same key): the result is remembered, bounded, and expiry and not-before
+   * are re-checked on every use. Signature checks cost ~0.1 ms each with
+   * WebCrypto; a board refresh repeats the same token many times.
+   */
   async verify(token: string): Promise<VerifiedClaims> {
+    const known = this.verified.get(token);
+    if (known) {
+      const now = Math.floor(Date.now() / 1000);
+      if (known.exp + CLOCK_TOLERANCE_S < now) throw new TokenRejected('expired');
+      if (typeof known.nbf === 'number' && known.nbf - CLOCK_TOLERANCE_S > now)
+        throw new TokenRejected('not yet valid');
+      return known;
+    }
+    const claims = await this.verifyAfresh(token);
+    this.verified.set(token, claims, (claims.exp + CLOCK_TOLERANCE_S) * 1000);
+    return claims;
+  }
+
+  private async verifyAfresh(token: string): Promise<VerifiedClaims> {
     if (token.length > 8192 || !JWT_SHAPE.test(token)) throw new TokenRejected('malformed');
     let alg: string | undefined;
     try {

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { TtlCache } from '@lhcms/cache';
 import { Env } from '@lhcms/config';
 import type { LabMembership, Principal } from '@lhcms/request-context';
 import { PrincipalCache } from './principal-cache';
@@ -29,6 +30,7 @@ const LAB_ID = /^[A-Za-z0-9_-]{1,50}$/;
 @Injectable()
 export class UmsGatewayService {
   private readonly inflight = new Map<string, Promise<Principal>>();
+  private readonly local = new TtlCache<string, Principal>(10_000);
 
   constructor(
     @Inject(Env) private readonly env: Env,
@@ -46,9 +48,16 @@ export class UmsGatewayService {
       if (err instanceof TokenRejected) throw AuthError.invalidToken();
       throw err;
     }
+    const local = this.local.get(token);
+    if (this.env.UMS_LOCAL_CACHE_TTL > 0)
+      this.observer.cacheLookup('principal_local', local !== undefined);
+    if (local) return local;
     const cached = this.env.UMS_CACHE_TTL > 0 ? await this.cache.get(token) : undefined;
     this.observer.cacheLookup('principal', cached !== undefined);
-    if (cached && 'principal' in cached) return cached.principal;
+    if (cached && 'principal' in cached) {
+      this.remember(token, claims, cached.principal);
+      return cached.principal;
+    }
     if (cached) throw AuthError.invalidToken();
 
     const pending = this.inflight.get(token);
@@ -56,6 +65,12 @@ export class UmsGatewayService {
     const p = this.resolve(token, claims).finally(() => this.inflight.delete(token));
     this.inflight.set(token, p);
     return p;
+  }
+
+  /** The per-replica copy in front of the shared cache: a few seconds, never past the token's expiry. */
+  private remember(token: string, claims: VerifiedClaims, principal: Principal): void {
+    const ttl = this.ttlFor(claims, Math.min(this.env.UMS_LOCAL_CACHE_TTL, this.env.UMS_CACHE_TTL));
+    if (ttl > 0) this.local.set(token, principal, Date.now() + ttl * 1000);
   }
 
   private ttlFor(claims: VerifiedClaims, max: number): number {
@@ -76,6 +91,7 @@ export class UmsGatewayService {
       }
       const principal = principalFrom(me, memberships, claims);
       await this.cache.set(token, { principal }, this.ttlFor(claims, this.env.UMS_CACHE_TTL));
+      this.remember(token, claims, principal);
       return principal;
     } catch (err) {
       if (err instanceof UmsUnauthorized) {
