@@ -71,10 +71,13 @@ async function list(labId: string, search: string): Promise<[number, unknown]> {
       },
     ];
   }
-  const [total, rows] = await Promise.all([
-    repo.count(em, labId, lq.filters),
-    repo.page(em, labId, lq.filters, (lq.page - 1) * lq.perPage, lq.perPage),
-  ]);
+  const { rows, total } = await repo.pageWithTotal(
+    em,
+    labId,
+    lq.filters,
+    (lq.page - 1) * lq.perPage,
+    lq.perPage,
+  );
   const pages = Math.ceil(total / lq.perPage);
   return [
     200,

@@ -1,7 +1,7 @@
 import { Env } from '@lhcms/config';
 import { ClsServiceManager } from 'nestjs-cls';
 import { LoggerModule, type Params } from 'nestjs-pino';
-import type { DestinationStream, LevelWithSilent, LoggerOptions } from 'pino';
+import pino, { type DestinationStream, type LevelWithSilent, type LoggerOptions } from 'pino';
 import { redactPaths } from './phi-fields';
 
 /** Where log lines go: stdout unless a test hands in a stream. */
@@ -83,9 +83,17 @@ export function loggerModule(options: LoggingOptions = {}) {
   return LoggerModule.forRootAsync({
     inject: [Env],
     useFactory: (env: Env): Params => {
-      const pino = { ...loggerOptions(env), autoLogging: false };
-      if (!options.destination) return { forRoutes: [], pinoHttp: pino };
-      return { forRoutes: [], pinoHttp: [{ ...pino, transport: undefined }, options.destination] };
+      const pinoOptions = { ...loggerOptions(env), autoLogging: false };
+      if (options.destination) {
+        return {
+          forRoutes: [],
+          pinoHttp: [{ ...pinoOptions, transport: undefined }, options.destination],
+        };
+      }
+      if (pinoOptions.transport) return { forRoutes: [], pinoHttp: pinoOptions };
+      // Asynchronous stdout (flushed on exit): a synchronous write per line blocked the event
+      // loop for a noticeable share of each request.
+      return { forRoutes: [], pinoHttp: [pinoOptions, pino.destination({ dest: 1, sync: false })] };
     },
   });
 }

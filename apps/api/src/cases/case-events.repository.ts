@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
-import { rows } from '@lhcms/database';
+
+import { type Db, rows } from '@lhcms/database';
 
 export type CaseEventType =
   'created' | 'updated' | 'status_changed' | 'stage_changed' | 'reopened' | 'deleted';
@@ -44,7 +44,7 @@ export interface StoredCaseEvent {
 /** The append-only case timeline (the table refuses UPDATE and DELETE). */
 @Injectable()
 export class CaseEventsRepository {
-  async insert(em: EntityManager, e: NewCaseEvent): Promise<void> {
+  async insert(em: Db, e: NewCaseEvent): Promise<void> {
     await rows(
       em,
       `INSERT INTO case_events (lab_id, case_id, event_type, actor_user_id, from_status, to_status, from_stage,
@@ -67,13 +67,13 @@ export class CaseEventsRepository {
   }
 
   /** Oldest first. */
-  async list(em: EntityManager, labId: string, caseId: number): Promise<StoredCaseEvent[]> {
+  async list(em: Db, labId: string, caseId: number): Promise<StoredCaseEvent[]> {
     return rows<StoredCaseEvent>(
       em,
       `SELECT id::text AS id, event_type, actor_user_id,
               to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at,
               from_status, to_status, from_stage, to_stage, changed_fields, reason, request_id
-       FROM case_events WHERE lab_id = $1 AND case_id = $2 ORDER BY id`,
+       FROM case_events WHERE lab_id = $1 AND case_id = $2 ORDER BY case_events.id`,
       [labId, caseId],
     );
   }

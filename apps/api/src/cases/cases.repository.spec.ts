@@ -1,32 +1,52 @@
 import type { EntityManager } from 'typeorm';
+import { CaseEventsRepository } from './case-events.repository';
 import { CasesRepository } from './cases.repository';
 
-/** Captures the SQL the repository sends (no database). */
+/** Captures the SQL the repositories send (no database). */
 function capture(): { em: EntityManager; sql: string[] } {
   const sql: string[] = [];
   const em = {
     queryRunner: undefined,
     query: async (text: string) => {
       sql.push(text.replace(/\s+/g, ' '));
-      return [];
+      return [{ n: 0 }];
     },
   } as unknown as EntityManager;
   return { em, sql };
 }
 
-describe('CasesRepository list SQL', () => {
-  // The select list has `to_char(created_at …) AS created_at`: a bare `created_at`
-  // in ORDER BY would sort by that text, which no index serves (a full sort per page).
+/**
+ * The select lists render columns as text (`to_char(created_at …) AS created_at`,
+ * `id::text AS id`): a bare column name in ORDER BY names that output text, which
+ * sorts wrongly ("1002" < "998") and which no index serves (a full sort per page).
+ */
+describe('ORDER BY uses the table columns, never the select list aliases', () => {
   it.each([
-    ['page', (r: CasesRepository, em: EntityManager) => r.page(em, '1', {}, 0, 50)],
     [
-      'after',
-      (r: CasesRepository, em: EntityManager) =>
-        r.after(em, '1', {}, { createdAt: '2026-01-01T00:00:00.000000Z', id: 5 }, 51),
+      'cases pageWithTotal',
+      (em: EntityManager) => new CasesRepository().pageWithTotal(em, '1', {}, 0, 50),
+      /ORDER BY cases\.created_at DESC, cases\.id DESC LIMIT/,
     ],
-  ])('%s orders by the table columns the lab_id-led index serves', async (_name, run) => {
+    [
+      'cases after',
+      (em: EntityManager) =>
+        new CasesRepository().after(
+          em,
+          '1',
+          {},
+          { createdAt: '2026-01-01T00:00:00.000000Z', id: 5 },
+          51,
+        ),
+      /ORDER BY cases\.created_at DESC, cases\.id DESC LIMIT/,
+    ],
+    [
+      'case events list',
+      (em: EntityManager) => new CaseEventsRepository().list(em, '1', 7),
+      /ORDER BY case_events\.id$/,
+    ],
+  ])('%s', async (_name, run, order) => {
     const { em, sql } = capture();
-    await run(new CasesRepository(), em);
-    expect(sql[0]).toMatch(/ORDER BY cases\.created_at DESC, cases\.id DESC LIMIT/);
+    await run(em);
+    expect(sql[0]).toMatch(order);
   });
 });

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
-import { rows } from '@lhcms/database';
+
+import { type Db, rows } from '@lhcms/database';
 import type { StoredCaseRow } from './dto/case.response';
 import type { CaseFilters, Cursor } from './dto/list-query';
 
@@ -102,7 +102,7 @@ function where(labId: string, f: StoredFilters, params: unknown[]): string {
 @Injectable()
 export class CasesRepository {
   async findById(
-    em: EntityManager,
+    em: Db,
     labId: string,
     id: number,
     forUpdate = false,
@@ -115,7 +115,7 @@ export class CasesRepository {
     return found[0];
   }
 
-  async count(em: EntityManager, labId: string, filters: StoredFilters): Promise<number> {
+  async count(em: Db, labId: string, filters: StoredFilters): Promise<number> {
     const params: unknown[] = [];
     const found = await rows<{ n: number }>(
       em,
@@ -125,27 +125,34 @@ export class CasesRepository {
     return found[0].n;
   }
 
-  /** Newest first (created_at DESC, id DESC), offset paging. */
-  async page(
-    em: EntityManager,
+  /**
+   * One offset page and the total, in one statement (the count as an
+   * uncorrelated scalar subquery, evaluated once): a list costs one round trip.
+   * An empty page (past the end) has no row to carry the total: count apart.
+   */
+  async pageWithTotal(
+    em: Db,
     labId: string,
     filters: StoredFilters,
     offset: number,
     limit: number,
-  ): Promise<StoredCaseRow[]> {
+  ): Promise<{ rows: StoredCaseRow[]; total: number }> {
     const params: unknown[] = [];
     const w = where(labId, filters, params);
     params.push(limit, offset);
-    return rows<StoredCaseRow>(
+    const found = await rows<StoredCaseRow & { __total: number }>(
       em,
-      `SELECT ${CASE_COLUMNS} FROM cases WHERE ${w} ORDER BY ${NEWEST_FIRST} LIMIT $${params.length - 1} OFFSET $${params.length}`,
+      `SELECT (SELECT count(*)::int FROM cases WHERE ${w}) AS __total, ${CASE_COLUMNS}
+       FROM cases WHERE ${w} ORDER BY ${NEWEST_FIRST} LIMIT $${params.length - 1} OFFSET $${params.length}`,
       params,
     );
+    if (found.length === 0) return { rows: [], total: await this.count(em, labId, filters) };
+    return { rows: found, total: found[0].__total };
   }
 
   /** Newest first, keyset paging: rows strictly after the cursor. */
   async after(
-    em: EntityManager,
+    em: Db,
     labId: string,
     filters: StoredFilters,
     cursor: Cursor | undefined,
@@ -165,7 +172,7 @@ export class CasesRepository {
     );
   }
 
-  async insert(em: EntityManager, labId: string, v: CaseValues): Promise<StoredCaseRow> {
+  async insert(em: Db, labId: string, v: CaseValues): Promise<StoredCaseRow> {
     const cols = Object.keys(v).filter((c) => WRITABLE.has(c));
     const params: unknown[] = [labId, ...cols.map((c) => v[c as keyof CaseValues])];
     const found = await rows<StoredCaseRow>(
@@ -178,7 +185,7 @@ export class CasesRepository {
 
   /** Sets the given columns (and updated_at) on a live row of the lab; undefined when there is none. */
   async update(
-    em: EntityManager,
+    em: Db,
     labId: string,
     id: number,
     changes: Partial<CaseValues>,
@@ -195,7 +202,7 @@ export class CasesRepository {
   }
 
   async findByNumber(
-    em: EntityManager,
+    em: Db,
     labId: string,
     caseNumber: string,
   ): Promise<StoredCaseRow | undefined> {
@@ -213,7 +220,7 @@ export class CasesRepository {
    * transaction, so numbers are never duplicated (a rolled-back create leaves
    * no gap; a failed later step can).
    */
-  async nextCaseSeq(em: EntityManager, labId: string, period: string): Promise<number> {
+  async nextCaseSeq(em: Db, labId: string, period: string): Promise<number> {
     const found = await rows<{ last_seq: number }>(
       em,
       `INSERT INTO lab_case_counters (lab_id, period, last_seq) VALUES ($1, $2, 1)
@@ -225,7 +232,7 @@ export class CasesRepository {
   }
 
   /** Soft delete: the row stays for retention and audit. */
-  async softDelete(em: EntityManager, labId: string, id: number): Promise<boolean> {
+  async softDelete(em: Db, labId: string, id: number): Promise<boolean> {
     const found = await rows<{ id: number }>(
       em,
       `UPDATE cases SET deleted_at = now(), updated_at = now() WHERE id = $1 AND lab_id = $2 AND deleted_at IS NULL RETURNING id`,

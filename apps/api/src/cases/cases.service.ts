@@ -213,7 +213,7 @@ export class CasesService {
 
   async list(actor: CaseActor, q: ListQuery): Promise<CasePage | CaseCursorPage> {
     const filters = this.storedFilters(actor.labId, q.filters);
-    return this.db.withLab(actor.labId, async (em) => {
+    return this.db.read(actor.labId, async (em) => {
       if (q.mode === 'cursor') {
         const found = await this.repo.after(em, actor.labId, filters, q.cursor, q.limit + 1);
         const more = found.length > q.limit;
@@ -226,10 +226,13 @@ export class CasesService {
           limit: q.limit,
         };
       }
-      const [total, page] = await Promise.all([
-        this.repo.count(em, actor.labId, filters),
-        this.repo.page(em, actor.labId, filters, (q.page - 1) * q.perPage, q.perPage),
-      ]);
+      const { rows: page, total } = await this.repo.pageWithTotal(
+        em,
+        actor.labId,
+        filters,
+        (q.page - 1) * q.perPage,
+        q.perPage,
+      );
       const pages = Math.ceil(total / q.perPage);
       return {
         cases: await this.plainAll(actor.labId, page),
@@ -246,13 +249,13 @@ export class CasesService {
   }
 
   async get(actor: CaseActor, id: number): Promise<CaseResponse> {
-    const row = await this.db.withLab(actor.labId, (em) => this.repo.findById(em, actor.labId, id));
+    const row = await this.db.read(actor.labId, (em) => this.repo.findById(em, actor.labId, id));
     if (!row) throw CasesError.notFound();
     return toCaseResponse(await this.plain(actor.labId, row));
   }
 
   async getByNumber(actor: CaseActor, caseNumber: string): Promise<CaseResponse> {
-    const row = await this.db.withLab(actor.labId, (em) =>
+    const row = await this.db.read(actor.labId, (em) =>
       this.repo.findByNumber(em, actor.labId, caseNumber),
     );
     if (!row) throw CasesError.notFound();
@@ -261,7 +264,7 @@ export class CasesService {
 
   /** The timeline of a case, oldest first (also of a deleted case: the history stays). */
   async timeline(actor: CaseActor, id: number) {
-    return this.db.withLab(actor.labId, async (em) => {
+    return this.db.read(actor.labId, async (em) => {
       const exists = await rows(
         em,
         `SELECT 1 FROM cases WHERE id = $1 AND lab_id = $2 AND deleted_at IS NULL`,
@@ -376,7 +379,7 @@ export class CasesService {
     key: string,
     hash: string,
   ): Promise<CreateResult | undefined> {
-    const found = await this.db.withLab(actor.labId, (em) =>
+    const found = await this.db.read(actor.labId, (em) =>
       this.idempotency.find(em, actor.labId, actor.userId, key),
     );
     if (!found) return undefined;
@@ -386,7 +389,7 @@ export class CasesService {
         'This Idempotency-Key was used for a different request body',
       );
     }
-    const row = await this.db.withLab(actor.labId, (em) =>
+    const row = await this.db.read(actor.labId, (em) =>
       this.repo.findById(em, actor.labId, found.case_id),
     );
     // The case this key created was deleted since: answer as for any deleted case, never create another.
@@ -643,7 +646,7 @@ export class CasesService {
   // ---- lab settings ------------------------------------------------------------
 
   getSettings(actor: CaseActor): Promise<LabSettings> {
-    return this.db.withLab(actor.labId, (em) => this.settings.get(em, actor.labId));
+    return this.db.read(actor.labId, (em) => this.settings.get(em, actor.labId));
   }
 
   async saveSettings(actor: CaseActor, stages: string[]): Promise<LabSettings> {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
-import { rows } from '@lhcms/database';
+
+import { type Db, rows } from '@lhcms/database';
 
 /** Keys older than this no longer deduplicate (and may be purged). */
 export const IDEMPOTENCY_WINDOW_HOURS = 24;
@@ -13,7 +13,7 @@ export const IDEMPOTENCY_WINDOW_HOURS = 24;
 @Injectable()
 export class IdempotencyRepository {
   async find(
-    em: EntityManager,
+    em: Db,
     labId: string,
     userId: string,
     key: string,
@@ -29,7 +29,7 @@ export class IdempotencyRepository {
 
   /** False when the key exists already (a concurrent or earlier request holds it). */
   async claim(
-    em: EntityManager,
+    em: Db,
     labId: string,
     userId: string,
     key: string,

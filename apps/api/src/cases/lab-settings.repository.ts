@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
-import { rows } from '@lhcms/database';
+
+import { type Db, rows } from '@lhcms/database';
 import { DEFAULT_STAGES } from './case-lifecycle';
 
 export interface LabSettings {
@@ -13,7 +13,7 @@ export interface LabSettings {
 /** Per-lab settings (today: the ordered production stages). */
 @Injectable()
 export class LabSettingsRepository {
-  async get(em: EntityManager, labId: string): Promise<LabSettings> {
+  async get(em: Db, labId: string): Promise<LabSettings> {
     const found = await rows<{ stages: string[]; updated_at: string }>(
       em,
       `SELECT stages, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated_at
@@ -25,7 +25,7 @@ export class LabSettingsRepository {
       : { stages: [...DEFAULT_STAGES], customised: false, updated_at: null };
   }
 
-  async save(em: EntityManager, labId: string, stages: string[], userId: string): Promise<void> {
+  async save(em: Db, labId: string, stages: string[], userId: string): Promise<void> {
     await rows(
       em,
       `INSERT INTO lab_settings (lab_id, stages, updated_by) VALUES ($1, $2, $3)

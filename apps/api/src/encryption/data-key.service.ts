@@ -60,7 +60,7 @@ export class DataKeyService {
   async keyFor(labId: string, version: number): Promise<DataKey> {
     const hit = this.keys.get(`${labId}:${version}`);
     if (hit && hit.until > Date.now()) return hit.dk;
-    const found = await this.db.withLab(labId, (em) =>
+    const found = await this.db.read(labId, (em) =>
       rows<KeyRow>(
         em,
         `SELECT key_version, wrapped_key, kek_id FROM lab_data_keys WHERE lab_id = $1 AND key_version = $2`,
@@ -72,7 +72,7 @@ export class DataKeyService {
   }
 
   private async latest(labId: string): Promise<KeyRow | undefined> {
-    const found = await this.db.withLab(labId, (em) =>
+    const found = await this.db.read(labId, (em) =>
       rows<KeyRow>(
         em,
         `SELECT key_version, wrapped_key, kek_id FROM lab_data_keys WHERE lab_id = $1 ORDER BY key_version DESC LIMIT 1`,

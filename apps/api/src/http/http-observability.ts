@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import type { ShutdownState } from '../health/shutdown-state';
 import type { MetricsService } from '../metrics/metrics.service';
 
+const REQUEST_LINE_REDACT = ['authorization', 'cookie', 'token', 'patient_info', 'patient_id'];
+
 /** Status recorded for a request whose client went away before the response (nginx's 499). */
 export const CLIENT_CLOSED_REQUEST = 499;
 
@@ -40,6 +42,13 @@ export interface HttpObservabilityDeps {
  * one record either way.
  */
 export function installHttpObservability(fastify: FastifyInstance, deps: HttpObservabilityDeps) {
+  // The request line has a fixed shape built here (no body, no headers but the user agent, no
+  // query string): the logger's deep PHI redaction — a fifth of a request's CPU in the benchmark —
+  // has nothing to find in it. A cheap exact-path guard stays.
+  const lineLogger = deps.logger.child(
+    {},
+    { redact: { paths: REQUEST_LINE_REDACT, censor: '[REDACTED]' } },
+  );
   const record = (req: FastifyRequest, status: number, ms: number): void => {
     const raw = req.raw as Raw;
     if (raw[recorded]) return;
@@ -48,7 +57,7 @@ export function installHttpObservability(fastify: FastifyInstance, deps: HttpObs
     if (!isInfraRoute(route)) deps.metrics.httpRequest(req.method, route, status, ms / 1000);
     const store = requestStoreOf(raw);
     const ua = req.headers['user-agent'];
-    deps.logger[requestLogLevel(route, status)](
+    lineLogger[requestLogLevel(route, status)](
       {
         request_id: req.id,
         method: req.method,

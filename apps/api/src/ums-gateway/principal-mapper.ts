@@ -1,3 +1,4 @@
+import { LAB_ID_PATTERN } from '@lhcms/database';
 import type { LabMembership, LabRole, Principal } from '@lhcms/request-context';
 
 type Json = Record<string, unknown>;
@@ -8,10 +9,15 @@ function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** A lab id as LHCMS stores and scopes by it: integers become strings; anything else unusual is dropped. */
 function labIdOf(v: unknown): string | undefined {
-  if (typeof v === 'number' && Number.isInteger(v)) return String(v);
-  if (typeof v === 'string' && v.trim() !== '') return v.trim();
-  return undefined;
+  const s =
+    typeof v === 'number' && Number.isInteger(v)
+      ? String(v)
+      : typeof v === 'string'
+        ? v.trim()
+        : '';
+  return LAB_ID_PATTERN.test(s) ? s : undefined;
 }
 
 function roleOf(v: unknown): LabRole {

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { TtlCache } from '@lhcms/cache';
+import { LAB_ID_PATTERN } from '@lhcms/database';
 import { Env } from '@lhcms/config';
 import type { LabMembership, Principal } from '@lhcms/request-context';
 import { PrincipalCache } from './principal-cache';
@@ -19,8 +20,6 @@ export interface CacheObserver {
   cacheLookup(cache: string, hit: boolean): void;
 }
 export const CACHE_OBSERVER = Symbol('CACHE_OBSERVER');
-
-const LAB_ID = /^[A-Za-z0-9_-]{1,50}$/;
 
 /**
  * Turns a bearer token into a Principal: local checks first, then the
@@ -118,7 +117,7 @@ export class UmsGatewayService {
     const requested = Array.isArray(header) ? header[0] : header;
     if (requested !== undefined && requested !== '') {
       const id = requested.trim();
-      const m = LAB_ID.test(id) ? active.find((x) => x.labId === id) : undefined;
+      const m = LAB_ID_PATTERN.test(id) ? active.find((x) => x.labId === id) : undefined;
       if (!m) {
         throw new AuthError(
           AuthErrorCode.NotLabMember,
