@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { ConfigError, loadEnv } from '@lhcms/config';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions, revertLastMigration, runMigrations } from '@lhcms/database';
+import { purgeExpiredCases } from './cases/case-retention';
 import { rotateKeys } from './encryption/key-rotation';
 import { auditPurge, auditSeal, auditVerify, describeReport } from './audit/audit-cli';
 
@@ -18,6 +19,9 @@ import { auditPurge, auditSeal, auditVerify, describeReport } from './audit/audi
  *                     re-wrap every lab data key under the current key-encryption
  *                     key; optionally add a new data key per lab and re-encrypt
  *                     every case's PHI under it (also encrypts legacy plaintext)
+ *   retention purge [--dry-run]
+ *                     remove cases past DATA_RETENTION_DAYS (deleted, or closed and
+ *                     untouched since) with their timelines; audited with counts
  *   audit verify [--json]   walk the audit hash chain and the signed checkpoints:
  *                     "intact" (exit 0) or the first row altered, deleted,
  *                     inserted or reordered (exit 1)
@@ -33,6 +37,18 @@ function out(line: string): void {
 }
 
 const commands: Record<string, Command> = {
+  async retention([sub, ...flags]) {
+    if (sub !== 'purge') {
+      out('usage: lhcms retention purge [--dry-run]');
+      return 2;
+    }
+    const r = await purgeExpiredCases(loadEnv(), { dryRun: flags.includes('--dry-run') });
+    out(
+      `${r.dryRun ? 'would purge' : 'purged'} ${r.cases} cases (${r.events} timeline events) past ${r.cutoff}, and ${r.idempotencyKeys} idempotency keys`,
+    );
+    return 0;
+  },
+
   async keys([sub, ...flags]) {
     if (sub !== 'rotate') {
       out('usage: lhcms keys rotate [--new-data-keys] [--reencrypt]');
