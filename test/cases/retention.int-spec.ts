@@ -67,6 +67,12 @@ describe('case retention purge', () => {
       (r: { doctor_id: string }) => r.doctor_id,
     );
 
+  it('refuses to run as the application role (row-level security would hide every case)', async () => {
+    const asApp = loadEnv({ NODE_ENV: 'test', DATABASE_URL: db.appUrl, DATA_RETENTION_DAYS: '30' });
+    await expect(purgeExpiredCases(asApp)).rejects.toThrow(/DATABASE_OWNER_URL/);
+    expect(await remaining()).toHaveLength(6);
+  });
+
   it('a dry run counts without deleting', async () => {
     const r = await purgeExpiredCases(env(), { dryRun: true });
     expect(r).toMatchObject({ cases: 3, events: 3, idempotencyKeys: 1, dryRun: true });

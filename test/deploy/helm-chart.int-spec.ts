@@ -344,6 +344,51 @@ describeWithTool(helm(), 'helm/lhcms chart', (bin) => {
     });
   });
 
+  it('schedules the retention purge daily, and the audit purge only with a shared checkpoint claim', () => {
+    const dflt = render([]);
+    const retention = one(dflt, 'CronJob', '-retention');
+    expect(find(dflt, 'CronJob')).toHaveLength(1);
+    expect(retention.spec).toMatchObject({ schedule: '17 3 * * *', concurrencyPolicy: 'Forbid' });
+    const pod = retention.spec.jobTemplate.spec.template.spec;
+    const c = pod.containers[0];
+    expect([...c.command, ...c.args]).toEqual([
+      'node',
+      'dist/apps/api/src/cli.js',
+      'retention',
+      'purge',
+    ]);
+    // Same config, same Secret and the same lock-down as the API pods; never selected by the Service.
+    const api = one(dflt, 'Deployment').spec.template.spec;
+    expect(c.envFrom).toEqual(api.containers[0].envFrom);
+    expect(c.env.map((e: any) => e.name).sort()).toEqual(
+      api.containers[0].env.map((e: any) => e.name).sort(),
+    );
+    expect(c.securityContext).toEqual(api.containers[0].securityContext);
+    expect(pod.securityContext).toEqual(api.securityContext);
+    expect(
+      retention.spec.jobTemplate.spec.template.metadata.labels['app.kubernetes.io/component'],
+    ).toBe('maintenance');
+
+    const withClaim = render([
+      '--set',
+      'auditCheckpoints.existingClaim=lhcms-audit',
+      '--set',
+      'maintenance.schedule=5 1 * * 0',
+    ]);
+    const audit = one(withClaim, 'CronJob', '-audit-purge');
+    expect(audit.spec.schedule).toBe('5 1 * * 0');
+    const ac = audit.spec.jobTemplate.spec.template.spec;
+    expect(ac.containers[0].args).toEqual(['audit', 'purge']);
+    expect(ac.volumes).toContainEqual({
+      name: 'audit-checkpoints',
+      persistentVolumeClaim: { claimName: 'lhcms-audit', readOnly: true },
+    });
+    expect(find(render(['--set', 'maintenance.enabled=false']), 'CronJob')).toEqual([]);
+    expect(
+      helmRun(['template', 'rel', CHART, '--set', 'maintenance.schedule=daily']).status,
+    ).not.toBe(0);
+  });
+
   it('a config change rolls the pods (checksum annotation changes)', () => {
     const a = one(render([]), 'Deployment').spec.template.metadata.annotations['checksum/config'];
     const b = one(render(['--set', 'config.LOG_LEVEL=debug']), 'Deployment').spec.template.metadata

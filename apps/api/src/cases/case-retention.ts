@@ -41,6 +41,17 @@ export async function purgeExpiredCases(
   const db = new Client({ connectionString: env.ownerDatabaseUrl });
   await db.connect();
   try {
+    // As the application role, row-level security would show no case at all
+    // and the purge would "succeed" doing nothing: refuse instead.
+    const owner = await db.query<{ ok: boolean }>(
+      `SELECT pg_has_role(current_user, c.relowner, 'USAGE') AS ok
+         FROM pg_class c WHERE c.oid = to_regclass('cases')`,
+    );
+    if (!owner.rows[0]?.ok) {
+      throw new Error(
+        'retention purge must run as the schema owner: set DATABASE_OWNER_URL to the owner role',
+      );
+    }
     if (opts.dryRun) {
       const r = await db.query<{ cases: number; events: number }>(
         `SELECT count(*)::int AS cases,
