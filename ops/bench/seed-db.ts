@@ -202,12 +202,24 @@ export async function prepareDatabase(
   if (migrations.length) log(`migrations applied: ${migrations.join(', ')}`);
   const adminDbUrl = withDatabase(o.adminUrl, o.name);
   if (reused) {
-    // Rows the previous run created (create/mixed scenarios) would shift the pages: remove them.
-    await withClient(adminDbUrl, async (c) => {
+    // Rows the previous run created (create/mixed scenarios) would shift the pages: remove them,
+    // timelines first. As the owner: case_events refuses DELETE to anyone else, superusers too.
+    await withClient(db.ownerUrl, async (c) => {
+      const created = `SELECT id FROM cases WHERE lab_id = ANY($1) AND created_by IS DISTINCT FROM $2`;
+      await c.query('BEGIN');
+      await c.query(`DELETE FROM case_events WHERE case_id IN (${created})`, [
+        o.labIds,
+        SEED_CREATED_BY,
+      ]);
+      await c.query(`DELETE FROM idempotency_keys WHERE case_id IN (${created})`, [
+        o.labIds,
+        SEED_CREATED_BY,
+      ]);
       const r = await c.query(
         `DELETE FROM cases WHERE lab_id = ANY($1) AND created_by IS DISTINCT FROM $2`,
         [o.labIds, SEED_CREATED_BY],
       );
+      await c.query('COMMIT');
       if (r.rowCount) log(`removed ${r.rowCount} cases created by the previous run`);
     }).catch((err: unknown) => log(`could not remove the previous run's cases: ${String(err)}`));
     return { name: o.name, ...db, adminDbUrl, seeded: true, seedSeconds: 0, migrations, reused };

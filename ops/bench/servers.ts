@@ -169,10 +169,18 @@ export interface LhcmsEnv {
   extra: Record<string, string>;
 }
 
+/**
+ * The V8 heap settings of the image (docker/Dockerfile `ENV NODE_OPTIONS`; a
+ * test keeps them equal), so the RSS measured here is the one a pod sees.
+ * `--server-env NODE_OPTIONS=` measures without them.
+ */
+export const PRODUCTION_NODE_OPTIONS = '--max-old-space-size=256 --max-semi-space-size=16';
+
 /** The production environment LHCMS runs with in every phase. */
 export function lhcmsEnv(e: LhcmsEnv, port: number): NodeJS.ProcessEnv {
   return baseEnv({
     NODE_ENV: 'production',
+    NODE_OPTIONS: PRODUCTION_NODE_OPTIONS,
     HOST: '127.0.0.1',
     PORT: String(port),
     DATABASE_URL: e.databaseUrl,

@@ -18,6 +18,7 @@ import {
 import type { UmsDevServer } from '@lhcms/ums-dev';
 import { Client } from 'pg';
 import { parse as parseYaml } from 'yaml';
+import { PRODUCTION_NODE_OPTIONS } from '../../ops/bench/servers';
 import { execForm, parseDockerfile, type Stage } from './dockerfile';
 import { runOk } from './tools';
 
@@ -86,6 +87,8 @@ describe('docker/Dockerfile (as text)', () => {
       .join(' ');
     expect(env).toMatch(/NODE_ENV=production/);
     expect(env).toMatch(/PORT=5001/);
+    // The heap is capped for the chart's 512 Mi pods, and the benchmark runs LHCMS with the same flags.
+    expect(env.match(/NODE_OPTIONS="([^"]*)"/)?.[1]).toBe(PRODUCTION_NODE_OPTIONS);
     const hc = ops(finalStage, 'HEALTHCHECK').at(-1)?.args ?? '';
     const probe = execForm(hc.slice(hc.indexOf('CMD') + 3).trim());
     expect(probe?.[0]).toBe('node');
