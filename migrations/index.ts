@@ -3,6 +3,7 @@ import { EnableRowLevelSecurity1764400000000 } from './1764400000000-EnableRowLe
 import { EncryptPhiFields1764500000000 } from './1764500000000-EncryptPhiFields';
 import { CaseLifecycle1764600000000 } from './1764600000000-CaseLifecycle';
 import { CreateAuditTrail1764700000000 } from './1764700000000-CreateAuditTrail';
+import { CaseStatusCounts1764800000000 } from './1764800000000-CaseStatusCounts';
 
 /**
  * Every migration, in order. Classes rather than a glob, so the app, the
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   EncryptPhiFields1764500000000,
   CaseLifecycle1764600000000,
   CreateAuditTrail1764700000000,
+  CaseStatusCounts1764800000000,
 ];

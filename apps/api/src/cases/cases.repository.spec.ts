@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { CaseEventsRepository } from './case-events.repository';
-import { CasesRepository } from './cases.repository';
+import { CasesRepository, type StoredFilters } from './cases.repository';
 
 /** Captures the SQL the repositories send (no database). */
 function capture(): { em: EntityManager; sql: string[] } {
@@ -48,5 +48,28 @@ describe('ORDER BY uses the table columns, never the select list aliases', () =>
     const { em, sql } = capture();
     await run(em);
     expect(sql[0]).toMatch(order);
+  });
+});
+
+/** The list total: the lab's counters when they can answer (no filter, or status only), else a count. */
+describe('list totals', () => {
+  it.each([
+    ['no filter', {}, /FROM lab_case_status_counts WHERE lab_id = \$1\)/],
+    [
+      'status only',
+      { status: 'pending' },
+      /FROM lab_case_status_counts WHERE lab_id = \$1 AND status = \$2\)/,
+    ],
+    [
+      'another filter',
+      { status: 'pending', doctor_id: 'd1' },
+      /SELECT count\(\*\)::int FROM cases WHERE/,
+    ],
+  ] as Array<[string, StoredFilters, RegExp]>)('%s', async (_name, filters, total) => {
+    const { em, sql } = capture();
+    await new CasesRepository().pageWithTotal(em, '1', filters, 0, 50);
+    await new CasesRepository().count(em, '1', filters);
+    expect(sql[0]).toMatch(total);
+    expect(sql[1]).toMatch(total);
   });
 });

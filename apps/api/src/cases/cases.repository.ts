@@ -99,6 +99,27 @@ function where(labId: string, f: StoredFilters, params: unknown[]): string {
   return clauses.join(' AND ');
 }
 
+/**
+ * The number of live cases matching the filters, as a scalar subquery. With
+ * no filter or a status only, it reads the lab's counters
+ * (lab_case_status_counts, kept exact by a trigger in every writing
+ * transaction): a board refresh no longer counts a lab's cases one by one.
+ * Any other filter counts the matching rows.
+ */
+function totalOf(labId: string, f: StoredFilters, params: unknown[]): string {
+  const used = Object.entries(f).filter(([, v]) => v !== undefined);
+  if (used.every(([k]) => k === 'status')) {
+    params.push(labId);
+    let sql = `SELECT coalesce(sum(live), 0)::int FROM lab_case_status_counts WHERE lab_id = $${params.length}`;
+    if (f.status !== undefined) {
+      params.push(f.status);
+      sql += ` AND status = $${params.length}`;
+    }
+    return sql;
+  }
+  return `SELECT count(*)::int FROM cases WHERE ${where(labId, f, params)}`;
+}
+
 @Injectable()
 export class CasesRepository {
   async findById(
@@ -119,7 +140,7 @@ export class CasesRepository {
     const params: unknown[] = [];
     const found = await rows<{ n: number }>(
       em,
-      `SELECT count(*)::int AS n FROM cases WHERE ${where(labId, filters, params)}`,
+      `SELECT (${totalOf(labId, filters, params)}) AS n`,
       params,
     );
     return found[0].n;
@@ -138,11 +159,12 @@ export class CasesRepository {
     limit: number,
   ): Promise<{ rows: StoredCaseRow[]; total: number }> {
     const params: unknown[] = [];
+    const total = totalOf(labId, filters, params);
     const w = where(labId, filters, params);
     params.push(limit, offset);
     const found = await rows<StoredCaseRow & { __total: number }>(
       em,
-      `SELECT (SELECT count(*)::int FROM cases WHERE ${w}) AS __total, ${CASE_COLUMNS}
+      `SELECT (${total}) AS __total, ${CASE_COLUMNS}
        FROM cases WHERE ${w} ORDER BY ${NEWEST_FIRST} LIMIT $${params.length - 1} OFFSET $${params.length}`,
       params,
     );
