@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { keyObject } from './key-object';
 
 /** Prefix of an encrypted field value: `enc:v1:<data key version>:<base64url(iv | ciphertext | tag)>`. */
 const PREFIX = 'enc:v1:';
@@ -29,7 +30,7 @@ export function keyVersionOf(value: string): number | undefined {
  */
 export function encryptField(dk: DataKey, aad: string, plaintext: string): string {
   const iv = randomBytes(IV_BYTES);
-  const c = createCipheriv('aes-256-gcm', dk.key, iv);
+  const c = createCipheriv('aes-256-gcm', keyObject(dk.key), iv);
   c.setAAD(Buffer.from(aad, 'utf8'));
   const ct = Buffer.concat([c.update(plaintext, 'utf8'), c.final()]);
   return `${PREFIX}${dk.version}:${Buffer.concat([iv, ct, c.getAuthTag()]).toString('base64url')}`;
@@ -41,7 +42,7 @@ export function decryptField(dk: DataKey, aad: string, stored: string): string {
   if (keyVersionOf(stored) !== dk.version) throw new FieldDecryptError('data key version mismatch');
   const raw = Buffer.from(stored.slice(stored.indexOf(':', PREFIX.length) + 1), 'base64url');
   if (raw.length < IV_BYTES + TAG_BYTES) throw new FieldDecryptError('ciphertext too short');
-  const d = createDecipheriv('aes-256-gcm', dk.key, raw.subarray(0, IV_BYTES));
+  const d = createDecipheriv('aes-256-gcm', keyObject(dk.key), raw.subarray(0, IV_BYTES));
   d.setAAD(Buffer.from(aad, 'utf8'));
   d.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
   try {

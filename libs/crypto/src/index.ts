@@ -1,3 +1,4 @@
+export * from './key-object';
 export * from './keys';
 export * from './field-cipher';
 export * from './kek';

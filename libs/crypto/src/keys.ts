@@ -1,4 +1,5 @@
 import { createHmac, hkdfSync } from 'node:crypto';
+import { keyObject } from './key-object';
 
 /**
  * Purposes of keys derived from SECRET_KEY (HKDF-SHA256). A purpose never
@@ -21,5 +22,7 @@ export function deriveKey(rootSecret: string, purpose: KeyPurpose): Buffer {
  * correlate. Not reversible without the key, which lives outside the database.
  */
 export function patientRef(key: Buffer, labId: string, patientId: string): string {
-  return createHmac('sha256', key).update(`${labId}\u0000${patientId.trim()}`).digest('base64url');
+  return createHmac('sha256', keyObject(key))
+    .update(`${labId}\u0000${patientId.trim()}`)
+    .digest('base64url');
 }

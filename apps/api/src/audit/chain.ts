@@ -1,4 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
+import { keyObject } from '@lhcms/crypto';
 
 /**
  * The hash chain of the audit trail, version 1.
@@ -66,7 +67,7 @@ export function rowHash(
   seq: string,
   digest: string,
 ): string {
-  return createHmac('sha256', key)
+  return createHmac('sha256', keyObject(key))
     .update(`${prevHash}|${position}|${seq}|${digest}`, 'utf8')
     .digest('hex');
 }

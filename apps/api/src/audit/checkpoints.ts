@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { keyObject } from '@lhcms/crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -20,7 +21,7 @@ export interface Checkpoint {
 export type UnsignedCheckpoint = Omit<Checkpoint, 'signature'>;
 
 export function signCheckpoint(key: Buffer, c: UnsignedCheckpoint): string {
-  return createHmac('sha256', key)
+  return createHmac('sha256', keyObject(key))
     .update(
       `lhcms-audit-checkpoint-v1|${JSON.stringify([c.v, c.chain_id, c.position, c.seq, c.hash, c.time, c.prev])}`,
       'utf8',
