@@ -8,11 +8,11 @@
 // Environment: BENCH_DATABASE_URL (a superuser URL; default the local
 // PostgreSQL at 127.0.0.1:5432), BENCH_SECONDS (per run, default 10),
 // BENCH_CONNECTIONS (default 50), BENCH_CASES (seeded cases, default 2000),
-// BENCH_ROUNDS (off/on pairs, default 2).
+// BENCH_ROUNDS (off/on pairs, default 2), BENCH_PROFILE_DIR (write a V8 CPU
+// profile of each API run there).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
@@ -23,24 +23,16 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const { loadEnv } = require(join(ROOT, 'dist/libs/config/src/index.js'));
 const db = require(join(ROOT, 'dist/libs/database/src/index.js'));
 const umsDev = require(join(ROOT, 'dist/apps/ums-dev/src/index.js'));
+const { freePort, PRODUCTION_NODE_OPTIONS } = require(join(ROOT, 'dist/ops/bench/servers.js'));
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const CASES = Number(process.env.BENCH_CASES ?? 2000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 const SECRET = 'bench-jwt-secret-0123456789abcdef';
 const out = (s) => process.stdout.write(`${s}\n`);
-
-const freePort = () =>
-  new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => res(port));
-    });
-  });
 
 async function waitHealthy(url, child) {
   const until = Date.now() + 30_000;
@@ -67,6 +59,12 @@ async function startApi(env, auditOn, tmp) {
       HOST: '127.0.0.1',
       PORT: String(port),
       LOG_LEVEL: 'warn',
+      // Production refuses HIPAA_AUDIT_ENABLED=false, so both runs are in test mode;
+      // otherwise as the harness runs LHCMS: the image's heap flags, no per-user limit.
+      NODE_OPTIONS: PROFILE_DIR
+        ? `${PRODUCTION_NODE_OPTIONS} --cpu-prof --cpu-prof-dir=${PROFILE_DIR} --cpu-prof-name=audit-${auditOn ? 'on' : 'off'}-${port}.cpuprofile`
+        : PRODUCTION_NODE_OPTIONS,
+      RATE_LIMIT_PER_MINUTE: '0',
       DB_MIGRATE_ON_START: 'false',
       HIPAA_AUDIT_ENABLED: String(auditOn),
       AUDIT_LOG_DESTINATION: join(tmp, `audit-${port}.log`),
