@@ -2,8 +2,10 @@
  * The vocabulary of the audit trail (design/hipaa.md): one row per event,
  * FHIR AuditEvent / IHE BALP in spirit. Nothing here may carry a PHI value.
  */
-export type AuditAction = 'C' | 'R' | 'U' | 'D' | 'E';
-export type AuditOutcome = 'success' | 'denied' | 'error';
+export const AUDIT_ACTIONS = ['C', 'R', 'U', 'D', 'E'] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+export const AUDIT_OUTCOMES = ['success', 'denied', 'error'] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 export type ActorType = 'user' | 'service' | 'system' | 'anonymous';
 export type AuditEventType = 'rest' | 'system';
 export type AuditInteraction =
@@ -66,6 +68,9 @@ export const ACTION_OF: Record<AuditInteraction, AuditAction> = {
   purge: 'D',
   key_rotation: 'U',
 };
+
+/** Every interaction, for the review API's filter and schema (one list: ACTION_OF's keys). */
+export const AUDIT_INTERACTIONS = Object.keys(ACTION_OF) as AuditInteraction[];
 
 /** An administrative event done outside any request (CLI jobs): counts and names only, never PHI. */
 export function systemRecord(

@@ -1,3 +1,4 @@
+import { AUDIT_ACTIONS, AUDIT_INTERACTIONS, AUDIT_OUTCOMES } from './audit-event';
 import type { AuditCursor, AuditFilters } from './audit-review.repository';
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
@@ -47,7 +48,7 @@ export function parseAuditQuery(
     if (v !== undefined && !re.test(v)) errors[name] = `must be ${what}`;
     return v;
   };
-  const oneOf = (name: string, values: string[]) => {
+  const oneOf = (name: string, values: readonly string[]) => {
     const v = one(name);
     if (v !== undefined && !values.includes(v))
       errors[name] = `must be one of ${values.join(', ')}`;
@@ -64,19 +65,9 @@ export function parseAuditQuery(
     actor: match('actor', ID, 'a user id'),
     caseId: match('case_id', /^[1-9]\d{0,9}$/, 'a case id'),
     patientRef: match('patient_ref', REF, 'a patient_ref'),
-    action: oneOf('action', ['C', 'R', 'U', 'D', 'E']),
-    outcome: oneOf('outcome', ['success', 'denied', 'error']),
-    interaction: oneOf('interaction', [
-      'read',
-      'search',
-      'create',
-      'update',
-      'status_change',
-      'delete',
-      'export',
-      'verify',
-      'purge',
-    ]),
+    action: oneOf('action', AUDIT_ACTIONS),
+    outcome: oneOf('outcome', AUDIT_OUTCOMES),
+    interaction: oneOf('interaction', AUDIT_INTERACTIONS),
   };
   const rawCursor = one('cursor');
   const cursor = rawCursor ? decodeAuditCursor(rawCursor) : undefined;

@@ -14,6 +14,7 @@ import { ApiErrors, ApiJsonBody, ApiOk } from '../common/openapi/api-docs.decora
 import { CasesError } from '../cases/cases.errors';
 import { Permission, RequirePermission } from '../ums-gateway';
 import { AuditError } from './audit.errors';
+import { AUDIT_ACTIONS, AUDIT_INTERACTIONS, AUDIT_OUTCOMES } from './audit-event';
 import { AuditService } from './audit.service';
 import {
   AUDIT_QUERY_PARAMS,
@@ -63,14 +64,18 @@ const FILTERS = [
   ApiQuery({
     name: 'action',
     required: false,
-    schema: { type: 'string', enum: ['C', 'R', 'U', 'D', 'E'] },
+    schema: { type: 'string', enum: [...AUDIT_ACTIONS] },
   }),
   ApiQuery({
     name: 'outcome',
     required: false,
-    schema: { type: 'string', enum: ['success', 'denied', 'error'] },
+    schema: { type: 'string', enum: [...AUDIT_OUTCOMES] },
   }),
-  ApiQuery({ name: 'interaction', required: false, schema: { type: 'string' } }),
+  ApiQuery({
+    name: 'interaction',
+    required: false,
+    schema: { type: 'string', enum: [...AUDIT_INTERACTIONS] },
+  }),
   ApiQuery({
     name: 'limit',
     required: false,

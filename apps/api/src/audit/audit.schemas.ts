@@ -1,3 +1,5 @@
+import { AUDIT_ACTIONS, AUDIT_INTERACTIONS, AUDIT_OUTCOMES } from './audit-event';
+
 /** OpenAPI schemas of the audit review API (merged into components.schemas). */
 const str = (extra: Record<string, unknown> = {}) => ({ type: 'string', ...extra });
 const nullable = (s: Record<string, unknown>) => ({ ...s, nullable: true });
@@ -28,20 +30,8 @@ export const AUDIT_SCHEMAS: Record<string, object> = {
       user_agent: nullable(str()),
       request_id: nullable(str()),
       event_type: str({ enum: ['rest', 'system'] }),
-      action: str({ enum: ['C', 'R', 'U', 'D', 'E'] }),
-      interaction: str({
-        enum: [
-          'read',
-          'search',
-          'create',
-          'update',
-          'status_change',
-          'delete',
-          'export',
-          'verify',
-          'purge',
-        ],
-      }),
+      action: str({ enum: AUDIT_ACTIONS }),
+      interaction: str({ enum: AUDIT_INTERACTIONS }),
       resource_type: nullable(str()),
       resource_id: nullable(str()),
       patient_ref: nullable(str()),
@@ -57,7 +47,7 @@ export const AUDIT_SCHEMAS: Record<string, object> = {
           properties: { field: str(), old: {}, new: {} },
         },
       }),
-      outcome: str({ enum: ['success', 'denied', 'error'] }),
+      outcome: str({ enum: AUDIT_OUTCOMES }),
       outcome_detail: nullable(str()),
       http_status: nullable({ type: 'integer' }),
       http_method: nullable(str()),
