@@ -11,6 +11,28 @@ const RESTFUL: Record<string, string> = {
 };
 const RESOURCE: Record<string, string> = { case: 'Case', doctor: 'Practitioner' };
 
+const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
+const OBJECT_ROLE = 'http://terminology.hl7.org/CodeSystem/object-role';
+type Coding = { code: string; display: string };
+const SYSTEM_OBJECT: Coding = { code: '2', display: 'System Object' };
+const PERSON: Coding = { code: '1', display: 'Person' };
+const DOMAIN_RESOURCE: Coding = { code: '4', display: 'Domain Resource' };
+const PATIENT: Coding = { code: '1', display: 'Patient' };
+const QUERY: Coding = { code: '24', display: 'Query' };
+
+/** An AuditEvent.entity: what (when given), its type and its role. */
+function entity(
+  type: Coding,
+  role: Coding,
+  what?: Record<string, unknown>,
+): Record<string, unknown> {
+  return {
+    ...(what ? { what } : {}),
+    type: { system: ENTITY_TYPE, ...type },
+    role: { system: OBJECT_ROLE, ...role },
+  };
+}
+
 /** FHIR R4 AuditEvent.outcome: 0 success, 4 minor failure (refused, 4xx), 8 serious failure (5xx). */
 function outcomeCode(e: AuditEventView): '0' | '4' | '8' {
   if (e.outcome === 'success') return '0';
@@ -28,69 +50,26 @@ export function toFhirAuditEvent(e: AuditEventView): Record<string, unknown> {
   const rest = RESTFUL[e.interaction];
   const entities: Array<Record<string, unknown>> = [];
   const resourceName = e.resource_type ? (RESOURCE[e.resource_type] ?? e.resource_type) : undefined;
-  if (e.resource_id && resourceName) {
-    entities.push({
-      what: { reference: `${resourceName}/${e.resource_id}` },
-      type: {
-        system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type',
-        code: '2',
-        display: 'System Object',
-      },
-      role: {
-        system: 'http://terminology.hl7.org/CodeSystem/object-role',
-        code: '4',
-        display: 'Domain Resource',
-      },
-    });
-  }
-  for (const id of e.entity_ids ?? []) {
-    entities.push({
-      what: { reference: `${resourceName ?? 'Resource'}/${id}` },
-      type: {
-        system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type',
-        code: '2',
-        display: 'System Object',
-      },
-      role: {
-        system: 'http://terminology.hl7.org/CodeSystem/object-role',
-        code: '4',
-        display: 'Domain Resource',
-      },
-    });
-  }
+  if (e.resource_id && resourceName)
+    entities.push(
+      entity(SYSTEM_OBJECT, DOMAIN_RESOURCE, { reference: `${resourceName}/${e.resource_id}` }),
+    );
+  for (const id of e.entity_ids ?? [])
+    entities.push(
+      entity(SYSTEM_OBJECT, DOMAIN_RESOURCE, { reference: `${resourceName ?? 'Resource'}/${id}` }),
+    );
   const patients = [
     ...new Set([e.patient_ref, ...(e.patient_refs ?? [])].filter((p): p is string => !!p)),
   ];
-  for (const ref of patients) {
+  for (const ref of patients)
+    entities.push(
+      entity(PERSON, PATIENT, { identifier: { system: 'urn:lhcms:patient-ref', value: ref } }),
+    );
+  if (e.query)
     entities.push({
-      what: { identifier: { system: 'urn:lhcms:patient-ref', value: ref } },
-      type: {
-        system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type',
-        code: '1',
-        display: 'Person',
-      },
-      role: {
-        system: 'http://terminology.hl7.org/CodeSystem/object-role',
-        code: '1',
-        display: 'Patient',
-      },
-    });
-  }
-  if (e.query) {
-    entities.push({
-      type: {
-        system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type',
-        code: '2',
-        display: 'System Object',
-      },
-      role: {
-        system: 'http://terminology.hl7.org/CodeSystem/object-role',
-        code: '24',
-        display: 'Query',
-      },
+      ...entity(SYSTEM_OBJECT, QUERY),
       query: Buffer.from(JSON.stringify(e.query), 'utf8').toString('base64'),
     });
-  }
   const agents: Array<Record<string, unknown>> = [
     {
       type: {

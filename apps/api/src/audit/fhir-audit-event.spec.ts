@@ -1,0 +1,86 @@
+import type { AuditEventView } from './audit-review.repository';
+import { toFhirAuditEvent } from './fhir-audit-event';
+
+const base: AuditEventView = {
+  seq: '7',
+  occurred_at: '2026-11-28T10:00:00.000000Z',
+  recorded_at: '2026-11-28T10:00:00.001000Z',
+  lab_id: '1',
+  actor_user_id: 'u1',
+  actor_type: 'user',
+  actor_role: 'admin',
+  source_ip: '10.0.0.1',
+  user_agent: 'test',
+  request_id: 'r1',
+  event_type: 'rest',
+  action: 'E',
+  interaction: 'search',
+  resource_type: 'Case',
+  resource_id: null,
+  patient_ref: null,
+  subject_count: 2,
+  entity_ids: ['3', '4'],
+  patient_refs: ['ref-a', 'ref-b'],
+  query: { status: 'pending' },
+  changed_fields: null,
+  outcome: 'success',
+  outcome_detail: null,
+  http_status: 200,
+  http_method: 'GET',
+  route: '/api/v1/cases',
+  chain: null,
+};
+
+const TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
+const ROLE = 'http://terminology.hl7.org/CodeSystem/object-role';
+
+describe('toFhirAuditEvent entities', () => {
+  it('a search: each case as a domain resource, each patient by keyed reference, the query in base64', () => {
+    expect(toFhirAuditEvent(base).entity).toEqual([
+      {
+        what: { reference: 'Case/3' },
+        type: { system: TYPE, code: '2', display: 'System Object' },
+        role: { system: ROLE, code: '4', display: 'Domain Resource' },
+      },
+      {
+        what: { reference: 'Case/4' },
+        type: { system: TYPE, code: '2', display: 'System Object' },
+        role: { system: ROLE, code: '4', display: 'Domain Resource' },
+      },
+      {
+        what: { identifier: { system: 'urn:lhcms:patient-ref', value: 'ref-a' } },
+        type: { system: TYPE, code: '1', display: 'Person' },
+        role: { system: ROLE, code: '1', display: 'Patient' },
+      },
+      {
+        what: { identifier: { system: 'urn:lhcms:patient-ref', value: 'ref-b' } },
+        type: { system: TYPE, code: '1', display: 'Person' },
+        role: { system: ROLE, code: '1', display: 'Patient' },
+      },
+      {
+        type: { system: TYPE, code: '2', display: 'System Object' },
+        role: { system: ROLE, code: '24', display: 'Query' },
+        query: Buffer.from('{"status":"pending"}').toString('base64'),
+      },
+    ]);
+  });
+
+  it('a read: the case and its patient once, even when listed twice', () => {
+    const e = toFhirAuditEvent({
+      ...base,
+      action: 'R',
+      interaction: 'read',
+      resource_id: '9',
+      patient_ref: 'ref-a',
+      entity_ids: null,
+      patient_refs: ['ref-a'],
+      query: null,
+    });
+    expect(e.entity).toEqual([
+      expect.objectContaining({ what: { reference: 'Case/9' } }),
+      expect.objectContaining({
+        what: { identifier: { system: 'urn:lhcms:patient-ref', value: 'ref-a' } },
+      }),
+    ]);
+  });
+});
