@@ -1,6 +1,6 @@
 import type { Env } from '@lhcms/config';
 import { Client } from 'pg';
-import { type AuditRecord, insertStatement } from './audit-event';
+import { insertStatement, systemRecord } from './audit-event';
 import { auditKeys } from './audit-keys';
 import { chainHead, chainId, sealOnce } from './chain-sealer';
 import { recomputedDigestPages, strayEvents } from './chain-sources';
@@ -150,37 +150,18 @@ export async function auditPurge(
         }
       }
       if (dryRun) return;
-      const record: AuditRecord = {
-        occurred_at: new Date(),
-        lab_id: null,
-        actor_user_id: null,
-        actor_type: 'system',
-        actor_role: null,
-        source_ip: null,
-        user_agent: 'lhcms audit purge',
-        request_id: null,
-        event_type: 'system',
-        action: 'D',
+      const record = systemRecord({
         interaction: 'purge',
         resource_type: 'AuditEvent',
-        resource_id: null,
-        patient_ref: null,
-        subject_count: result.events,
-        entity_ids: null,
-        patient_refs: null,
+        tool: 'lhcms audit purge',
+        subjectCount: result.events,
         query: {
           cutoff,
           retention: `max(6 years, ${env.DATA_RETENTION_DAYS} days)`,
           through_position: through,
           chain_entries: result.chainEntries,
         },
-        changed_fields: null,
-        outcome: 'success',
-        outcome_detail: null,
-        http_status: null,
-        http_method: null,
-        route: null,
-      };
+      });
       const { text, params } = insertStatement([record]);
       await sql.query(text, params);
     });
