@@ -4,6 +4,7 @@ import { EncryptPhiFields1764500000000 } from './1764500000000-EncryptPhiFields'
 import { CaseLifecycle1764600000000 } from './1764600000000-CaseLifecycle';
 import { CreateAuditTrail1764700000000 } from './1764700000000-CreateAuditTrail';
 import { CaseStatusCounts1764800000000 } from './1764800000000-CaseStatusCounts';
+import { FasterAuditSealing1764900000000 } from './1764900000000-FasterAuditSealing';
 
 /**
  * Every migration, in order. Classes rather than a glob, so the app, the
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   CaseLifecycle1764600000000,
   CreateAuditTrail1764700000000,
   CaseStatusCounts1764800000000,
+  FasterAuditSealing1764900000000,
 ];

@@ -56,7 +56,11 @@ describe('case status counters', () => {
   });
 
   it('are filled from the existing cases when the migration runs', async () => {
-    expect(await revertLastMigration(env())).toBe('CaseStatusCounts1764800000000');
+    // Down to just before the counters (the migrations after them are reverted first).
+    let reverted: string | undefined;
+    do reverted = await revertLastMigration(env());
+    while (reverted !== undefined && reverted !== 'CaseStatusCounts1764800000000');
+    expect(reverted).toBe('CaseStatusCounts1764800000000');
     await owner.query(`SELECT set_config('app.lab_id', '', false)`);
     await insert(owner, '1', 5);
     await insert(owner, '2', 3, 'in_progress');

@@ -60,7 +60,7 @@ export class AuditSealer implements OnApplicationBootstrap, OnApplicationShutdow
       if (!r.more) break;
     }
     const head = await chainHead(this.db);
-    const backlog = await sealingBacklog(this.db, head?.tx_id ?? '0');
+    const backlog = await sealingBacklog(this.db, head);
     this.observer.setAuditSealing(backlog.lagSeconds, backlog.unsealed);
     const due = Date.now() - this.lastCheckpointAt >= this.env.AUDIT_CHECKPOINT_INTERVAL_S * 1000;
     if (head && (checkpoint || due)) {

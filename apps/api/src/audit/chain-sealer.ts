@@ -30,11 +30,12 @@ export async function chainId(sql: Sql): Promise<string> {
 /** Committed events not yet chained, and how long the oldest has waited. */
 export async function sealingBacklog(
   sql: Sql,
-  afterTx: string,
+  head: ChainHead | undefined,
 ): Promise<{ unsealed: number; lagSeconds: number }> {
   const r = await sql.query<{ unsealed: string; lag: number | null }>(
-    `SELECT unsealed::text, extract(epoch FROM now() - oldest)::float8 AS lag FROM audit_sealing_backlog($1::xid8)`,
-    [afterTx],
+    `SELECT unsealed::text, extract(epoch FROM now() - oldest)::float8 AS lag
+     FROM audit_sealing_backlog($1::xid8, $2::bigint)`,
+    [head?.tx_id ?? '0', head?.seq ?? '0'],
   );
   return { unsealed: Number(r[0]?.unsealed ?? 0), lagSeconds: Math.max(0, r[0]?.lag ?? 0) };
 }
@@ -44,7 +45,9 @@ export async function sealingBacklog(
  * request handling: only events whose inserting transaction is older than
  * the oldest running one (`tx_id < pg_snapshot_xmin(pg_current_snapshot())`)
  * are sealed, so no transaction can still commit an event that belongs
- * before them. They get the next positions in (tx_id, seq) order. The sealer
+ * before them. They get the next positions in (tx_id, seq) order, so the
+ * chained events are always a prefix of that order and the next candidates
+ * are simply those after the head's (tx_id, seq). The sealer
  * reads digests, never rows (SECURITY DEFINER `audit_seal_candidates`), and
  * only INSERTs chain entries.
  */
@@ -61,8 +64,8 @@ export async function sealOnce(
     if (!lock[0]?.locked) return { sealed: 0, more: false };
     const head = await chainHead(sql);
     const candidates = await sql.query<{ seq: string; tx_id: string; digest: string }>(
-      `SELECT seq::text, tx_id::text, digest FROM audit_seal_candidates($1::xid8, $2)`,
-      [head?.tx_id ?? '0', maxRows],
+      `SELECT seq::text, tx_id::text, digest FROM audit_seal_candidates($1::xid8, $2::bigint, $3)`,
+      [head?.tx_id ?? '0', head?.seq ?? '0', maxRows],
     );
     if (candidates.length === 0) return { sealed: 0, more: false, head };
     let prev = head?.row_hash ?? GENESIS;
