@@ -18,6 +18,11 @@ interface PostgresPools {
   slaves: Pool[];
 }
 
+/** The node-postgres pool of the primary behind a (initialised) DataSource, for plain pooled statements. */
+export function primaryPool(ds: DataSource): Pool {
+  return (ds.driver as unknown as PostgresPools).master;
+}
+
 /**
  * Every lab-scoped unit of work runs here: one transaction with the lab set as
  * the transaction-local setting `app.lab_id` (set_config(..., true)), which the

@@ -1,7 +1,7 @@
 import { type AuditRecord, insertStatement } from './audit-event';
 
 /** Runs one autocommit statement on a pooled connection (its own short transaction). */
-export type RunStatement = (text: string, params: unknown[]) => Promise<void>;
+export type RunStatement = (statement: ReturnType<typeof insertStatement>) => Promise<void>;
 
 export interface BatchWriterOptions {
   /** Largest batch: one multi-row INSERT. */
@@ -20,7 +20,7 @@ interface Pending {
 
 /**
  * Group commit of audit events (design/hipaa.md, "When it is written").
- * Concurrent `write()` calls are gathered into one multi-row INSERT, run in
+ * Concurrent `write()` calls are gathered into one INSERT, run in
  * its own transaction on a pooled connection; every caller is released only
  * after its batch has committed (or is rejected with the batch's error).
  * Nothing is fire-and-forget.
@@ -103,8 +103,7 @@ export class AuditBatchWriter {
     const started = performance.now();
     const records = batch.map((p) => p.record);
     try {
-      const { text, params } = insertStatement(records);
-      await this.run(text, params);
+      await this.run(insertStatement(records));
       try {
         this.onBatch(records, (performance.now() - started) / 1000);
       } catch {

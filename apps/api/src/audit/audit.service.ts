@@ -5,7 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import { ClsService } from 'nestjs-cls';
 import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
 import { Env } from '@lhcms/config';
-import { rows } from '@lhcms/database';
+import { primaryPool, rows } from '@lhcms/database';
 import { RequestContext } from '@lhcms/request-context';
 import {
   ACTION_OF,
@@ -82,8 +82,9 @@ export class AuditService implements OnModuleInit {
   ) {
     this.keys = env.HIPAA_AUDIT_ENABLED ? auditKeys(env) : undefined;
     this.writer = new AuditBatchWriter(
-      async (text, params) => {
-        await this.ds.query(text, params);
+      async ({ name, text, params }) => {
+        // A named prepared statement: parsed and planned once per pooled connection.
+        await primaryPool(this.ds).query({ name, text, values: params });
       },
       { maxBatch: env.AUDIT_BATCH_MAX_SIZE, lingerMs: env.AUDIT_BATCH_LINGER_MS, maxInFlight: 2 },
       (records, seconds, err) => {
