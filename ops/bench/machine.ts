@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
 export interface MachineInfo {
   hostname: string;
   cores: number;
@@ -41,6 +43,29 @@ export function machineTicks(): { total: number; idle: number } | undefined {
   }
 }
 
+/**
+ * CPU time the machine spent working (user, nice, system, irq, softirq) and
+ * time the hypervisor took away (steal), in ms since boot, from /proc/stat;
+ * undefined off Linux. Work done per request stays comparable when a shared
+ * host slows the whole machine down, which throughput alone does not.
+ */
+export function machineCpuMs(): { busy: number; steal: number } | undefined {
+  try {
+    const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0];
+    const [user, nice, system, , , irq, softirq, steal] = line
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    return {
+      busy: (user + nice + system + irq + softirq) * TICK_MS,
+      steal: (steal ?? 0) * TICK_MS,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 /** CPU busy of the machine between two readings, in % of one core (0..cores×100). */
 export function busyPct(
   a: { total: number; idle: number } | undefined,
@@ -51,8 +76,6 @@ export function busyPct(
   const busy = b.total - a.total - (b.idle - a.idle);
   return (busy / (b.total - a.total)) * 100 * cores;
 }
-
-const TICK_MS = 10; // USER_HZ is 100 on Linux
 
 /** utime+stime of a process in ms (/proc/<pid>/stat), undefined when it is gone. */
 export function processCpuMs(pid: number): number | undefined {
