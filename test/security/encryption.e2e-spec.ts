@@ -260,7 +260,7 @@ function localKmsBinary(): string {
 }
 
 describe('PHI field encryption with AWS KMS (local KMS-compatible server)', () => {
-  let kms: ChildProcess;
+  let kms: ChildProcess | undefined;
   let endpoint: string;
   let s: Stack;
   let keyArn: string;
@@ -305,7 +305,7 @@ describe('PHI field encryption with AWS KMS (local KMS-compatible server)', () =
   });
   afterAll(async () => {
     await s?.close();
-    kms.kill();
+    kms?.kill();
     process.env = saved;
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
