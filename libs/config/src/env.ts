@@ -568,7 +568,7 @@ export class Env {
 
   @EnvVar({
     group: 'hipaa',
-    description: 'Largest group-commit batch of read audit events (one multi-row INSERT).',
+    description: 'Largest group-commit batch of read audit events (rows of one INSERT).',
   })
   @IntEnv()
   @IsInt()

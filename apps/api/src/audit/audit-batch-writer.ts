@@ -4,7 +4,7 @@ import { type AuditRecord, insertStatement } from './audit-event';
 export type RunStatement = (statement: ReturnType<typeof insertStatement>) => Promise<void>;
 
 export interface BatchWriterOptions {
-  /** Largest batch: one multi-row INSERT. */
+  /** Largest batch: the rows of one INSERT. */
   maxBatch: number;
   /** How long an event may wait for company while a batch is already in flight. */
   lingerMs: number;
