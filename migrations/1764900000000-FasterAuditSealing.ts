@@ -1,5 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { appRole, grantToApp } from '../libs/database/src/migration-helpers';
+// The canonical row of version 1: fixed for good (changing it would break every existing chain).
+import { CANONICAL_COLUMNS } from '../apps/api/src/audit/chain';
 
 /**
  * Sealing that costs the request path less (issue #4, throughput target).
@@ -26,7 +28,7 @@ export class FasterAuditSealing1764900000000 implements MigrationInterface {
     await q.query(`
       CREATE OR REPLACE FUNCTION audit_event_digest(e audit_events) RETURNS text
       LANGUAGE sql STABLE PARALLEL SAFE AS $$
-        SELECT encode(sha256(convert_to('lhcms-audit-v1' || ${CANONICAL_FIELDS.map(
+        SELECT encode(sha256(convert_to('lhcms-audit-v1' || ${CANONICAL_COLUMNS.map(
           (c) => `coalesce('S' || octet_length(${c}) || ':' || ${c}, 'N')`,
         ).join(' || ')}, 'UTF8')), 'hex')
       $$`);
@@ -108,45 +110,10 @@ export class FasterAuditSealing1764900000000 implements MigrationInterface {
         SELECT encode(sha256(convert_to('lhcms-audit-v1' || string_agg(
           CASE WHEN f.v IS NULL THEN 'N' ELSE 'S' || octet_length(f.v)::text || ':' || f.v END,
           '' ORDER BY f.i), 'UTF8')), 'hex')
-        FROM unnest(ARRAY[${CANONICAL_FIELDS.join(', ')}]) WITH ORDINALITY AS f(v, i)
+        FROM unnest(ARRAY[${CANONICAL_COLUMNS.join(', ')}]) WITH ORDINALITY AS f(v, i)
       $$`);
   }
 }
-
-/**
- * The canonical row of version 1, column by column; the same list as
- * CANONICAL_COLUMNS in apps/api/src/audit/chain.ts (migrations stay
- * self-contained, the digest test holds the two together).
- */
-const CANONICAL_FIELDS = [
-  'e.seq::text',
-  `to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
-  `to_char(e.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
-  'e.tx_id::text',
-  'e.lab_id::text',
-  'e.actor_user_id::text',
-  'e.actor_type::text',
-  'e.actor_role::text',
-  'e.source_ip::text',
-  'e.user_agent::text',
-  'e.request_id::text',
-  'e.event_type::text',
-  'e.action::text',
-  'e.interaction::text',
-  'e.resource_type::text',
-  'e.resource_id::text',
-  'e.patient_ref::text',
-  'e.subject_count::text',
-  'e.entity_ids::text',
-  'e.patient_refs::text',
-  'e.query::text',
-  'e.changed_fields::text',
-  'e.outcome::text',
-  'e.outcome_detail::text',
-  'e.http_status::text',
-  'e.http_method::text',
-  'e.route::text',
-];
 
 /** Function settings: plan with the arguments' values and walk the index. */
 const INDEX_WALK =

@@ -15,8 +15,10 @@ export const GENESIS = '0'.repeat(64);
 
 /**
  * The canonical row: every column of `audit_events` as text, in this order.
- * The same expressions are in the SQL function `audit_event_digest` (the
- * CreateAuditTrail migration); a test checks that both give the same digest.
+ * Fixed for good (every existing chain depends on it): a different row needs
+ * a new version. The SQL function `audit_event_digest` is built from this
+ * list (migration FasterAuditSealing; CreateAuditTrail spells the same
+ * expressions); a test checks that both give the same digest.
  */
 export const CANONICAL_COLUMNS: readonly string[] = [
   'e.seq::text',
