@@ -77,7 +77,7 @@ export class TenantDb {
     const pool =
       opts.replica && pools.slaves.length > 0
         ? pools.slaves[Math.floor(Math.random() * pools.slaves.length)]
-        : pools.master;
+        : primaryPool(this.ds);
     const client = await pool.connect();
     let broken: Error | undefined;
     try {

@@ -141,41 +141,26 @@ export const AUDIT_COLUMNS = [
   'route',
 ] as const satisfies ReadonlyArray<keyof AuditRecord>;
 
-/** The array type each column travels as (one array per column, one element per row). */
-const ARRAY_OF: Record<(typeof AUDIT_COLUMNS)[number], string> = {
+/**
+ * The array type each column travels as (one array per column, one element
+ * per row), where it is not text[]. The lists (`entity_ids`, `patient_refs`)
+ * travel as text[] too, each row's list as its array literal cast back per
+ * row: arrays of arrays may be ragged, which PostgreSQL arrays cannot.
+ */
+const ARRAY_OF: Partial<Record<(typeof AUDIT_COLUMNS)[number], string>> = {
   occurred_at: 'timestamptz[]',
-  lab_id: 'text[]',
-  actor_user_id: 'text[]',
-  actor_type: 'text[]',
-  actor_role: 'text[]',
   source_ip: 'inet[]',
-  user_agent: 'text[]',
-  request_id: 'text[]',
-  event_type: 'text[]',
-  action: 'text[]',
-  interaction: 'text[]',
-  resource_type: 'text[]',
-  resource_id: 'text[]',
-  patient_ref: 'text[]',
   subject_count: 'int[]',
-  // Arrays of arrays may be ragged, which PostgreSQL arrays cannot: each row's
-  // list travels as its array literal and is cast back per row.
-  entity_ids: 'text[]',
-  patient_refs: 'text[]',
   query: 'jsonb[]',
   changed_fields: 'jsonb[]',
-  outcome: 'text[]',
-  outcome_detail: 'text[]',
   http_status: 'smallint[]',
-  http_method: 'text[]',
-  route: 'text[]',
 };
 const LIST_COLUMNS = new Set<string>(['entity_ids', 'patient_refs']);
 const JSON_COLUMNS = new Set<string>(['query', 'changed_fields']);
 
 const INSERT_TEXT = `INSERT INTO audit_events (${AUDIT_COLUMNS.join(', ')})
   SELECT ${AUDIT_COLUMNS.map((c) => (LIST_COLUMNS.has(c) ? `u.${c}::text[]` : `u.${c}`)).join(', ')}
-  FROM unnest(${AUDIT_COLUMNS.map((c, i) => `$${i + 1}::${ARRAY_OF[c]}`).join(', ')})
+  FROM unnest(${AUDIT_COLUMNS.map((c, i) => `$${i + 1}::${ARRAY_OF[c] ?? 'text[]'}`).join(', ')})
     AS u(${AUDIT_COLUMNS.join(', ')})`;
 
 /**
@@ -185,7 +170,7 @@ const INSERT_TEXT = `INSERT INTO audit_events (${AUDIT_COLUMNS.join(', ')})
  * per group-commit batch (that parse and plan was a quarter of what auditing
  * added to PostgreSQL's work per read).
  */
-export const AUDIT_INSERT = {
+const AUDIT_INSERT = {
   name: 'lhcms_audit_insert_v1',
   text: INSERT_TEXT,
   returningName: 'lhcms_audit_insert_returning_v1',
