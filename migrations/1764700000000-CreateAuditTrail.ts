@@ -166,65 +166,8 @@ export class CreateAuditTrail1764700000000 implements MigrationInterface {
     const schema = (
       (await q.query(`SELECT quote_ident(current_schema()) AS s`)) as Array<{ s: string }>
     )[0].s;
-    await q.query(`
-      CREATE FUNCTION audit_event_digest(e audit_events) RETURNS text
-      LANGUAGE sql STABLE SET search_path = ${schema}, pg_temp AS $$
-        SELECT encode(sha256(convert_to('lhcms-audit-v1' || string_agg(
-          CASE WHEN f.v IS NULL THEN 'N' ELSE 'S' || octet_length(f.v)::text || ':' || f.v END,
-          '' ORDER BY f.i), 'UTF8')), 'hex')
-        FROM unnest(ARRAY[
-          e.seq::text,
-          to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-          to_char(e.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-          e.tx_id::text,
-          e.lab_id::text,
-          e.actor_user_id::text,
-          e.actor_type::text,
-          e.actor_role::text,
-          e.source_ip::text,
-          e.user_agent::text,
-          e.request_id::text,
-          e.event_type::text,
-          e.action::text,
-          e.interaction::text,
-          e.resource_type::text,
-          e.resource_id::text,
-          e.patient_ref::text,
-          e.subject_count::text,
-          e.entity_ids::text,
-          e.patient_refs::text,
-          e.query::text,
-          e.changed_fields::text,
-          e.outcome::text,
-          e.outcome_detail::text,
-          e.http_status::text,
-          e.http_method::text,
-          e.route::text
-        ]) WITH ORDINALITY AS f(v, i)
-      $$`);
-    // Sealer: events of finished transactions (below the oldest running one) not yet chained, in order.
-    await q.query(`
-      CREATE FUNCTION audit_seal_candidates(after_tx xid8, max_rows integer)
-      RETURNS TABLE (seq bigint, tx_id xid8, digest text)
-      LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ${schema}, pg_temp AS $$
-        SELECT e.seq, e.tx_id, audit_event_digest(e)
-        FROM audit_events e
-        WHERE e.tx_id >= after_tx
-          AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())
-          AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.seq = e.seq)
-        ORDER BY e.tx_id, e.seq
-        LIMIT max_rows
-      $$`);
-    // Sealing lag: committed events not yet chained.
-    await q.query(`
-      CREATE FUNCTION audit_sealing_backlog(after_tx xid8)
-      RETURNS TABLE (unsealed bigint, oldest timestamptz)
-      LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ${schema}, pg_temp AS $$
-        SELECT count(*), min(e.recorded_at)
-        FROM audit_events e
-        WHERE e.tx_id >= after_tx
-          AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.seq = e.seq)
-      $$`);
+    await q.query(eventDigestV1(schema));
+    for (const sql of sealerFunctionsV1(schema)) await q.query(sql);
     // Verify endpoint: chain entries with the digest of the event they cover now (NULL: event gone).
     await q.query(`
       CREATE FUNCTION audit_chain_digests(after_position bigint, max_rows integer)
@@ -287,4 +230,79 @@ export class CreateAuditTrail1764700000000 implements MigrationInterface {
     await q.query(`DROP FUNCTION audit_guard_delete()`);
     await q.query(`DROP FUNCTION audit_forbid_change()`);
   }
+}
+
+/**
+ * The version-1 digest function (the canonical row, spelled out; the verifier
+ * rebuilds it in TypeScript). Also what FasterAuditSealing's down() restores.
+ */
+export function eventDigestV1(schema: string): string {
+  return `
+      CREATE OR REPLACE FUNCTION audit_event_digest(e audit_events) RETURNS text
+      LANGUAGE sql STABLE SET search_path = ${schema}, pg_temp AS $$
+        SELECT encode(sha256(convert_to('lhcms-audit-v1' || string_agg(
+          CASE WHEN f.v IS NULL THEN 'N' ELSE 'S' || octet_length(f.v)::text || ':' || f.v END,
+          '' ORDER BY f.i), 'UTF8')), 'hex')
+        FROM unnest(ARRAY[
+          e.seq::text,
+          to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+          to_char(e.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+          e.tx_id::text,
+          e.lab_id::text,
+          e.actor_user_id::text,
+          e.actor_type::text,
+          e.actor_role::text,
+          e.source_ip::text,
+          e.user_agent::text,
+          e.request_id::text,
+          e.event_type::text,
+          e.action::text,
+          e.interaction::text,
+          e.resource_type::text,
+          e.resource_id::text,
+          e.patient_ref::text,
+          e.subject_count::text,
+          e.entity_ids::text,
+          e.patient_refs::text,
+          e.query::text,
+          e.changed_fields::text,
+          e.outcome::text,
+          e.outcome_detail::text,
+          e.http_status::text,
+          e.http_method::text,
+          e.route::text
+        ]) WITH ORDINALITY AS f(v, i)
+      $$`;
+}
+
+/**
+ * The first sealer functions: candidates and backlog, each anti-joined with
+ * audit_chain (replaced by FasterAuditSealing, whose down() restores these).
+ */
+export function sealerFunctionsV1(schema: string): string[] {
+  return [
+    // Sealer: events of finished transactions (below the oldest running one) not yet chained, in order.
+    `
+      CREATE FUNCTION audit_seal_candidates(after_tx xid8, max_rows integer)
+      RETURNS TABLE (seq bigint, tx_id xid8, digest text)
+      LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ${schema}, pg_temp AS $$
+        SELECT e.seq, e.tx_id, audit_event_digest(e)
+        FROM audit_events e
+        WHERE e.tx_id >= after_tx
+          AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+          AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.seq = e.seq)
+        ORDER BY e.tx_id, e.seq
+        LIMIT max_rows
+      $$`,
+    // Sealing lag: committed events not yet chained.
+    `
+      CREATE FUNCTION audit_sealing_backlog(after_tx xid8)
+      RETURNS TABLE (unsealed bigint, oldest timestamptz)
+      LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ${schema}, pg_temp AS $$
+        SELECT count(*), min(e.recorded_at)
+        FROM audit_events e
+        WHERE e.tx_id >= after_tx
+          AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.seq = e.seq)
+      $$`,
+  ];
 }

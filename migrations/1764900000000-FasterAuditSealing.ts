@@ -1,5 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { appRole, grantToApp } from '../libs/database/src/migration-helpers';
+import { eventDigestV1, sealerFunctionsV1 } from './1764700000000-CreateAuditTrail';
 // The canonical row of version 1: fixed for good (changing it would break every existing chain).
 import { CANONICAL_COLUMNS } from '../apps/api/src/audit/chain';
 
@@ -78,40 +79,13 @@ export class FasterAuditSealing1764900000000 implements MigrationInterface {
     const schema = await currentSchema(q);
     await q.query(`DROP FUNCTION audit_seal_candidates(xid8, bigint, integer)`);
     await q.query(`DROP FUNCTION audit_sealing_backlog(xid8, bigint)`);
-    await q.query(`
-      CREATE FUNCTION audit_seal_candidates(after_tx xid8, max_rows integer)
-      RETURNS TABLE (seq bigint, tx_id xid8, digest text)
-      LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ${schema}, pg_temp AS $$
-        SELECT e.seq, e.tx_id, audit_event_digest(e)
-        FROM audit_events e
-        WHERE e.tx_id >= after_tx
-          AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())
-          AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.seq = e.seq)
-        ORDER BY e.tx_id, e.seq
-        LIMIT max_rows
-      $$`);
-    await q.query(`
-      CREATE FUNCTION audit_sealing_backlog(after_tx xid8)
-      RETURNS TABLE (unsealed bigint, oldest timestamptz)
-      LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ${schema}, pg_temp AS $$
-        SELECT count(*), min(e.recorded_at)
-        FROM audit_events e
-        WHERE e.tx_id >= after_tx
-          AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.seq = e.seq)
-      $$`);
+    for (const sql of sealerFunctionsV1(schema)) await q.query(sql);
     await grantSealerFunctions(q, [
       'audit_seal_candidates(xid8, integer)',
       'audit_sealing_backlog(xid8)',
     ]);
     // The version-1 digest function (same digests, the slower form).
-    await q.query(`
-      CREATE OR REPLACE FUNCTION audit_event_digest(e audit_events) RETURNS text
-      LANGUAGE sql STABLE SET search_path = ${schema}, pg_temp AS $$
-        SELECT encode(sha256(convert_to('lhcms-audit-v1' || string_agg(
-          CASE WHEN f.v IS NULL THEN 'N' ELSE 'S' || octet_length(f.v)::text || ':' || f.v END,
-          '' ORDER BY f.i), 'UTF8')), 'hex')
-        FROM unnest(ARRAY[${CANONICAL_COLUMNS.join(', ')}]) WITH ORDINALITY AS f(v, i)
-      $$`);
+    await q.query(eventDigestV1(schema));
   }
 }
 
