@@ -315,6 +315,32 @@ describe('audit trail: what each request records (e2e)', () => {
     expect(malformed.rows[0]).toMatchObject({ interaction: 'create', http_status: 400 });
   });
 
+  it('a value the database cannot store is 400 and on record (stored with U+FFFD), and fails no other request', async () => {
+    // Before: the NUL reached the audit batch INSERT, which failed, and every request sharing
+    // that batch was answered 503.
+    const others = Array.from({ length: 8 }, () => call('admin', `/api/v1/cases/${caseId}`));
+    const nul = call('admin', '/api/v1/cases/?doctor_id=a%00b');
+    const lone = call('admin', '/api/v1/cases/', {
+      method: 'POST',
+      body: phiCase({ case_name: 'x\ud800' }),
+    });
+    const done = await Promise.all([...others, nul, lone]);
+    for (const o of done.slice(0, 8)) expect(o.res.status).toBe(200);
+    const [n, l] = done.slice(8);
+    expect(n.res.status).toBe(400);
+    expect(n.rows).toHaveLength(1);
+    expect(n.rows[0]).toMatchObject({
+      interaction: 'search',
+      outcome: 'error',
+      outcome_detail: 'VALIDATION_FAILED',
+      query: { doctor_id: 'a\uFFFDb' },
+    });
+    expect(l.res.status).toBe(400);
+    expect(l.rows).toEqual([
+      expect.objectContaining({ interaction: 'create', http_status: 400, changed_fields: null }),
+    ]);
+  });
+
   it('doctor-info: the directory read is on record (503 without a directory)', async () => {
     const { res, rows } = await call('admin', '/api/v1/cases/doctor-info/doc-9');
     expect(res.status).toBe(503);

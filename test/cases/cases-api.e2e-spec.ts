@@ -229,6 +229,38 @@ describe('Cases API v1 (e2e: real ums-dev, real PostgreSQL)', () => {
       expect(res.status).toBe(400);
       expect(res.body.errors.doctor_id).toMatch(/too long/);
     });
+
+    it('text the database cannot store (NUL, unpaired surrogates) is 400 by path, and nothing is written', async () => {
+      const before = (await s.as('admin', '/api/v1/cases/?per_page=1')).body.pagination.total;
+      const nul = await create(fixedCase({ case_name: 'Crown\u0000#8' }));
+      expect(nul.status).toBe(400);
+      expectErrorShape(nul.body, 400);
+      expect(nul.body.errors).toEqual({ case_name: expect.stringMatching(/NUL/) });
+      const lone = await create(
+        fixedCase({ patient_info: { patient_id: 'PT-\ud800', age: 3 }, description: '\udc00' }),
+      );
+      expect(lone.status).toBe(400);
+      expect(Object.keys(lone.body.errors).sort()).toEqual([
+        'description',
+        'patient_info.patient_id',
+      ]);
+      expect((await s.as('admin', '/api/v1/cases/?per_page=1')).body.pagination.total).toBe(before);
+
+      const id = (await create(fixedCase())).body.id;
+      const put = await s.as('admin', `/api/v1/cases/${id}`, {
+        method: 'PUT',
+        body: { special_instructions: 'x\u0000' },
+      });
+      expect(put.status).toBe(400);
+      expect((await s.as('admin', `/api/v1/cases/${id}`)).body.special_instructions).toBe(
+        'Match adjacent tooth',
+      );
+      // In the query string too: was a 500 (the database refused the parameter).
+      const q = await s.as('admin', '/api/v1/cases/?doctor_id=a%00b');
+      expect(q.status).toBe(400);
+      expectErrorShape(q.body, 400);
+      expect(q.body.errors).toEqual({ doctor_id: expect.any(String) });
+    });
   });
 
   describe('PUT (partial update) and PATCH status', () => {

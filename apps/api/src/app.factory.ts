@@ -10,7 +10,9 @@ import { AppModule } from './app.module';
 import { AuditService } from './audit/audit.service';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { RouteTable } from './common/http/route-table';
+import { ValidationFailedError } from './common/errors/domain-error';
 import { buildOpenApi, mountOpenApi, OPENAPI_PATHS } from './common/openapi/openapi';
+import { unstorableText } from './common/validation/storable-text';
 import { ShutdownState } from './health/shutdown-state';
 import { installHttpObservability } from './http/http-observability';
 import { MetricsService } from './metrics/metrics.service';
@@ -113,6 +115,12 @@ export async function createApp(
     ) {
       throw unsupportedMediaType();
     }
+    // Text the database cannot store (NUL, unpaired surrogates) is a client mistake: 400, not a
+    // database error. Query and path parameters by name, the body by dotted path.
+    const bad = unstorableText(req.query);
+    unstorableText(req.params, '', bad);
+    unstorableText(req.body, '', bad);
+    if (Object.keys(bad).length > 0) throw new ValidationFailedError(bad);
   });
 
   const doc = buildOpenApi(app, '1.0');

@@ -71,6 +71,39 @@ describe('AuditBatchWriter (group commit)', () => {
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
   });
 
+  it('a row the database refuses fails alone: its batch-mates are written on their own', async () => {
+    const statements: string[][] = [];
+    const writer = new AuditBatchWriter(
+      async ({ params }) => {
+        const ids = params[7] as string[]; // request_id
+        statements.push(ids);
+        if (ids.includes('r2')) {
+          throw Object.assign(new Error('invalid input value'), { code: '22P02' });
+        }
+      },
+      { maxBatch: 50, lingerMs: 1, maxInFlight: 2 },
+    );
+    const results = await Promise.allSettled([1, 2, 3].map((i) => writer.write(record(i))));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(statements).toEqual([['r1', 'r2', 'r3'], ['r1'], ['r2'], ['r3']]);
+    await writer.drain();
+    expect(writer.pending).toBe(0);
+  });
+
+  it('a connection or server failure fails the whole batch at once, without a retry per row', async () => {
+    let calls = 0;
+    const writer = new AuditBatchWriter(
+      async () => {
+        calls++;
+        throw Object.assign(new Error('terminating connection'), { code: '57P01' });
+      },
+      { maxBatch: 50, lingerMs: 1, maxInFlight: 2 },
+    );
+    const results = await Promise.allSettled([1, 2, 3].map((i) => writer.write(record(i))));
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(calls).toBe(1);
+  });
+
   it('an idle writer flushes on the next turn of the event loop, without waiting for the linger', async () => {
     let calls = 0;
     const writer = new AuditBatchWriter(

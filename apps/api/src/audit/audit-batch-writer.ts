@@ -104,19 +104,44 @@ export class AuditBatchWriter {
     const records = batch.map((p) => p.record);
     try {
       await this.run(insertStatement(records));
-      try {
-        this.onBatch(records, (performance.now() - started) / 1000);
-      } catch {
-        // Shipping and metrics never fail a batch that has committed.
-      }
-      for (const p of batch) p.resolve();
     } catch (err) {
-      try {
-        this.onBatch(records, (performance.now() - started) / 1000, err);
-      } catch {
-        /* the callers get the batch's error */
+      if (batch.length > 1 && isRowError(err)) {
+        // One row the database refuses must not take its batch-mates down with it:
+        // each is written on its own, and only the refused one fails.
+        for (const p of batch) await this.writeBatch([p]);
+        return;
       }
-      for (const p of batch) p.reject(err);
+      this.failed(batch, records, started, err);
+      return;
     }
+    this.committed(batch, records, started);
   }
+
+  private committed(batch: Pending[], records: AuditRecord[], started: number): void {
+    try {
+      this.onBatch(records, (performance.now() - started) / 1000);
+    } catch {
+      // Shipping and metrics never fail a batch that has committed.
+    }
+    for (const p of batch) p.resolve();
+  }
+
+  private failed(batch: Pending[], records: AuditRecord[], started: number, err: unknown): void {
+    try {
+      this.onBatch(records, (performance.now() - started) / 1000, err);
+    } catch {
+      /* the callers get the batch's error */
+    }
+    for (const p of batch) p.reject(err);
+  }
+}
+
+/**
+ * A failure caused by a row's values (SQLSTATE class 22, data exception, or
+ * 23, integrity constraint violation), as opposed to the connection or the
+ * database being unavailable, which fails every row alike.
+ */
+function isRowError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code);
 }

@@ -2,6 +2,8 @@
  * The vocabulary of the audit trail (design/hipaa.md): one row per event,
  * FHIR AuditEvent / IHE BALP in spirit. Nothing here may carry a PHI value.
  */
+import { storableText } from '../common/validation/storable-text';
+
 export const AUDIT_ACTIONS = ['C', 'R', 'U', 'D', 'E'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export const AUDIT_OUTCOMES = ['success', 'denied', 'error'] as const;
@@ -177,6 +179,11 @@ const AUDIT_INSERT = {
   returningText: `${INSERT_TEXT}\n  RETURNING seq::text AS seq`,
 } as const;
 
+/** JSON.stringify replacer: storable string values (keys are the service's own). */
+function storableJson(_key: string, value: unknown): unknown {
+  return typeof value === 'string' ? storableText(value) : value;
+}
+
 /** A PostgreSQL array literal of text elements, every element quoted. */
 function textArrayLiteral(values: readonly string[]): string {
   return `{${values.map((v) => `"${v.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
@@ -196,12 +203,14 @@ export function insertStatement(
   text: string;
   params: unknown[];
 } {
+  // Every string storable (no NUL, no unpaired surrogate): one odd value must not fail its batch.
   const params = AUDIT_COLUMNS.map((c) =>
     records.map((r) => {
       const v = r[c];
       if (v === null || v === undefined) return null;
-      if (LIST_COLUMNS.has(c)) return textArrayLiteral(v as string[]);
-      if (JSON_COLUMNS.has(c)) return JSON.stringify(v);
+      if (LIST_COLUMNS.has(c)) return textArrayLiteral((v as string[]).map(storableText));
+      if (JSON_COLUMNS.has(c)) return JSON.stringify(v, storableJson);
+      if (typeof v === 'string') return storableText(v);
       return v instanceof Date ? v.toISOString() : v;
     }),
   );
