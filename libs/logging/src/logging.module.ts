@@ -24,19 +24,41 @@ export function requestLogLevel(route: string, status: number): LevelWithSilent 
 }
 
 /**
- * Errors are logged as type, message, code and stack only: a TypeORM
- * QueryFailedError also carries the query parameters and the driver error's
- * `detail` ("Key (x)=(value)"), both row values that may be PHI.
+ * Errors are logged as type, code, message and the location they were thrown
+ * at, never a stack trace: a TypeORM QueryFailedError also carries the query
+ * parameters and the driver error's `detail` ("Key (x)=(value)"), and a
+ * PostgreSQL message can quote a value ('invalid input syntax for type
+ * integer: "…"'), as can a JSON SyntaxError ('Unexpected token … "…" is not
+ * valid JSON'): row values that may be PHI. Those messages are replaced by
+ * what they are; the SQLSTATE code says the rest.
  */
 export function serializeError(err: unknown): unknown {
   if (!(err instanceof Error)) return err;
-  const e = err as Error & { code?: unknown; status?: unknown };
+  const e = err as Error & {
+    code?: unknown;
+    status?: unknown;
+    severity?: unknown;
+    driverError?: { code?: unknown };
+  };
+  const code = e.code ?? e.driverError?.code;
+  const fromDatabase =
+    e.name === 'QueryFailedError' || typeof e.severity === 'string' || e.driverError !== undefined;
+  const message = fromDatabase
+    ? 'database error'
+    : e instanceof SyntaxError
+      ? 'syntax error'
+      : e.message.slice(0, 300);
+  const at = e.stack
+    ?.split('\n')
+    .find((l) => l.trimStart().startsWith('at '))
+    ?.trim()
+    .slice(3);
   return {
     type: e.name || e.constructor?.name || 'Error',
-    message: e.message,
-    ...(typeof e.code === 'string' || typeof e.code === 'number' ? { code: e.code } : {}),
+    message,
+    ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
     ...(typeof e.status === 'number' ? { status: e.status } : {}),
-    stack: e.stack,
+    ...(at ? { at } : {}),
   };
 }
 

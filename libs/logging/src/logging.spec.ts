@@ -73,7 +73,7 @@ describe('logger options', () => {
     expect(c.text().match(/request_id/g)).toHaveLength(2);
   });
 
-  it('logs errors as type, message, code and stack, without query parameters or driver details', () => {
+  it('logs errors as type, code, message and where they were thrown: no stack trace, no row values', () => {
     const err = Object.assign(new Error('duplicate key value violates unique constraint'), {
       name: 'QueryFailedError',
       code: '23505',
@@ -83,13 +83,31 @@ describe('logger options', () => {
     });
     expect(serializeError(err)).toEqual({
       type: 'QueryFailedError',
-      message: 'duplicate key value violates unique constraint',
+      message: 'database error',
       code: '23505',
-      stack: expect.stringContaining('duplicate key'),
+      at: expect.stringContaining('logging.spec'),
     });
+    // A raw PostgreSQL error quotes the value it refused; a JSON SyntaxError quotes its input.
+    const pgError = Object.assign(new Error(`invalid input syntax for type integer: "${MARKER}"`), {
+      name: 'error',
+      severity: 'ERROR',
+      code: '22P02',
+    });
+    expect(serializeError(pgError)).toMatchObject({ message: 'database error', code: '22P02' });
+    let syntax: unknown;
+    try {
+      JSON.parse(`{"patient": "${MARKER}`);
+    } catch (e) {
+      syntax = e;
+    }
+    expect(serializeError(syntax)).toMatchObject({ type: 'SyntaxError', message: 'syntax error' });
+    const plain = serializeError(new TypeError('x is not a function')) as Record<string, unknown>;
+    expect(plain).toMatchObject({ type: 'TypeError', message: 'x is not a function' });
+    expect(Object.keys(plain)).not.toContain('stack');
     const c = capture();
-    c.logger.error({ err }, 'failed');
+    for (const e of [err, pgError, syntax]) c.logger.error({ err: e }, 'failed');
     expect(c.text()).not.toContain(MARKER);
+    expect(c.text()).not.toContain('"stack"');
   });
 });
 

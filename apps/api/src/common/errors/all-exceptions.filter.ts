@@ -6,6 +6,7 @@ import {
   Logger,
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { serializeError } from '@lhcms/logging';
 import { RateLimitedError } from '../../security/security.errors';
 import { AuditErrorCode } from '../../audit/audit.errors';
 import { RouteTable } from '../http/route-table';
@@ -80,16 +81,9 @@ function isAuditUnavailable(err: unknown): boolean {
   return err instanceof DomainError && err.code === AuditErrorCode.Unavailable;
 }
 
-/** What may be logged of an unexpected error: no query parameters, no row values (they can hold PHI). */
-export function safeError(err: unknown): Record<string, unknown> {
-  if (!(err instanceof Error)) return { type: typeof err };
-  const e = err as Error & { code?: string; driverError?: { code?: string; routine?: string } };
-  return {
-    type: e.name,
-    code: e.code ?? e.driverError?.code,
-    message: e.name === 'QueryFailedError' ? 'database query failed' : e.message.slice(0, 300),
-    stack: e.stack?.split('\n').slice(1, 8).join('\n'),
-  };
+/** What may be logged of an unexpected error: no query parameters, row values or stack trace (they can hold PHI). */
+export function safeError(err: unknown): unknown {
+  return err instanceof Error ? serializeError(err) : { type: typeof err };
 }
 
 /**
