@@ -149,6 +149,24 @@ describe('audit trail: what each request records (e2e)', () => {
     expect(rows[0].patient_refs).toEqual([ref(lab1, PATIENT_ID)]);
   });
 
+  it('reads after a patient change disclose the new patient (refs are memoised per case version)', async () => {
+    const body = phiCase({ doctor_id: 'doc-memo', patient_info: { patient_id: 'PT-memo-1' } });
+    const id = (await s.as('admin', '/api/v1/cases/', { method: 'POST', body })).body.id;
+    const list = '/api/v1/cases/?doctor_id=doc-memo';
+    for (let i = 0; i < 2; i++) {
+      expect((await call('admin', list)).rows[0].patient_refs).toEqual([ref(lab1, 'PT-memo-1')]);
+    }
+    const put = await s.as('admin', `/api/v1/cases/${id}`, {
+      method: 'PUT',
+      body: { patient_info: { patient_id: 'PT-memo-2' } },
+    });
+    expect(put.status).toBe(200);
+    expect((await call('admin', list)).rows[0].patient_refs).toEqual([ref(lab1, 'PT-memo-2')]);
+    expect((await call('admin', `/api/v1/cases/${id}`)).rows[0].patient_ref).toBe(
+      ref(lab1, 'PT-memo-2'),
+    );
+  });
+
   it('PUT 200: old/new for non-PHI fields, the name only for PHI fields', async () => {
     const { res, rows } = await call('tech', `/api/v1/cases/${caseId}`, {
       method: 'PUT',

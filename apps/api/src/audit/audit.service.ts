@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { FastifyRequest } from 'fastify';
 import { ClsService } from 'nestjs-cls';
 import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
+import { TtlCache } from '@lhcms/cache';
 import { Env } from '@lhcms/config';
 import { primaryPool, rows } from '@lhcms/database';
 import { RequestContext } from '@lhcms/request-context';
@@ -47,6 +48,10 @@ function clean(text: string | undefined, max: number): string | null {
   return t ? t.slice(0, max) : null;
 }
 
+/** Patient refs memoised per (lab, id, version): enough for every case on many labs' boards. */
+const REF_MEMO_ENTRIES = 20_000;
+const REF_MEMO_TTL_MS = 60 * 60_000;
+
 function distinct(values: Array<string | null>): string[] {
   return [...new Set(values.filter((v): v is string => v !== null))];
 }
@@ -69,6 +74,7 @@ export class AuditService implements OnModuleInit {
   private readonly log = new Logger('Audit');
   private readonly keys: AuditKeys | undefined;
   private readonly writer: AuditBatchWriter;
+  private readonly refMemo = new TtlCache<string, { ref: string | null }>(REF_MEMO_ENTRIES);
   /** Rows inserted in a transaction, shipped once it commits. */
   private readonly uncommitted = new WeakMap<QueryRunner, ShippedAuditEvent[]>();
 
@@ -125,6 +131,27 @@ export class AuditService implements OnModuleInit {
   /** The keyed patient reference of a plaintext patient_info (never the identifier). */
   patientRef(labId: string, patientInfo: unknown): string | null {
     return this.keys ? patientRefOf(this.keys.patientRef, labId, patientInfo) : null;
+  }
+
+  /**
+   * patientRef of a resource read at a known version, memoised by (lab, id,
+   * version): a list shows the same cases again and again, and 20 HMACs per
+   * page were a tenth of what auditing a list cost the API. The memo holds
+   * ids, versions and refs only, never a patient identifier.
+   */
+  private subjectPatientRef(
+    labId: string,
+    id: string | undefined,
+    version: number | undefined,
+    patientInfo: unknown,
+  ): string | null {
+    if (id === undefined || version === undefined) return this.patientRef(labId, patientInfo);
+    const key = `${labId}\u0000${id}\u0000${version}`;
+    const known = this.refMemo.get(key);
+    if (known !== undefined) return known.ref;
+    const ref = this.patientRef(labId, patientInfo);
+    this.refMemo.set(key, { ref }, Date.now() + REF_MEMO_TTL_MS);
+    return ref;
   }
 
   /**
@@ -214,7 +241,13 @@ export class AuditService implements OnModuleInit {
     const lab = record.lab_id;
     const ids = (subjects.ids ?? []).map(String);
     const refs =
-      lab !== null ? distinct((subjects.patients ?? []).map((p) => this.patientRef(lab, p))) : [];
+      lab !== null
+        ? distinct(
+            (subjects.patients ?? []).map((p, i) =>
+              this.subjectPatientRef(lab, ids[i], subjects.versions?.[i], p),
+            ),
+          )
+        : [];
     if (spec.interaction === 'read' || spec.interaction === 'update') {
       record.resource_id = record.resource_id ?? ids[0] ?? null;
       record.patient_ref = refs[0] ?? subjects.patientRef ?? null;

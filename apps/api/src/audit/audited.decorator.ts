@@ -8,6 +8,12 @@ export interface AuditSubjects {
   ids?: Array<string | number>;
   /** The plaintext `patient_info` objects of those resources; only their patient_id is used, keyed. */
   patients?: unknown[];
+  /**
+   * The version each resource was read at (it changes with every write). With
+   * the id it names the patient_info a ref is computed from, so the ref is
+   * computed once per (lab, id, version), not on every read.
+   */
+  versions?: Array<number | undefined>;
   /** A patient_ref the request was about (audit queries). */
   patientRef?: string;
   /** Number of subjects when the ids are not listed (exports). */

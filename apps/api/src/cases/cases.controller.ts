@@ -49,14 +49,20 @@ import { REFERENCE_DATA } from './reference-data/reference-data';
 
 /** What a case response discloses: its id and its patient (keyed by the audit trail, never stored as such). */
 function oneCase(result: unknown): AuditSubjects {
-  const c = result as { id: number; patient_info: unknown };
-  return { ids: [c.id], patients: [c.patient_info] };
+  const c = result as AuditedCase;
+  return { ids: [c.id], patients: [c.patient_info], versions: [c.version] };
 }
 
 function caseList(result: unknown): AuditSubjects {
-  const cases = (result as { cases: Array<{ id: number; patient_info: unknown }> }).cases;
-  return { ids: cases.map((c) => c.id), patients: cases.map((c) => c.patient_info) };
+  const cases = (result as { cases: AuditedCase[] }).cases;
+  return {
+    ids: cases.map((c) => c.id),
+    patients: cases.map((c) => c.patient_info),
+    versions: cases.map((c) => c.version),
+  };
 }
+
+type AuditedCase = { id: number; patient_info: unknown; version?: number };
 
 /** List parameters recorded with their values (paging and non-PHI filters; never patient_id). */
 const LIST_QUERY = [
