@@ -17,8 +17,9 @@ import { pgSql } from '../../apps/api/src/audit/sql';
 
 /**
  * How audit rows are stored and chained (migration 1764900000000): the
- * fixed-text INSERT (one array per column, a named prepared statement)
- * stores exactly what it was given; the sealer chains in (tx_id, seq) order
+ * fixed-text INSERT (the batch as one JSON parameter, a named prepared
+ * statement) stores exactly what it was given, and what PostgreSQL cannot
+ * store (NUL, unpaired surrogates) as U+FFFD instead of failing the batch; the sealer chains in (tx_id, seq) order
  * resuming after the head, leaves events of unfinished transactions and
  * what follows them for later, and its functions walk the index instead of
  * scanning the whole trail.
@@ -77,6 +78,13 @@ describe('audit storage and sealing', () => {
       }),
       record({ lab_id: '2', entity_ids: null, patient_refs: null, source_ip: '10.0.0.1' }),
       record({ entity_ids: [], changed_fields: [{ field: 'status', old: 'a', new: 'b' }] }),
+      record({
+        lab_id: '3',
+        user_agent: 'ua\u0000x',
+        entity_ids: ['e\ud800'],
+        query: { doctor_id: 'a\u0000b', n: ['\udc00'] },
+        subject_count: 7,
+      }),
     ];
     const { name, text, params } = insertStatement(records);
     // The same text and name whatever the number of rows: prepared once per connection.
@@ -88,7 +96,8 @@ describe('audit storage and sealing', () => {
     await owner.connect();
     try {
       const stored = await owner.query<Record<string, unknown>>(
-        `SELECT lab_id, entity_ids, patient_refs, query, changed_fields, host(source_ip) AS ip, subject_count
+        `SELECT lab_id, entity_ids, patient_refs, query, changed_fields, host(source_ip) AS ip, subject_count,
+                user_agent, occurred_at
          FROM audit_events ORDER BY seq`,
       );
       expect(stored.rows).toEqual([
@@ -108,8 +117,16 @@ describe('audit storage and sealing', () => {
           entity_ids: [],
           changed_fields: [{ field: 'status', old: 'a', new: 'b' }],
         }),
+        expect.objectContaining({
+          lab_id: '3',
+          user_agent: 'ua\uFFFDx',
+          entity_ids: ['e\uFFFD'],
+          query: { doctor_id: 'a\uFFFDb', n: ['\uFFFD'] },
+          subject_count: 7,
+        }),
         expect.objectContaining({ lab_id: '2', subject_count: 0 }),
       ]);
+      expect(stored.rows[0].occurred_at).toEqual(records[0].occurred_at);
     } finally {
       await owner.end();
     }

@@ -34,9 +34,9 @@ describe('AuditBatchWriter (group commit)', () => {
     const commits: Array<() => void> = [];
     const writer = new AuditBatchWriter(
       async ({ params }) => {
-        // One array per column, one element per event of the batch.
-        expect(params).toHaveLength(24);
-        statements.push((params[0] as unknown[]).length);
+        // The batch as one JSON array parameter, one element per event.
+        expect(params).toHaveLength(1);
+        statements.push((JSON.parse(params[0] as string) as unknown[]).length);
         await new Promise<void>((r) => commits.push(r));
       },
       { maxBatch: 10, lingerMs: 2, maxInFlight: 1 },
@@ -75,7 +75,7 @@ describe('AuditBatchWriter (group commit)', () => {
     const statements: string[][] = [];
     const writer = new AuditBatchWriter(
       async ({ params }) => {
-        const ids = params[7] as string[]; // request_id
+        const ids = (JSON.parse(params[0] as string) as AuditRecord[]).map((r) => r.request_id!);
         statements.push(ids);
         if (ids.includes('r2')) {
           throw Object.assign(new Error('invalid input value'), { code: '22P02' });
