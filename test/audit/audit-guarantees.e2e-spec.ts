@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { startStack, type Stack, testDatabaseUrls } from '@lhcms/testing';
 import { Client } from 'pg';
+import {
+  AUDIT_APPLICATION_NAME,
+  AUDIT_CONNECTIONS,
+  AuditConnections,
+} from '../../apps/api/src/audit/audit-connections';
+import { AuditSealer } from '../../apps/api/src/audit/audit-sealer';
 import { superuserClient } from './audit-test-helpers';
 
 const MARKER = 'PHI-MARKER-Fail-Closed-5521';
@@ -87,6 +93,65 @@ describe('audit guarantees (e2e)', () => {
         caseId,
       ]);
       expect(row.rows[0]).toEqual({ priority: 'medium', status: 'pending', deleted_at: null });
+    });
+  });
+
+  describe('connections (a real trigger noting the session that inserts each row)', () => {
+    const probe = `audit_probe_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    beforeAll(async () => {
+      await su.query(`CREATE TABLE ${probe} (tbl text, request_id text, app text)`);
+      await su.query(`CREATE FUNCTION ${probe}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+        BEGIN
+          INSERT INTO ${probe}
+            VALUES (TG_TABLE_NAME, to_jsonb(NEW)->>'request_id', current_setting('application_name'));
+          RETURN NEW;
+        END $$`);
+      await su.query(`CREATE TRIGGER ${probe} AFTER INSERT ON audit_events FOR EACH ROW
+        WHEN (NEW.lab_id = '${lab1}') EXECUTE FUNCTION ${probe}()`);
+      await su.query(`CREATE TRIGGER ${probe} AFTER INSERT ON audit_chain FOR EACH ROW
+        EXECUTE FUNCTION ${probe}()`);
+    });
+    afterAll(async () => {
+      await su.query(`DROP TRIGGER IF EXISTS ${probe} ON audit_events`);
+      await su.query(`DROP TRIGGER IF EXISTS ${probe} ON audit_chain`);
+      await su.query(`DROP FUNCTION IF EXISTS ${probe}()`);
+      await su.query(`DROP TABLE IF EXISTS ${probe}`);
+    });
+
+    it('reads are group-committed and sealed on the audit trail`s own few connections; a write`s row stays in its transaction', async () => {
+      const rid = `conn-${randomUUID()}`;
+      const reads = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          s.as('admin', i % 2 ? `/api/v1/cases/${caseId}` : '/api/v1/cases/?doctor_id=fc-doc', {
+            headers: { 'x-request-id': `${rid}-r${i}` },
+          }),
+        ),
+      );
+      for (const r of reads) expect(r.status).toBe(200);
+      const write = await s.as('admin', `/api/v1/cases/${caseId}`, {
+        method: 'PUT',
+        body: { priority: 'high' },
+        headers: { 'x-request-id': `${rid}-w` },
+      });
+      expect(write.status).toBe(200);
+      await s.api.app.get(AuditSealer).sealNow();
+
+      const noted = await su.query<{ tbl: string; request_id: string | null; app: string }>(
+        `SELECT tbl, request_id, app FROM ${probe}`,
+      );
+      const events = noted.rows.filter((r) => r.request_id?.startsWith(rid));
+      expect(events.filter((r) => r.request_id!.includes('-r')).map((r) => r.app)).toEqual(
+        Array(12).fill(AUDIT_APPLICATION_NAME),
+      );
+      expect(events.filter((r) => r.request_id === `${rid}-w`).map((r) => r.app)).toEqual([
+        'lhcms-api',
+      ]);
+      const chained = noted.rows.filter((r) => r.tbl === 'audit_chain');
+      expect(chained.length).toBeGreaterThan(0);
+      expect(new Set(chained.map((r) => r.app))).toEqual(new Set([AUDIT_APPLICATION_NAME]));
+      const pool = s.api.app.get(AuditConnections).get();
+      expect(pool.totalCount).toBeGreaterThan(0);
+      expect(pool.totalCount).toBeLessThanOrEqual(AUDIT_CONNECTIONS);
     });
   });
 

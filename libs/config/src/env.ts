@@ -185,7 +185,7 @@ export class Env {
   @EnvVar({
     group: 'database',
     description:
-      'Extra connections opened under load and closed when idle (`max_overflow`); the pool never exceeds DB_POOL_SIZE + DB_MAX_OVERFLOW.',
+      'Extra connections opened under load and closed when idle (`max_overflow`); the pool never exceeds DB_POOL_SIZE + DB_MAX_OVERFLOW. With auditing on, each replica also keeps 3 connections of its own for the audit trail (`application_name` lhcms-audit): plan max_connections for both.',
   })
   @IntEnv()
   @IsInt()

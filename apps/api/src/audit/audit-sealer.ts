@@ -5,14 +5,13 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { Env } from '@lhcms/config';
 import { auditKeys } from './audit-keys';
 import { AUDIT_OBSERVER, type AuditObserver } from './audit-observer';
 import { chainHead, chainId, sealingBacklog, sealOnce } from './chain-sealer';
 import { CheckpointStore } from './checkpoints';
-import { type SqlDb, typeormSql } from './sql';
+import { AuditConnections } from './audit-connections';
+import { poolSql, type SqlDb } from './sql';
 
 /**
  * Runs the sealer in the API process, every AUDIT_SEAL_INTERVAL_MS, as the
@@ -32,10 +31,14 @@ export class AuditSealer implements OnApplicationBootstrap, OnApplicationShutdow
 
   constructor(
     @Inject(Env) private readonly env: Env,
-    @InjectDataSource() ds: DataSource,
+    connections: AuditConnections,
     @Inject(AUDIT_OBSERVER) private readonly observer: AuditObserver,
   ) {
-    this.db = typeormSql(ds);
+    // Lazily: the audit connections open on the first round.
+    this.db = {
+      query: (text, params) => poolSql(connections.get()).query(text, params),
+      transaction: (fn) => poolSql(connections.get()).transaction(fn),
+    };
   }
 
   onApplicationBootstrap(): void {

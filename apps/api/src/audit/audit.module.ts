@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
+import { AuditConnections } from './audit-connections';
 import { AuditLog } from './audit-log';
 import { MetricsService } from '../metrics/metrics.service';
 import { AUDIT_OBSERVER } from './audit-observer';
@@ -20,6 +21,7 @@ import { AuditVerifier } from './audit-verifier';
 @Module({
   controllers: [AuditReviewController],
   providers: [
+    AuditConnections,
     AuditLog,
     AuditService,
     AuditSealer,

@@ -6,7 +6,7 @@ import { ClsService } from 'nestjs-cls';
 import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
 import { TtlCache } from '@lhcms/cache';
 import { Env } from '@lhcms/config';
-import { primaryPool, rows } from '@lhcms/database';
+import { rows } from '@lhcms/database';
 import { RequestContext } from '@lhcms/request-context';
 import {
   ACTION_OF,
@@ -17,6 +17,7 @@ import {
   outcomeOf,
 } from './audit-event';
 import { AuditBatchWriter } from './audit-batch-writer';
+import { AuditConnections } from './audit-connections';
 import { caseChangedFields } from './changed-fields';
 import { AuditError } from './audit.errors';
 import { type AuditKeys, auditKeys, patientRefOf } from './audit-keys';
@@ -85,12 +86,13 @@ export class AuditService implements OnModuleInit {
     private readonly context: RequestContext,
     private readonly auditLog: AuditLog,
     @Inject(AUDIT_OBSERVER) private readonly observer: AuditObserver,
+    private readonly connections: AuditConnections,
   ) {
     this.keys = env.HIPAA_AUDIT_ENABLED ? auditKeys(env) : undefined;
     this.writer = new AuditBatchWriter(
       async ({ name, text, params }) => {
-        // A named prepared statement: parsed and planned once per pooled connection.
-        await primaryPool(this.ds).query({ name, text, values: params });
+        // On the audit trail's own connections; a named prepared statement, parsed once on each.
+        await this.connections.get().query({ name, text, values: params });
       },
       { maxBatch: env.AUDIT_BATCH_MAX_SIZE, lingerMs: env.AUDIT_BATCH_LINGER_MS, maxInFlight: 2 },
       (records, seconds, err) => {

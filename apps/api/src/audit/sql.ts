@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import type { Client } from 'pg';
+import type { ClientBase, Pool } from 'pg';
 import { rows } from '@lhcms/database';
 
 /** The little the chain code needs of a connection: parameterised statements and transactions. */
@@ -21,7 +21,7 @@ export function typeormSql(ds: DataSource): SqlDb {
 }
 
 /** A node-postgres client (the CLI, as the owner role). */
-export function pgSql(client: Client): SqlDb {
+export function pgSql(client: ClientBase): SqlDb {
   const query = async <T>(text: string, params: unknown[] = []) =>
     (await client.query(text, params)).rows as T[];
   return {
@@ -35,6 +35,26 @@ export function pgSql(client: Client): SqlDb {
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw err;
+      }
+    },
+  };
+}
+
+/** A node-postgres pool: statements on any of its connections, a transaction on one. */
+export function poolSql(pool: Pool): SqlDb {
+  return {
+    query: async <T>(text: string, params: unknown[] = []) =>
+      (await pool.query(text, params)).rows as T[],
+    async transaction<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      let failure: Error | undefined;
+      try {
+        return await pgSql(client).transaction(fn);
+      } catch (err) {
+        failure = err instanceof Error ? err : new Error(String(err));
+        throw err;
+      } finally {
+        client.release(failure); // a failed connection is not handed out again
       }
     },
   };
