@@ -101,7 +101,7 @@ export class AuditService implements OnModuleInit {
           return;
         }
         this.observer.auditWrite('batch', seconds);
-        this.auditLog.ship(records.map((r) => ({ ...r, seq: null })));
+        this.auditLog.ship(records);
       },
     );
   }

@@ -1,0 +1,78 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Env } from '@lhcms/config';
+import { PHI_FIELDS } from '@lhcms/logging';
+import { AUDIT_COLUMNS, systemRecord } from './audit-event';
+import { AuditLog, auditLine } from './audit-log';
+
+const event = () => ({
+  ...systemRecord({
+    interaction: 'search',
+    resource_type: 'case',
+    tool: 't',
+    subjectCount: 2,
+    query: null,
+  }),
+  lab_id: '1',
+  entity_ids: ['4', '5'],
+});
+
+describe('audit log stream', () => {
+  it('no audit column is a PHI field, and a line carries the columns only, whatever else the event holds', () => {
+    expect(AUDIT_COLUMNS.filter((c) => (PHI_FIELDS as readonly string[]).includes(c))).toEqual([]);
+    const withPhi = {
+      ...event(),
+      seq: '7',
+      patient_info: { patient_id: 'PHI-MARKER' },
+      case_name: 'PHI',
+    };
+    const line = JSON.parse(auditLine(withPhi, '2026-11-28T00:00:00.000Z'));
+    expect(Object.keys(line)).toEqual([
+      'level',
+      'time',
+      'log',
+      'service',
+      ...AUDIT_COLUMNS,
+      'seq',
+      'msg',
+    ]);
+    expect(line).toMatchObject({
+      level: 'info',
+      log: 'audit',
+      service: 'lhcms',
+      lab_id: '1',
+      entity_ids: ['4', '5'],
+      seq: '7',
+      occurred_at: withPhi.occurred_at.toISOString(),
+      msg: 'audit search success',
+    });
+    expect(JSON.stringify(line)).not.toContain('PHI');
+  });
+
+  it('ships a batch as one JSON line per event (seq null until known)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lhcms-audit-log-'));
+    try {
+      const file = join(dir, 'audit.log');
+      const text = () => (existsSync(file) ? readFileSync(file, 'utf8') : '');
+      const log = new AuditLog({ AUDIT_LOG_DESTINATION: file } as Env);
+      log.ship([event(), { ...event(), seq: '9' }]);
+      log.ship([]);
+      // The destination opens the file asynchronously, then writes what was shipped.
+      for (let i = 0; i < 100 && !text().endsWith('\n'); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      log.onApplicationShutdown();
+      const lines = text()
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(lines.map((l) => [l.log, l.seq])).toEqual([
+        ['audit', null],
+        ['audit', '9'],
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
