@@ -9,7 +9,12 @@
  */
 
 const MESSAGE = 'must not contain NUL characters or unpaired UTF-16 surrogates';
-/** Deeper than any body the schemas accept; a pathological nesting is refused by them. */
+/**
+ * How deep the request check looks (a bound on the recursion: a 1 MB body can
+ * nest far deeper). Below it values are not checked here: the free-form
+ * objects that can nest that deep (patient_info, prescriptions) are stored
+ * encrypted, and audit values are made storable whatever their depth.
+ */
 const MAX_DEPTH = 32;
 
 function isStorable(s: string): boolean {
