@@ -2,14 +2,19 @@ import {
   eventually,
   freePort,
   request,
+  type Stack,
+  startStack,
   startTestApi,
   startTestUms,
   TcpProxy,
+  TEST_APP_ROLE,
+  TEST_ROLE_PASSWORD,
   testDatabaseUrls,
   testEnv,
   type TestApi,
 } from '@lhcms/testing';
 import type { UmsDevServer } from '@lhcms/ums-dev';
+import { Client } from 'pg';
 
 /** Nothing of a connection string, host, port or stack may appear in a probe body. */
 function expectNoLeak(text: string, ...secrets: string[]): void {
@@ -199,5 +204,53 @@ describe('readiness of the UMS and Redis', () => {
     expect(down.body.error.redis.status).toBe('down');
     expect(down.body.details.database.status).toBe('up');
     expectNoLeak(down.text, 's3cret-pass', String(port));
+  });
+});
+
+describe('PostgreSQL at its connection limit', () => {
+  const role = `lhcms_test_limited_${process.pid}`;
+  let admin: Client;
+  let stack: Stack | undefined;
+
+  beforeAll(async () => {
+    admin = new Client({ connectionString: testDatabaseUrls().adminUrl });
+    await admin.connect();
+    // The app role's privileges, but PostgreSQL lets it hold two connections only.
+    await admin.query(
+      `CREATE ROLE ${role} LOGIN PASSWORD '${TEST_ROLE_PASSWORD}' CONNECTION LIMIT 2 IN ROLE ${TEST_APP_ROLE}`,
+    );
+  });
+
+  afterAll(async () => {
+    await stack?.close();
+    await admin.query(`DROP ROLE IF EXISTS ${role}`);
+    await admin.end();
+  });
+
+  it('a request refused a connection (53300 too_many_connections) is 503 Database unavailable, not 500', async () => {
+    const url = new URL(testDatabaseUrls().appUrl);
+    url.username = role;
+    stack = await startStack({
+      env: {
+        DATABASE_URL: url.toString(),
+        DB_POOL_SIZE: '2',
+        DB_MAX_OVERFLOW: '10',
+        // The request pool alone: the audit trail's own connections would be refused as well.
+        HIPAA_AUDIT_ENABLED: 'false',
+      },
+    });
+    const replies = await Promise.all(
+      Array.from({ length: 12 }, () => stack!.as('admin', '/api/v1/cases/?per_page=5')),
+    );
+    const statuses = replies.map((r) => r.status);
+    expect(statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
+    expect(statuses).toContain(503);
+    const refused = replies.find((r) => r.status === 503)!;
+    expect(refused.body).toMatchObject({
+      error: 'Service Unavailable',
+      message: 'Database unavailable',
+      code: 503,
+    });
+    expectNoLeak(refused.text, role);
   });
 });

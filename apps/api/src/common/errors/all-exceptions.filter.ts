@@ -64,6 +64,12 @@ const DB_DOWN = new Set([
   '08001',
   '08003',
   '08004',
+  // Class 53, insufficient resources: too many connections (53300), out of
+  // memory, disk full. The database cannot serve the request now; a retry later can succeed.
+  '53000',
+  '53100',
+  '53200',
+  '53300',
 ]);
 
 function isDatabaseDown(err: unknown): boolean {
