@@ -155,6 +155,54 @@ describe('audit guarantees (e2e)', () => {
     });
   });
 
+  describe('group commit (a real trigger making each batch slow)', () => {
+    const probe = `audit_slow_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    const rid = `gc-${randomUUID()}`;
+    beforeAll(async () => {
+      await su.query(`CREATE TABLE ${probe} (tx text, at timestamptz)`);
+      // 40 ms per row of this test's reads: a batch is still committing when the next reads arrive.
+      await su.query(`CREATE FUNCTION ${probe}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+        BEGIN
+          INSERT INTO ${probe} VALUES (NEW.tx_id::text, clock_timestamp());
+          PERFORM pg_sleep(0.04);
+          INSERT INTO ${probe} VALUES (NEW.tx_id::text, clock_timestamp());
+          RETURN NEW;
+        END $$`);
+      await su.query(`CREATE TRIGGER ${probe} AFTER INSERT ON audit_events FOR EACH ROW
+        WHEN (NEW.request_id LIKE '${rid}%') EXECUTE FUNCTION ${probe}()`);
+    });
+    afterAll(async () => {
+      await su.query(`DROP TRIGGER IF EXISTS ${probe} ON audit_events`);
+      await su.query(`DROP FUNCTION IF EXISTS ${probe}()`);
+      await su.query(`DROP TABLE IF EXISTS ${probe}`);
+    });
+
+    it('writes one batch at a time by default: reads arriving during a commit wait and share the next batch', async () => {
+      const reads: Array<Promise<{ status: number }>> = [];
+      for (let i = 0; i < 8; i++) {
+        reads.push(
+          s.as('admin', `/api/v1/cases/${caseId}`, { headers: { 'x-request-id': `${rid}-${i}` } }),
+        );
+        await new Promise((r) => setTimeout(r, 15));
+      }
+      for (const r of await Promise.all(reads)) expect(r.status).toBe(200);
+      const spans = (
+        await su.query<{ tx: string; rows: number; first: Date; last: Date }>(
+          `SELECT tx, count(*)::int / 2 AS rows, min(at) AS first, max(at) AS last
+           FROM ${probe} GROUP BY tx ORDER BY min(at)`,
+        )
+      ).rows;
+      expect(spans.reduce((n, b) => n + b.rows, 0)).toBe(8);
+      // Spread over 105 ms against 40 ms per row: more than one batch, and some shared.
+      expect(spans.length).toBeGreaterThan(1);
+      expect(spans.length).toBeLessThan(8);
+      // No batch began before the one ahead of it had finished its rows.
+      for (let i = 1; i < spans.length; i++) {
+        expect(spans[i].first.getTime()).toBeGreaterThanOrEqual(spans[i - 1].last.getTime());
+      }
+    });
+  });
+
   it('the application role cannot UPDATE, DELETE or TRUNCATE audit rows or chain entries', async () => {
     const app = new Client({ connectionString: testDatabaseUrls().appUrl });
     await app.connect();

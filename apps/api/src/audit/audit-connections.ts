@@ -4,7 +4,7 @@ import { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { primaryPool } from '@lhcms/database';
 
-/** Two group-commit batches in flight, and the sealer. */
+/** Group-commit batches in flight (AUDIT_BATCH_MAX_IN_FLIGHT, at most 2), and the sealer. */
 export const AUDIT_CONNECTIONS = 3;
 /** What pg_stat_activity shows for them. */
 export const AUDIT_APPLICATION_NAME = 'lhcms-audit';

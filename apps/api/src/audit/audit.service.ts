@@ -94,7 +94,11 @@ export class AuditService implements OnModuleInit {
         // On the audit trail's own connections; a named prepared statement, parsed once on each.
         await this.connections.get().query({ name, text, values: params });
       },
-      { maxBatch: env.AUDIT_BATCH_MAX_SIZE, lingerMs: env.AUDIT_BATCH_LINGER_MS, maxInFlight: 2 },
+      {
+        maxBatch: env.AUDIT_BATCH_MAX_SIZE,
+        lingerMs: env.AUDIT_BATCH_LINGER_MS,
+        maxInFlight: env.AUDIT_BATCH_MAX_IN_FLIGHT,
+      },
       (records, seconds, err) => {
         if (err) {
           this.observer.auditFailure('batch');
