@@ -579,7 +579,7 @@ export class Env {
   @EnvVar({
     group: 'hipaa',
     description:
-      'Group-commit batches of read audit events written at once, each on its own audit connection. 1: events arriving while a batch commits wait for it and go together in the next one, so PostgreSQL commits less often (4–5 % more throughput than 2 in `bench:audit`); 2: a second batch may start while one commits, after AUDIT_BATCH_LINGER_MS (lower latency when commits are slow).',
+      'Group-commit batches of read audit events written at once, each on its own audit connection. 1: events arriving while a batch commits wait for it and go together in the next one, so PostgreSQL commits less often (on average 4–5 % more throughput than 2 in interleaved `bench:audit` runs); 2: a second batch may start while one commits, after AUDIT_BATCH_LINGER_MS (lower latency when commits are slow).',
   })
   @IntEnv()
   @IsInt()
