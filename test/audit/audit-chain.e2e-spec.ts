@@ -21,7 +21,7 @@ import { recomputedDigestPages, strayEvents } from '../../apps/api/src/audit/cha
 import { type VerifyReport, verifyChain } from '../../apps/api/src/audit/chain-verifier';
 import { CheckpointStore } from '../../apps/api/src/audit/checkpoints';
 import { pgSql } from '../../apps/api/src/audit/sql';
-import { superuserClient } from './audit-test-helpers';
+import { nothingHeldBack, superuserClient } from './audit-test-helpers';
 
 /**
  * The hash chain on a database of its own (tampering would disturb the other
@@ -134,6 +134,7 @@ describe('audit hash chain: sealing, checkpoints, verify, tampering', () => {
   });
 
   it('`lhcms audit seal` links every event and writes a signed checkpoint; verify says intact', async () => {
+    await nothingHeldBack(su);
     const sealed = await cli('audit', 'seal');
     expect(sealed.code).toBe(0);
     const counts = await su.query(

@@ -7,7 +7,7 @@ import {
   AuditConnections,
 } from '../../apps/api/src/audit/audit-connections';
 import { AuditSealer } from '../../apps/api/src/audit/audit-sealer';
-import { superuserClient } from './audit-test-helpers';
+import { nothingHeldBack, superuserClient } from './audit-test-helpers';
 
 const MARKER = 'PHI-MARKER-Fail-Closed-5521';
 
@@ -134,6 +134,7 @@ describe('audit guarantees (e2e)', () => {
         headers: { 'x-request-id': `${rid}-w` },
       });
       expect(write.status).toBe(200);
+      await nothingHeldBack(su);
       await s.api.app.get(AuditSealer).sealNow();
 
       const noted = await su.query<{ tbl: string; request_id: string | null; app: string }>(

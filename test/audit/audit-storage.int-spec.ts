@@ -14,6 +14,7 @@ import {
 } from '../../apps/api/src/audit/audit-event';
 import { chainHead, sealingBacklog, sealOnce } from '../../apps/api/src/audit/chain-sealer';
 import { pgSql } from '../../apps/api/src/audit/sql';
+import { nothingHeldBack, superuserClient } from './audit-test-helpers';
 
 /**
  * How audit rows are stored and chained (migration 1764900000000): the
@@ -138,6 +139,12 @@ describe('audit storage and sealing', () => {
       return c.query(text, params);
     };
     const sql = pgSql(app);
+    const su = await superuserClient(db.name);
+    try {
+      await nothingHeldBack(su);
+    } finally {
+      await su.end();
+    }
     while ((await sealOnce(sql, key)).sealed > 0); // the rows of the test before
     const t1 = await appClient();
     const t2 = await appClient();
