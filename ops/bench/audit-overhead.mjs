@@ -145,8 +145,9 @@ async function main() {
         `SELECT current_setting('max_connections')::int - (SELECT count(*) FROM pg_stat_activity)::int AS n`,
       )
     ).rows[0].n;
-    const perServer = Math.min(50, Math.floor((free - 10) / 2) - 3);
-    if (perServer < 10) throw new Error(`PostgreSQL has only ${free} connections free`);
+    const perServer = Math.min(CONNECTIONS, 50, Math.floor((free - 10) / 2) - 3);
+    if (perServer < Math.min(CONNECTIONS, 10))
+      throw new Error(`PostgreSQL has only ${free} connections free`);
     env.DB_POOL_SIZE = String(Math.min(20, perServer));
     env.DB_MAX_OVERFLOW = String(perServer - Math.min(20, perServer));
     await client.query(
