@@ -102,4 +102,40 @@ describe('audit retention purge (CLI, owner role)', () => {
     const again = await cli('audit', 'purge');
     expect(again.out).toMatch(/nothing to purge/);
   });
+
+  it('a trail idle past retention keeps its head: the chain goes on from it and still verifies', async () => {
+    const idle = await createTestDatabase(testDatabaseUrls().adminUrl, 'lhcms_retention_idle');
+    const idleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lhcms-retention-idle-cp-'));
+    const saved = { env, app };
+    env = {
+      ...env,
+      DATABASE_URL: idle.appUrl,
+      DATABASE_OWNER_URL: idle.ownerUrl,
+      AUDIT_CHECKPOINT_DIR: idleDir,
+    };
+    try {
+      await runMigrations(
+        loadEnv({ NODE_ENV: 'test', DATABASE_URL: idle.appUrl, DATABASE_OWNER_URL: idle.ownerUrl }),
+      );
+      app = new Client({ connectionString: idle.appUrl });
+      await app.connect();
+      await insert(`interval '8 years'`, 2);
+      expect((await cli('audit', 'seal')).code).toBe(0); // checkpoint at position 2
+      await insert(`interval '7 years'`, 2);
+      expect((await cli('audit', 'seal')).code).toBe(0); // checkpoint at position 4, the head
+      // Everything is past retention, the head's checkpoint included: the cut stops below the head.
+      const purged = await cli('audit', 'purge');
+      expect(purged.code).toBe(0);
+      expect(purged.out).toMatch(/purged 2 audit events and 2 chain entries through position 2/);
+      await cli('audit', 'seal'); // the purge event: position 5, after the kept head
+      const verified = await cli('audit', 'verify');
+      expect(verified.code).toBe(0);
+      expect(verified.out).toMatch(/intact: 3 events \(positions 3\.\.5\)/);
+    } finally {
+      await app.end();
+      ({ env, app } = saved);
+      await idle.drop();
+      fs.rmSync(idleDir, { recursive: true, force: true });
+    }
+  });
 });

@@ -81,8 +81,9 @@ export interface PurgeResult {
  * are kept max(6 years, DATA_RETENTION_DAYS): never less than 6 years
  * whatever the setting, and the database refuses younger deletes anyway
  * (trigger). The cut is made at a signed checkpoint whose whole prefix is
- * past retention, so the kept chain verifies from that checkpoint. The purge
- * is itself audited, with counts only.
+ * past retention, so the kept chain verifies from that checkpoint; the
+ * chain head's entry and event are always kept. The purge is itself
+ * audited, with counts only.
  */
 export async function auditPurge(
   env: Env,
@@ -101,8 +102,12 @@ export async function auditPurge(
       .list()
       .flatMap((f) => (f.checkpoint ? [f.checkpoint] : []))
       .reverse();
+    // Never through the head: the chain goes on from its last entry. Emptied, it would
+    // restart at position 1 from the genesis hash and contradict every checkpoint.
+    const head = await chainHead(db);
     let through: number | null = null;
     for (const cp of checkpoints) {
+      if (!head || cp.position >= head.position) continue;
       const r = await db.query<{ row_hash: string | null; newest: string | null }>(
         `SELECT (SELECT row_hash::text FROM audit_chain WHERE position = $1) AS row_hash,
                 (SELECT max(e.occurred_at)::text FROM audit_chain c JOIN audit_events e ON e.seq = c.seq
