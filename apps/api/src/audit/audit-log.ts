@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Env } from '@lhcms/config';
@@ -15,7 +15,9 @@ export function auditDestination(where: string): pino.DestinationStream {
   if (where === 'stdout') return pino.destination({ dest: 1, sync: false });
   if (where === 'stderr') return pino.destination({ dest: 2, sync: false });
   mkdirSync(dirname(where), { recursive: true });
-  return pino.destination({ dest: where, sync: false, append: true });
+  // Opened here, synchronously: a path would be opened in the background, and a shutdown
+  // within that moment found the stream not ready and could not flush what was shipped.
+  return pino.destination({ dest: openSync(where, 'a'), sync: false });
 }
 
 /**
