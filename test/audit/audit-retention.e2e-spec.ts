@@ -107,6 +107,7 @@ describe('audit retention purge (CLI, owner role)', () => {
     const idle = await createTestDatabase(testDatabaseUrls().adminUrl, 'lhcms_retention_idle');
     const idleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lhcms-retention-idle-cp-'));
     const saved = { env, app };
+    const idleApp = new Client({ connectionString: idle.appUrl });
     env = {
       ...env,
       DATABASE_URL: idle.appUrl,
@@ -117,8 +118,8 @@ describe('audit retention purge (CLI, owner role)', () => {
       await runMigrations(
         loadEnv({ NODE_ENV: 'test', DATABASE_URL: idle.appUrl, DATABASE_OWNER_URL: idle.ownerUrl }),
       );
-      app = new Client({ connectionString: idle.appUrl });
-      await app.connect();
+      await idleApp.connect();
+      app = idleApp;
       await insert(`interval '8 years'`, 2);
       expect((await cli('audit', 'seal')).code).toBe(0); // checkpoint at position 2
       await insert(`interval '7 years'`, 2);
@@ -132,7 +133,7 @@ describe('audit retention purge (CLI, owner role)', () => {
       expect(verified.code).toBe(0);
       expect(verified.out).toMatch(/intact: 3 events \(positions 3\.\.5\)/);
     } finally {
-      await app.end();
+      await idleApp.end().catch(() => undefined);
       ({ env, app } = saved);
       await idle.drop();
       fs.rmSync(idleDir, { recursive: true, force: true });
