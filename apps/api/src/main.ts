@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ConfigError, type Env, loadEnv } from '@lhcms/config';
-import { runMigrations } from '@lhcms/database';
 import { createApp } from './app.factory';
 import type { DevRuntime } from './dev-runtime/dev-runtime';
 
@@ -40,10 +39,8 @@ async function main(): Promise<void> {
     env = loadEnv({ ...process.env, ...dev.overrides });
   }
   try {
-    if (env.migrateOnStart) {
-      const applied = await runMigrations(env);
-      if (applied.length) out(`[lhcms] migrations applied: ${applied.join(', ')}`);
-    }
+    // The database is connected (and, with DB_MIGRATE_ON_START, migrated) in the background
+    // with backoff: the process serves /health/live at once, and is ready once connected.
     const app = await createApp(env);
     const log = new Logger('Main');
     await app.listen(env.PORT, env.HOST);

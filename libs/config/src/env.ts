@@ -213,12 +213,22 @@ export class Env {
   @EnvVar({
     group: 'database',
     description:
-      'Seconds to wait for a free connection before the request fails with 503 (`pool_timeout`).',
+      "Seconds a request waits for a database connection — a free one from the pool, or a new one being opened — before it fails with 503 `Database unavailable` and `Retry-After` (the seed's `pool_timeout`). Short on purpose: a slow or exhausted database sheds load quickly instead of queueing requests for many seconds.",
   })
   @IntEnv()
   @IsInt()
   @Min(1)
-  DB_POOL_TIMEOUT = 30;
+  DB_POOL_TIMEOUT = 2;
+
+  @EnvVar({
+    group: 'database',
+    description:
+      'Requests that may wait for a database connection at once (per replica); one more is answered 503 `Database unavailable` with `Retry-After` at once. 0: no bound.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(0)
+  DB_POOL_MAX_WAITING = 100;
 
   @EnvVar({ group: 'database', description: 'Server-side statement timeout in ms (0 = none).' })
   @IntEnv()

@@ -1,12 +1,14 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Env } from '@lhcms/config';
+import { DatabaseConnector } from './database-connector';
 import { dataSourceOptions } from './data-source-options';
 import { TenantDb } from './tenant-db';
 
 /**
- * The app's single DataSource (application role). Entities register through
- * `TypeOrmModule.forFeature` in their own module (autoLoadEntities).
+ * The app's single DataSource (application role). It is not connected while
+ * the app boots: DatabaseConnector connects it in the background, so that the
+ * process starts (not ready) while PostgreSQL is unreachable.
  */
 @Global()
 @Module({})
@@ -19,14 +21,14 @@ export class DatabaseModule {
           inject: [Env],
           useFactory: (env: Env) => ({
             ...dataSourceOptions(env, 'app'),
-            autoLoadEntities: true,
-            // Fail fast at boot instead of retrying for minutes; Kubernetes restarts us.
+            // DatabaseConnector connects it, with backoff, after boot.
+            manualInitialization: true,
             retryAttempts: 0,
           }),
         }),
       ],
-      providers: [TenantDb],
-      exports: [TenantDb],
+      providers: [TenantDb, DatabaseConnector],
+      exports: [TenantDb, DatabaseConnector],
     };
   }
 }

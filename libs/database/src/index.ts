@@ -7,3 +7,5 @@ export * from './database.module';
 export * from './tenant-db';
 export * from './embedded/embedded-postgres';
 export * from './sql';
+export * from './resilient-pool';
+export * from './database-connector';

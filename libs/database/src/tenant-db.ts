@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool } from 'pg';
 import { DataSource, type EntityManager } from 'typeorm';
+import { DB_NOT_CONNECTED, DatabaseAvailabilityError } from './resilient-pool';
 import type { SqlRunner } from './sql';
 
 export interface TenantTxOptions {
@@ -37,12 +38,20 @@ export class TenantDb {
     return this.ds;
   }
 
+  /** Until DatabaseConnector has connected the DataSource, every unit of work is refused (503). */
+  private assertConnected(): void {
+    if (!this.ds.isInitialized) {
+      throw new DatabaseAvailabilityError(DB_NOT_CONNECTED, 'database not connected yet');
+    }
+  }
+
   /** A write (or anything needing TypeORM's transaction events, such as the audit trail's). */
   async withLab<T>(
     labId: string,
     fn: (em: EntityManager) => Promise<T>,
     opts: TenantTxOptions = {},
   ): Promise<T> {
+    this.assertConnected();
     const runner = this.ds.createQueryRunner(opts.replica ? 'slave' : 'master');
     await runner.connect();
     try {
@@ -73,6 +82,7 @@ export class TenantDb {
     opts: TenantTxOptions = {},
   ): Promise<T> {
     if (!LAB_ID_PATTERN.test(labId)) throw new Error('invalid lab id');
+    this.assertConnected();
     const pools = this.ds.driver as unknown as PostgresPools;
     const pool =
       opts.replica && pools.slaves.length > 0

@@ -1,4 +1,5 @@
 import type { Env } from '@lhcms/config';
+import { DatabaseConnector } from '@lhcms/database';
 import {
   DEFAULT_SEED_FILE,
   loadSeed,
@@ -45,9 +46,18 @@ export interface TestApi {
  * The API, wired exactly as main.ts wires it, listening on a free port.
  * `options` may add a test-only module or capture the logs.
  */
-export async function startTestApi(env: Env, options: CreateAppOptions = {}): Promise<TestApi> {
-  const app = await createApp(env, options);
+export async function startTestApi(
+  env: Env,
+  options: CreateAppOptions & {
+    /** Return before the database is connected (a test of starting while it is down). */
+    noWaitForDatabase?: boolean;
+  } = {},
+): Promise<TestApi> {
+  const { noWaitForDatabase, ...createOptions } = options;
+  const app = await createApp(env, createOptions);
   await app.listen(0, '127.0.0.1');
+  // The DataSource connects in the background after boot; most tests want it connected.
+  if (!noWaitForDatabase) await app.get(DatabaseConnector).connected;
   const addr = app.getHttpServer().address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   return { url: `http://127.0.0.1:${port}`, app, close: () => app.close() };

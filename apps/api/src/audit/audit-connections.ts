@@ -1,8 +1,7 @@
-import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { Pool } from 'pg';
-import { DataSource } from 'typeorm';
-import { primaryPool } from '@lhcms/database';
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { Env } from '@lhcms/config';
+import { appPoolConfig, ResilientPool } from '@lhcms/database';
 
 /** Group-commit batches in flight (AUDIT_BATCH_MAX_IN_FLIGHT, at most 2), and the sealer. */
 export const AUDIT_CONNECTIONS = 3;
@@ -28,26 +27,25 @@ export const AUDIT_APPLICATION_NAME = 'lhcms-audit';
  */
 @Injectable()
 export class AuditConnections implements OnApplicationShutdown {
-  private readonly log = new Logger('AuditConnections');
   private pool: Pool | undefined;
 
-  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+  constructor(private readonly env: Env) {}
 
-  /** The pool, opened on first use (after the DataSource has connected). */
+  /**
+   * The pool, opened on first use. A connection that breaks (server restart,
+   * failover) fails what runs on it and is replaced on the next use; it never
+   * ends the process (ResilientPool).
+   */
   get(): Pool {
-    if (!this.pool) {
-      this.pool = new Pool({
-        ...primaryPool(this.ds).options,
-        max: AUDIT_CONNECTIONS,
-        // Long-lived on purpose (see above); recycled like the request pool (DB_POOL_RECYCLE).
-        idleTimeoutMillis: 0,
-        application_name: AUDIT_APPLICATION_NAME,
-      });
-      // An idle connection that breaks (server restart) is dropped and reopened on the next use.
-      this.pool.on('error', (err: Error & { code?: string }) =>
-        this.log.warn({ code: err.code }, 'an idle audit connection failed; it is replaced'),
-      );
-    }
+    this.pool ??= new ResilientPool({
+      ...appPoolConfig(this.env),
+      max: AUDIT_CONNECTIONS,
+      // Its callers (the batch writer, the sealer) bound their own concurrency.
+      maxWaiting: 0,
+      // Long-lived on purpose (see above); recycled like the request pool (DB_POOL_RECYCLE).
+      idleTimeoutMillis: 0,
+      application_name: AUDIT_APPLICATION_NAME,
+    });
     return this.pool;
   }
 

@@ -28,6 +28,7 @@ export class AuditSealer implements OnApplicationBootstrap, OnApplicationShutdow
   private running: Promise<void> | undefined;
   private lastCheckpointAt = 0;
   private store: CheckpointStore | undefined;
+  private failing = false;
 
   constructor(
     @Inject(Env) private readonly env: Env,
@@ -77,9 +78,20 @@ export class AuditSealer implements OnApplicationBootstrap, OnApplicationShutdow
   private async tick(): Promise<void> {
     if (this.running) return;
     this.running = this.sealNow()
-      .then(() => undefined)
+      .then(() => {
+        if (this.failing) this.log.log('audit sealing rounds succeed again');
+        this.failing = false;
+      })
       .catch((err: unknown) => {
-        this.log.error({ err: (err as Error).message }, 'audit sealing round failed');
+        // Once per run of failures (a database outage fails every round; the backlog gauge shows it).
+        if (!this.failing) {
+          const code = (err as { code?: unknown }).code;
+          this.log.warn(
+            { code: typeof code === 'string' ? code : undefined },
+            'audit sealing round failed; retrying every interval',
+          );
+        }
+        this.failing = true;
       })
       .finally(() => {
         this.running = undefined;

@@ -1,7 +1,5 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { EncryptionModule } from '../encryption/encryption.module';
-import { CaseEntity } from './case.entity';
 import { CaseEventsRepository } from './case-events.repository';
 import { CasesController } from './cases.controller';
 import { CasesRepository } from './cases.repository';
@@ -12,7 +10,9 @@ import { LabSettingsRepository } from './lab-settings.repository';
 import { LinksHubClient } from './linkshub/linkshub.client';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([CaseEntity]), EncryptionModule],
+  // No TypeORM repositories: the DataSource connects after boot (DatabaseConnector), and the
+  // repositories here run SQL through TenantDb.
+  imports: [EncryptionModule],
   controllers: [CasesController, LabSettingsController],
   providers: [
     CasesService,

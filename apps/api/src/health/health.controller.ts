@@ -1,6 +1,7 @@
 import { Controller, Get, HttpStatus, Res, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheck, type HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
+import { DatabaseConnector } from '@lhcms/database';
 import { Public } from '../ums-gateway/public.decorator';
 import { appVersion } from './app-version';
 import { DependencyChecks } from './dependency-checks';
@@ -19,7 +20,8 @@ type CheckWord = 'healthy' | 'unhealthy' | 'not_configured';
  *   replica on one database hiccup).
  * - `/health/ready`: PostgreSQL, Redis (when configured) and the UMS; 503
  *   at once when shutdown starts.
- * - `/health/startup`: boot finished.
+ * - `/health/startup`: boot finished and the database connected once (the
+ *   process starts while PostgreSQL is down; it is not ready until then).
  * - `/health`: the seed's and the original's body, 200 or 503 like readiness.
  */
 @Public()
@@ -29,6 +31,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly checks: DependencyChecks,
     private readonly state: ShutdownState,
+    private readonly database: DatabaseConnector,
   ) {}
 
   @Get('live')
@@ -44,8 +47,10 @@ export class HealthController {
   @Get('startup')
   @HealthCheck()
   startup(@Res({ passthrough: true }) reply: Reply): HealthCheckResult {
-    const startup = { status: this.state.bootFinished ? ('up' as const) : ('down' as const) };
-    if (!this.state.bootFinished) {
+    // Started = booted and connected to the database once (DatabaseConnector retries with backoff).
+    const started = this.state.bootFinished && this.database.isConnected;
+    const startup = { status: started ? ('up' as const) : ('down' as const) };
+    if (!started) {
       void reply.status(HttpStatus.SERVICE_UNAVAILABLE);
       return { status: 'error', info: {}, error: { startup }, details: { startup } };
     }

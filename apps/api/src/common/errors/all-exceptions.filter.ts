@@ -6,11 +6,12 @@ import {
   Logger,
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DB_NOT_CONNECTED, DB_POOL_QUEUE_FULL } from '@lhcms/database';
 import { serializeError } from '@lhcms/logging';
 import { RateLimitedError } from '../../security/security.errors';
 import { AuditErrorCode } from '../../audit/audit.errors';
 import { RouteTable } from '../http/route-table';
-import { DomainError, ValidationFailedError } from './domain-error';
+import { CommonErrorCode, DomainError, ValidationFailedError } from './domain-error';
 import { errorBody } from './error-body';
 import { type ErrorCode, statusFor } from './error-status';
 
@@ -52,6 +53,9 @@ const FASTIFY: Record<string, Mapped> = {
 };
 
 const DB_DOWN = new Set([
+  // LHCMS's own: not connected yet (starting while the database is down), wait queue full.
+  DB_NOT_CONNECTED,
+  DB_POOL_QUEUE_FULL,
   'ECONNREFUSED',
   'ECONNRESET',
   'ETIMEDOUT',
@@ -77,10 +81,21 @@ function isDatabaseDown(err: unknown): boolean {
   const code = e.code ?? e.driverError?.code;
   if (code && DB_DOWN.has(code)) return true;
   const m = e.message ?? '';
-  return /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED|Client has encountered a connection error/i.test(
+  return /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED|Client has encountered a connection error|Driver not Connected/i.test(
     m,
   );
 }
+
+/**
+ * The database cannot serve this request now (down, not connected yet, or too
+ * busy to hand out a connection within DB_POOL_TIMEOUT): 503 with a hint when
+ * to retry. Whatever the request had written is rolled back.
+ */
+/** Retry-After (seconds) on every 503. */
+export const DATABASE_RETRY_AFTER_S = 2;
+const DATABASE_UNAVAILABLE: Mapped = { status: 503, message: 'Database unavailable' };
+
+const AUDIT_UNAVAILABLE: Mapped = { status: 503, message: 'Audit trail unavailable' };
 
 /** The audit trail itself failed: nothing more can be recorded about this request. */
 function isAuditUnavailable(err: unknown): boolean {
@@ -112,7 +127,14 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const req = ctx.getRequest<FastifyRequest>();
     const reply = ctx.getResponse<FastifyReply>();
     let m = this.map(exception, req);
-    if (m.status >= 500) {
+    if (m === DATABASE_UNAVAILABLE) {
+      // An outage of a dependency, not a fault of this service: readiness and the
+      // database gauges tell that story; one warning line per refused request.
+      this.log.warn(
+        { err: safeError(exception), request_id: req.id, status: m.status },
+        'database unavailable',
+      );
+    } else if (m.status >= 500) {
       this.log.error(
         { err: safeError(exception), request_id: req.id, status: m.status },
         'request failed',
@@ -122,14 +144,22 @@ export class AllExceptionsFilter implements ExceptionFilter {
       try {
         await this.auditor.recordFailure(req, m.status, codeOf(exception));
       } catch {
-        // Fail closed: an attempt that cannot be put on record is answered 503.
-        m = { status: 503, message: 'Audit trail unavailable' };
+        // Fail closed: an attempt that cannot be put on record is answered 503. When the
+        // database itself is the cause, that is what the answer says.
+        if (m !== DATABASE_UNAVAILABLE) m = AUDIT_UNAVAILABLE;
       }
     }
     if (reply.sent) return;
+    // Every 503 is a dependency that cannot serve now (database, audit trail, UMS, directory):
+    // it says when to try again.
+    const retry = m.status === 503 ? { 'retry-after': String(DATABASE_RETRY_AFTER_S) } : {};
     void reply
       .status(m.status)
-      .headers({ 'content-type': 'application/json; charset=utf-8', ...(m.headers ?? {}) })
+      .headers({
+        'content-type': 'application/json; charset=utf-8',
+        ...retry,
+        ...(m.headers ?? {}),
+      })
       .send(errorBody(m.status, m.message, String(req.id), m.extra));
   }
 
@@ -143,6 +173,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
         message: err.message,
         headers: { 'retry-after': String(err.retryAfterSeconds) },
       };
+    }
+    if (err instanceof DomainError && err.code === CommonErrorCode.DatabaseUnavailable) {
+      return DATABASE_UNAVAILABLE;
     }
     if (err instanceof DomainError) {
       return { status: statusFor(err.code as ErrorCode), message: err.message, extra: err.details };
@@ -173,7 +206,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
       return { status: statusCode, message: 'Bad request' };
     }
-    if (isDatabaseDown(err)) return { status: 503, message: 'Database unavailable' };
+    if (isDatabaseDown(err)) return DATABASE_UNAVAILABLE;
     return { status: 500, message: 'Internal server error' };
   }
 }
