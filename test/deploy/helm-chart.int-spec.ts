@@ -123,7 +123,7 @@ describeWithTool(helm(), 'helm/lhcms chart', (bin) => {
       expect(c.startupProbe).toMatchObject({
         httpGet: { path: '/health/startup', port: 'http' },
         periodSeconds: 2,
-        failureThreshold: 30,
+        failureThreshold: 150,
       });
     });
 

@@ -36,9 +36,14 @@ describe('database faults: never crash, never 500, never lie', () => {
   /** Every answer of a load: success or a documented 503 in the one error shape. */
   function expectOnlyDocumented(log: LoadLog): void {
     expect(log.transportErrors).toEqual([]);
-    expect(log.undocumented().map((o) => `${o.op} ${o.status} ${JSON.stringify(o.body)}`)).toEqual(
-      [],
-    );
+    // With the API's log lines of those requests, to tell why.
+    const lines = api.proc.output().split('\n');
+    expect(
+      log.undocumented().map((o) => ({
+        answer: `${o.op} ${o.status} ${JSON.stringify(o.body)}`,
+        log: lines.filter((l) => o.requestId && l.includes(o.requestId)),
+      })),
+    ).toEqual([]);
     for (const o of log.outcomes.filter((x) => x.status === 503)) {
       expect(o.body).toMatchObject({ error: 'Service Unavailable', code: 503 });
       expect(o.body.request_id).toEqual(expect.any(String));
@@ -91,6 +96,8 @@ describe('database faults: never crash, never 500, never lie', () => {
         DB_POOL_TIMEOUT: '1',
         DB_POOL_MAX_WAITING: '6',
         AUDIT_SEAL_INTERVAL_MS: '500',
+        // The client gives up 2 s after it when the server is silent.
+        DB_STATEMENT_TIMEOUT_MS: '1000',
       },
     });
     for (let i = 0; i < 3; i++) {
@@ -194,6 +201,27 @@ describe('database faults: never crash, never 500, never lie', () => {
     expect(Math.max(...refused.map((r) => r.ms))).toBeLessThan(2500);
     expect(refused.filter((r) => r.ms < 900).length).toBeGreaterThanOrEqual(10);
     await expectRecovered();
+  });
+
+  it('a database gone silent (network black hole): requests answer 503 within the statement bound, not hang', async () => {
+    const load = runLoad(api, { clients: 4, maxMs: 30_000 });
+    logs.push(load.log);
+    await eventually(async () => load.log.outcomes.length > 10, 5000, 'load running');
+    proxy.pause();
+    const mark = load.log.outcomes.length;
+    await sleep(8000);
+    alive();
+    const during = load.log.since(mark);
+    await proxy.forward();
+    await expectRecovered();
+    await load.stop();
+    alive();
+    expectOnlyDocumented(load.log);
+    // Answered while the database was silent, within their bounds: the 1 s acquire deadline
+    // or the 1 s statement timeout plus the client's 2 s margin, then the same again for the
+    // refusal's audit row. Without a client-side bound they would hang until it came back.
+    expect(during.filter((o) => o.status === 503).length).toBeGreaterThan(0);
+    expect(Math.max(...during.map((o) => o.ms))).toBeLessThan(7500);
   });
 
   it('a 30 s outage under load: 503 throughout, not ready, recovered within 5 s of its end', async () => {

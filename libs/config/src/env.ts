@@ -230,7 +230,11 @@ export class Env {
   @Min(0)
   DB_POOL_MAX_WAITING = 100;
 
-  @EnvVar({ group: 'database', description: 'Server-side statement timeout in ms (0 = none).' })
+  @EnvVar({
+    group: 'database',
+    description:
+      'Server-side statement timeout in ms (0 = none). The client gives up 2 s after it (a server that has gone silent, e.g. behind a network black hole): that request answers 503 and its connection is discarded.',
+  })
   @IntEnv()
   @IsInt()
   @Min(0)
@@ -737,6 +741,14 @@ export class Env {
     return (
       this.AUDIT_CHECKPOINT_DIR ?? `${this.LHCMS_DATA_DIR.replace(/\/+$/, '')}/audit-checkpoints`
     );
+  }
+
+  /**
+   * The client-side bound on one statement: DB_STATEMENT_TIMEOUT_MS plus a
+   * margin for the server's own answer (0 when statements are unbounded).
+   */
+  get dbQueryTimeoutMs(): number {
+    return this.DB_STATEMENT_TIMEOUT_MS > 0 ? this.DB_STATEMENT_TIMEOUT_MS + 2000 : 0;
   }
 
   get migrateOnStart(): boolean {

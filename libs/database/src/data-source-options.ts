@@ -25,6 +25,9 @@ function poolExtra(env: Env, applicationName: string) {
     keepAlive: env.DB_POOL_PRE_PING,
     keepAliveInitialDelayMillis: 10_000,
     statement_timeout: env.DB_STATEMENT_TIMEOUT_MS || undefined,
+    // The client side's bound on one statement: a silent server (a network black hole,
+    // where statement_timeout cannot answer) fails the request instead of holding it.
+    query_timeout: env.dbQueryTimeoutMs || undefined,
     application_name: applicationName,
   } satisfies ResilientPoolConfig;
 }

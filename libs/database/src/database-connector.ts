@@ -13,7 +13,7 @@ import { runMigrations } from './migrate';
 
 /** First retry after this long, doubling up to MAX_BACKOFF_MS (with jitter). */
 export const FIRST_BACKOFF_MS = 250;
-export const MAX_BACKOFF_MS = 5_000;
+export const MAX_BACKOFF_MS = 3_000;
 
 /** The code of an error, or of the error it wraps (TypeORM wraps pg's). */
 function codeOf(err: unknown): string | undefined {
@@ -29,7 +29,7 @@ function codeOf(err: unknown): string | undefined {
  *
  * Until the first connection succeeds, readiness and startup are 503 and
  * every database-backed request is 503 `Database unavailable`. Attempts
- * repeat with exponential backoff (250 ms doubling to 5 s, ±20 % jitter);
+ * repeat with exponential backoff (250 ms doubling to 3 s, ±20 % jitter);
  * one warning when the database is unreachable, one line when connected.
  * When migrations run at start (DB_MIGRATE_ON_START: development, embedded),
  * they run first, as part of the same retried attempt.

@@ -13,6 +13,17 @@ export interface TenantTxOptions {
 /** Lab ids as the gateway admits them (the UMS's ids, normalised): safe as a SQL literal. */
 export const LAB_ID_PATTERN = /^[A-Za-z0-9_-]{1,50}$/;
 
+/** node-postgres's client-side statement timeout (`query_timeout`), also wrapped by TypeORM. */
+function isQueryTimeout(err: unknown): boolean {
+  const e = err as { message?: unknown; driverError?: { message?: unknown } };
+  return e?.message === 'Query read timeout' || e?.driverError?.message === 'Query read timeout';
+}
+
+/** TypeORM's postgres query runner: releasing with an error discards the connection. */
+interface PgQueryRunner {
+  releasePostgresConnection(err?: Error): Promise<void>;
+}
+
 /** The pg pools TypeORM's postgres driver holds. */
 interface PostgresPools {
   master: Pool;
@@ -54,6 +65,7 @@ export class TenantDb {
     this.assertConnected();
     const runner = this.ds.createQueryRunner(opts.replica ? 'slave' : 'master');
     await runner.connect();
+    let broken: Error | undefined;
     try {
       await runner.startTransaction();
       await runner.query(`SELECT set_config('app.lab_id', $1, true)`, [labId]);
@@ -61,10 +73,16 @@ export class TenantDb {
       await runner.commitTransaction();
       return result;
     } catch (err) {
-      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+      if (isQueryTimeout(err)) broken = err as Error;
+      else if (runner.isTransactionActive) {
+        await runner.rollbackTransaction().catch((e: Error) => (broken = e));
+      }
       throw err;
     } finally {
-      await runner.release();
+      // A connection that could not even roll back (lost, or silent past the client-side query timeout) is
+      // discarded, not returned to the pool.
+      if (broken) await (runner as unknown as PgQueryRunner).releasePostgresConnection(broken);
+      else await runner.release();
     }
   }
 
@@ -101,7 +119,9 @@ export class TenantDb {
       await client.query('COMMIT');
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+      // After a client-side timeout the connection is still busy: discard it at once.
+      if (isQueryTimeout(err)) broken = err as Error;
+      else await client.query('ROLLBACK').catch((e: Error) => (broken = e));
       throw err;
     } finally {
       // A connection that could not even roll back is discarded, not returned to the pool.

@@ -74,6 +74,13 @@ const DB_DOWN = new Set([
   '53100',
   '53200',
   '53300',
+  // Transient: the statement ran past DB_STATEMENT_TIMEOUT_MS or was cancelled (57014), a
+  // serialization failure or deadlock (40001, 40P01), a lock not available (55P03). The
+  // transaction was rolled back; the same request can succeed when retried.
+  '57014',
+  '40001',
+  '40P01',
+  '55P03',
 ]);
 
 function isDatabaseDown(err: unknown): boolean {
@@ -81,7 +88,7 @@ function isDatabaseDown(err: unknown): boolean {
   const code = e.code ?? e.driverError?.code;
   if (code && DB_DOWN.has(code)) return true;
   const m = e.message ?? '';
-  return /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED|Client has encountered a connection error|Driver not Connected/i.test(
+  return /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED|Client has encountered a connection error|Driver not Connected|Query read timeout|Query runner already released/i.test(
     m,
   );
 }
