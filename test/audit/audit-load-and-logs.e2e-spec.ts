@@ -59,6 +59,9 @@ describe('audit under load, and what the logs carry (e2e, real process)', () => 
         AUDIT_LOG_DESTINATION: 'stdout',
         AUDIT_CHECKPOINT_DIR: process.env.LHCMS_TEST_CHECKPOINT_DIR ?? '',
         DB_POOL_SIZE: '10',
+        // 50 clients on 10 connections of a shared machine: every request is served (no load
+        // shedding), which is what this test counts audit rows of.
+        DB_POOL_TIMEOUT: '30',
       }),
     );
     url = `http://127.0.0.1:${port}`;

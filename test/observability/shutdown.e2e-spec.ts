@@ -53,6 +53,8 @@ describe('graceful shutdown of the built server (dist/apps/api/src/main.js)', ()
         // max_connections is not a limit of this test).
         DB_POOL_SIZE: '8',
         DB_MAX_OVERFLOW: '0',
+        // They wait in line for seconds: this test is about the drain, not load shedding.
+        DB_POOL_TIMEOUT: '30',
         SHUTDOWN_DELAY_MS: '1500',
         // The shared cache and the per-user rate limit in Redis when the run has one.
         ...(process.env.TEST_REDIS_URL
