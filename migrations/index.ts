@@ -5,6 +5,7 @@ import { CaseLifecycle1764600000000 } from './1764600000000-CaseLifecycle';
 import { CreateAuditTrail1764700000000 } from './1764700000000-CreateAuditTrail';
 import { CaseStatusCounts1764800000000 } from './1764800000000-CaseStatusCounts';
 import { FasterAuditSealing1764900000000 } from './1764900000000-FasterAuditSealing';
+import { CaseOwnerLookup1765000000000 } from './1765000000000-CaseOwnerLookup';
 
 /**
  * Every migration, in order. Classes rather than a glob, so the app, the
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   CreateAuditTrail1764700000000,
   CaseStatusCounts1764800000000,
   FasterAuditSealing1764900000000,
+  CaseOwnerLookup1765000000000,
 ];

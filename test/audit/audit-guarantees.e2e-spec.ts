@@ -271,8 +271,8 @@ describe('audit guarantees (e2e)', () => {
         `/api/v1/audit-events?case_id=${caseId}&limit=2&cursor=${first.body.next_cursor}`,
       );
       expect(next.status).toBe(200);
-      const seqs = [...first.body.events, ...next.body.events].map((e: any) => e.seq);
-      expect(new Set(seqs).size).toBe(seqs.length);
+      const ids = [...first.body.events, ...next.body.events].map((e: any) => e.id);
+      expect(new Set(ids).size).toBe(ids.length);
       const other = await s.as('lab2admin', `/api/v1/audit-events?case_id=${caseId}`);
       expect(other.body.events).toEqual([]);
       const bad = await s.as('admin', '/api/v1/audit-events?outcome=maybe&from=yesterday');

@@ -246,12 +246,26 @@ describe('audit trail: what each request records (e2e)', () => {
     ['PATCH', (id: number) => `/api/v1/cases/${id}/status`, { status: 'on_hold' }, 'status_change'],
     ['DELETE', (id: number) => `/api/v1/cases/${id}`, undefined, 'delete'],
   ])(
-    '%s on a foreign case: 404 on record, in the caller lab',
+    '%s on a foreign case: 404 on record in the caller lab, and an attempt in the owning lab',
     async (method, path, body, interaction) => {
       const { res, rows } = await call('lab2admin', path(caseId), { method, body });
       expect(res.status).toBe(404);
-      expect(rows).toHaveLength(1);
-      expect(rows[0]).toMatchObject({
+      expect(rows).toHaveLength(2);
+      const [caller, owner] = [String(s.labs.lab2), lab1].map((l) =>
+        rows.find((r) => r.lab_id === l),
+      );
+      expect(owner).toMatchObject({
+        actor_user_id: '4',
+        event_type: 'security',
+        interaction,
+        resource_id: String(caseId),
+        query: { actor_lab_id: String(s.labs.lab2) },
+        outcome: 'denied',
+        outcome_detail: 'CROSS_LAB_ATTEMPT',
+        http_status: 404,
+        patient_ref: null,
+      });
+      expect(caller).toMatchObject({
         actor_user_id: '4',
         lab_id: String(s.labs.lab2),
         interaction,

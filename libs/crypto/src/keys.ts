@@ -6,7 +6,7 @@ import { keyObject } from './key-object';
  * changes meaning; a new use gets a new purpose.
  */
 export type KeyPurpose =
-  'patient-ref' | 'audit-chain' | 'blind-index' | 'local-kek' | 'idempotency';
+  'patient-ref' | 'audit-chain' | 'blind-index' | 'local-kek' | 'idempotency' | 'audit-view';
 
 /** A 32-byte key for one purpose, derived from the deployment's root secret. */
 export function deriveKey(rootSecret: string, purpose: KeyPurpose): Buffer {

@@ -9,7 +9,13 @@ export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export const AUDIT_OUTCOMES = ['success', 'denied', 'error'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 export type ActorType = 'user' | 'service' | 'system' | 'anonymous';
-export type AuditEventType = 'rest' | 'system';
+/**
+ * rest: a request; system: a job outside any request; security: an attempt on
+ * this lab's data made from another lab (recorded for the owning lab).
+ */
+export const AUDIT_EVENT_TYPES = ['rest', 'system', 'security'] as const;
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+export const SECURITY_EVENT: AuditEventType = 'security';
 export type AuditInteraction =
   | 'read'
   | 'search'

@@ -5,17 +5,8 @@ const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{
 const ID = /^[A-Za-z0-9._:-]{1,100}$/;
 const REF = /^[A-Za-z0-9_-]{20,64}$/;
 
-export function encodeAuditCursor(c: AuditCursor): string {
-  return Buffer.from(`${c.occurredAt}|${c.seq}`, 'utf8').toString('base64url');
-}
-
-function decodeAuditCursor(s: string): AuditCursor | undefined {
-  if (!/^[A-Za-z0-9_-]{1,200}$/.test(s)) return undefined;
-  const [occurredAt, seq] = Buffer.from(s, 'base64url').toString('utf8').split('|');
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(occurredAt ?? '')) return undefined;
-  if (!/^\d{1,19}$/.test(seq ?? '')) return undefined;
-  return { occurredAt, seq };
-}
+/** Turns a client's cursor back into its boundary (AuditViewCodec.decodeCursor, bound to the lab). */
+export type CursorDecoder = (cursor: string) => AuditCursor | undefined;
 
 export interface ParsedAuditQuery {
   filters: AuditFilters;
@@ -26,11 +17,13 @@ export interface ParsedAuditQuery {
 /**
  * Strict parsing of review filters: every bad value is a 400 naming it.
  * `patient_ref` is the keyed reference (never a patient identifier: those go
- * in the body of the patient access report, never in a URL).
+ * in the body of the patient access report, never in a URL). Cursors are
+ * opaque: only `decodeCursor` can read them.
  */
 export function parseAuditQuery(
   q: Record<string, unknown>,
   maxLimit: number,
+  decodeCursor: CursorDecoder,
   defaultLimit = 100,
 ): { ok: ParsedAuditQuery } | { errors: Record<string, string> } {
   const errors: Record<string, string> = {};
@@ -70,7 +63,7 @@ export function parseAuditQuery(
     interaction: oneOf('interaction', AUDIT_INTERACTIONS),
   };
   const rawCursor = one('cursor');
-  const cursor = rawCursor ? decodeAuditCursor(rawCursor) : undefined;
+  const cursor = rawCursor ? decodeCursor(rawCursor) : undefined;
   if (rawCursor && !cursor) errors.cursor = 'is not a cursor this API issued';
   let limit = defaultLimit;
   const rawLimit = one('limit');

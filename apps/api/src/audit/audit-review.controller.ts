@@ -16,14 +16,10 @@ import { Permission, RequirePermission } from '../ums-gateway';
 import { AuditError } from './audit.errors';
 import { AUDIT_ACTIONS, AUDIT_INTERACTIONS, AUDIT_OUTCOMES } from './audit-event';
 import { AuditService } from './audit.service';
-import {
-  AUDIT_QUERY_PARAMS,
-  encodeAuditCursor,
-  parseAuditQuery,
-  type ParsedAuditQuery,
-} from './audit-query';
+import { AUDIT_QUERY_PARAMS, parseAuditQuery, type ParsedAuditQuery } from './audit-query';
 import { type AuditEventView, AuditReviewRepository } from './audit-review.repository';
 import { AuditVerifier } from './audit-verifier';
+import { AuditViewCodec } from './audit-view';
 import { Audited, type AuditSubjects } from './audited.decorator';
 import { toFhirAuditEvent } from './fhir-audit-event';
 
@@ -122,23 +118,29 @@ export class AuditReviewController {
     private readonly audit: AuditService,
     private readonly verifier: AuditVerifier,
     private readonly context: RequestContext,
+    private readonly view: AuditViewCodec,
   ) {}
 
+  /** A page of the lab's events; the global seq stays here (opaque ids and cursors leave). */
   private async page(q: ParsedAuditQuery): Promise<Page> {
-    const found = await this.repo.find(this.context.lab.labId, q.filters, q.cursor, q.limit + 1);
+    const labId = this.context.lab.labId;
+    const found = await this.repo.find(labId, q.filters, q.cursor, q.limit + 1);
     const more = found.length > q.limit;
-    const events = more ? found.slice(0, q.limit) : found;
-    const last = events[events.length - 1];
+    const rows = more ? found.slice(0, q.limit) : found;
+    const last = rows[rows.length - 1];
     return {
-      events,
+      events: rows.map(({ seq, ...e }) => ({ id: this.view.eventId(seq), ...e })),
       next_cursor:
-        more && last ? encodeAuditCursor({ occurredAt: last.occurred_at, seq: last.seq }) : null,
+        more && last
+          ? this.view.encodeCursor(labId, { occurredAt: last.occurred_at, seq: last.seq })
+          : null,
       limit: q.limit,
     };
   }
 
   private parse(query: Record<string, unknown>, max = PAGE_MAX): ParsedAuditQuery {
-    const parsed = parseAuditQuery(query, max);
+    const labId = this.context.lab.labId;
+    const parsed = parseAuditQuery(query, max, (c) => this.view.decodeCursor(labId, c));
     if ('errors' in parsed) throw AuditError.invalidQuery(parsed.errors);
     return parsed.ok;
   }
@@ -275,16 +277,17 @@ export class AuditReviewController {
   }
 
   @Get('audit-events/verify')
+  @LAB_HEADER
   @ApiOperation({
-    summary: 'Verify the audit hash chain and its signed checkpoints',
+    summary: 'Verify the audit hash chain and its signed checkpoints, as seen by your lab',
     description:
-      '"intact", or the first position where an event was altered, deleted, inserted or reordered (or a checkpoint contradicts the chain). Covers the whole chain (every lab), reporting positions only. `lhcms audit verify` is the authoritative check: it rebuilds every digest outside the database.',
+      '"intact" or "tampered" (and the kind of problem) for the whole shared chain, with the number of your lab\'s events it covers. Nothing in it counts other labs\' events: positions, chain size and where a problem sits are for operators, whose `lhcms audit verify` is the authoritative check (it rebuilds every digest outside the database).',
   })
   @ApiOk('AuditVerifyReport')
   @ApiErrors(401, 403, 503)
   @RequirePermission(Permission.AuditRead)
   @Audited({ resourceType: 'AuditEvent', interaction: 'verify', mode: 'read' })
   verify() {
-    return this.verifier.verify();
+    return this.verifier.verifyForLab(this.context.lab.labId);
   }
 }

@@ -1,9 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { rows, TenantDb } from '@lhcms/database';
+import { SECURITY_EVENT } from './audit-event';
 
-/** An audit event as the review API returns it. */
+/**
+ * An audit event as the review API returns it to a lab admin: nothing in it
+ * counts other labs' events (no seq, no chain position; see AuditViewCodec).
+ */
 export interface AuditEventView {
-  seq: string;
+  /** Opaque, stable id of the event (not ordered, not countable). */
+  id: string;
   occurred_at: string;
   recorded_at: string;
   lab_id: string | null;
@@ -29,9 +34,14 @@ export interface AuditEventView {
   http_status: number | null;
   http_method: string | null;
   route: string | null;
-  /** Where the event sits in the hash chain; null until the sealer has linked it. */
-  chain: { position: string; prev_hash: string; row_hash: string } | null;
+  /** Cross-lab security events: the lab the actor acted from (null otherwise). */
+  actor_lab_id: string | null;
+  /** The event's hash-chain entry (operators find it by row_hash); null until the sealer has linked it. */
+  chain: { row_hash: string } | null;
 }
+
+/** A row as the repository reads it: the view plus the global seq, which never leaves the server. */
+export type AuditEventRow = Omit<AuditEventView, 'id'> & { seq: string };
 
 export interface AuditFilters {
   from?: string;
@@ -65,7 +75,7 @@ export class AuditReviewRepository {
     f: AuditFilters,
     cursor: AuditCursor | undefined,
     limit: number,
-  ): Promise<AuditEventView[]> {
+  ): Promise<AuditEventRow[]> {
     const params: unknown[] = [labId];
     const where = ['e.lab_id = $1'];
     const add = (clause: (p: string) => string, v: unknown) => {
@@ -96,15 +106,15 @@ export class AuditReviewRepository {
     }
     params.push(limit);
     return this.db.withLab(labId, (em) =>
-      rows<AuditEventView>(
+      rows<AuditEventRow>(
         em,
         `SELECT e.seq::text AS seq, ${ISO('e.occurred_at')} AS occurred_at, ${ISO('e.recorded_at')} AS recorded_at,
                 e.lab_id, e.actor_user_id, e.actor_type, e.actor_role, host(e.source_ip) AS source_ip,
                 e.user_agent, e.request_id, e.event_type, e.action, e.interaction, e.resource_type,
                 e.resource_id, e.patient_ref, e.subject_count, e.entity_ids, e.patient_refs, e.query,
                 e.changed_fields, e.outcome, e.outcome_detail, e.http_status, e.http_method, e.route,
-                CASE WHEN c.seq IS NULL THEN NULL ELSE json_build_object(
-                  'position', c.position::text, 'prev_hash', c.prev_hash, 'row_hash', c.row_hash) END AS chain
+                CASE WHEN e.event_type = '${SECURITY_EVENT}' THEN e.query->>'actor_lab_id' END AS actor_lab_id,
+                CASE WHEN c.seq IS NULL THEN NULL ELSE json_build_object('row_hash', c.row_hash) END AS chain
          FROM audit_events e LEFT JOIN audit_chain c ON c.seq = e.seq
          WHERE ${where.join(' AND ')}
          ORDER BY e.occurred_at DESC, e.seq DESC
@@ -112,5 +122,22 @@ export class AuditReviewRepository {
         params,
       ),
     );
+  }
+
+  /**
+   * The lab's events covered by a verified chain prefix (positions up to
+   * `throughPosition`): the lab's own count, never the chain's.
+   */
+  async verifiedCount(labId: string, throughPosition: number | null): Promise<number> {
+    if (throughPosition === null) return 0;
+    const r = await this.db.withLab(labId, (em) =>
+      rows<{ n: number }>(
+        em,
+        `SELECT count(*)::int AS n FROM audit_events e JOIN audit_chain c ON c.seq = e.seq
+         WHERE e.lab_id = $1 AND c.position <= $2`,
+        [labId, throughPosition],
+      ),
+    );
+    return r[0]?.n ?? 0;
   }
 }

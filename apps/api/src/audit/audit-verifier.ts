@@ -3,11 +3,31 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Env } from '@lhcms/config';
 import { auditKeys } from './audit-keys';
+import { AuditReviewRepository } from './audit-review.repository';
 import { chainId } from './chain-sealer';
 import { databaseDigestPages, strayEvents } from './chain-sources';
-import { type VerifyReport, verifyChain } from './chain-verifier';
+import { type ProblemKind, type VerifyReport, verifyChain } from './chain-verifier';
 import { CheckpointStore } from './checkpoints';
 import { typeormSql } from './sql';
+
+/**
+ * What a lab admin is told about the shared chain: whether it verifies, and
+ * the lab's own events it covers. Nothing that counts other labs' events (no
+ * positions, no chain size, no checkpoint count); where a problem sits is
+ * for operators (`lhcms audit verify`).
+ */
+export interface LabVerifyReport {
+  status: VerifyReport['status'];
+  chain_id: string;
+  scope: 'lab';
+  lab_id: string;
+  /** This lab's events in the verified part of the chain. */
+  entries_checked: number;
+  problem?: { kind: ProblemKind; detail: string };
+}
+
+export const LAB_PROBLEM_DETAIL =
+  'The shared audit chain does not verify. Where and what is for your operator: `lhcms audit verify`.';
 
 /**
  * The verify endpoint's verifier: the whole chain and the checkpoints, as the
@@ -22,6 +42,7 @@ export class AuditVerifier {
   constructor(
     @Inject(Env) private readonly env: Env,
     @InjectDataSource() private readonly ds: DataSource,
+    private readonly repo: AuditReviewRepository,
   ) {}
 
   verify(): Promise<VerifyReport> {
@@ -29,6 +50,19 @@ export class AuditVerifier {
       this.inflight = undefined;
     });
     return this.inflight;
+  }
+
+  /** The whole chain verified, reported in terms of one lab's events only. */
+  async verifyForLab(labId: string): Promise<LabVerifyReport> {
+    const r = await this.verify();
+    return {
+      status: r.status,
+      chain_id: r.chain_id,
+      scope: 'lab',
+      lab_id: labId,
+      entries_checked: await this.repo.verifiedCount(labId, r.last_position),
+      ...(r.problem ? { problem: { kind: r.problem.kind, detail: LAB_PROBLEM_DETAIL } } : {}),
+    };
   }
 
   private async run(): Promise<VerifyReport> {

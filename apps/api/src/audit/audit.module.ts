@@ -10,6 +10,7 @@ import { AuditReviewController } from './audit-review.controller';
 import { AuditReviewRepository } from './audit-review.repository';
 import { AuditSealer } from './audit-sealer';
 import { AuditVerifier } from './audit-verifier';
+import { AuditViewCodec } from './audit-view';
 
 /**
  * The HIPAA audit trail. Exports AuditService only (cross-module rule).
@@ -27,6 +28,7 @@ import { AuditVerifier } from './audit-verifier';
     AuditSealer,
     AuditVerifier,
     AuditReviewRepository,
+    AuditViewCodec,
     // Audit write latency/failures and sealing lag go to Prometheus (MetricsModule is global).
     { provide: AUDIT_OBSERVER, useExisting: MetricsService },
     { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },

@@ -1,4 +1,9 @@
-import { AUDIT_ACTIONS, AUDIT_INTERACTIONS, AUDIT_OUTCOMES } from './audit-event';
+import {
+  AUDIT_ACTIONS,
+  AUDIT_EVENT_TYPES,
+  AUDIT_INTERACTIONS,
+  AUDIT_OUTCOMES,
+} from './audit-event';
 
 /** OpenAPI schemas of the audit review API (merged into components.schemas). */
 const str = (extra: Record<string, unknown> = {}) => ({ type: 'string', ...extra });
@@ -9,17 +14,12 @@ export const AUDIT_SCHEMAS: Record<string, object> = {
     type: 'object',
     description:
       'One audit record. Never holds PHI: patients appear as keyed references (`patient_ref`), changed PHI fields by name only.',
-    required: [
-      'seq',
-      'occurred_at',
-      'actor_type',
-      'event_type',
-      'action',
-      'interaction',
-      'outcome',
-    ],
+    required: ['id', 'occurred_at', 'actor_type', 'event_type', 'action', 'interaction', 'outcome'],
     properties: {
-      seq: str({ description: 'Monotonic sequence number (a 64-bit integer as a string).' }),
+      id: str({
+        description:
+          "Opaque, stable id of the event (32 hex digits). Not ordered and not a count: nothing in a lab's view counts other labs' events.",
+      }),
       occurred_at: str({ format: 'date-time' }),
       recorded_at: str({ format: 'date-time' }),
       lab_id: nullable(str()),
@@ -29,7 +29,11 @@ export const AUDIT_SCHEMAS: Record<string, object> = {
       source_ip: nullable(str()),
       user_agent: nullable(str()),
       request_id: nullable(str()),
-      event_type: str({ enum: ['rest', 'system'] }),
+      event_type: str({
+        enum: AUDIT_EVENT_TYPES,
+        description:
+          '`security`: an attempt on one of your cases from another lab (answered as if the case did not exist).',
+      }),
       action: str({ enum: AUDIT_ACTIONS }),
       interaction: str({ enum: AUDIT_INTERACTIONS }),
       resource_type: nullable(str()),
@@ -52,9 +56,14 @@ export const AUDIT_SCHEMAS: Record<string, object> = {
       http_status: nullable({ type: 'integer' }),
       http_method: nullable(str()),
       route: nullable(str()),
+      actor_lab_id: nullable(
+        str({ description: '`security` events: the lab the actor acted from; otherwise null.' }),
+      ),
       chain: nullable({
         type: 'object',
-        properties: { position: str(), prev_hash: str(), row_hash: str() },
+        description:
+          'The hash-chain entry of the event (an operator finds it by row_hash); null until sealed.',
+        properties: { row_hash: str() },
       }),
     },
   },
@@ -84,20 +93,22 @@ export const AUDIT_SCHEMAS: Record<string, object> = {
   },
   AuditVerifyReport: {
     type: 'object',
-    required: ['status', 'chain_id', 'entries_checked', 'checkpoints_checked'],
+    description:
+      "The shared chain's verification as a lab sees it: nothing in it counts other labs' events.",
+    required: ['status', 'chain_id', 'scope', 'lab_id', 'entries_checked'],
     properties: {
-      status: str({ enum: ['intact', 'tampered'] }),
+      status: str({ enum: ['intact', 'tampered'], description: 'Of the whole shared chain.' }),
       chain_id: str(),
-      entries_checked: { type: 'integer' },
-      first_position: nullable({ type: 'integer' }),
-      last_position: nullable({ type: 'integer' }),
-      checkpoints_checked: { type: 'integer' },
+      scope: str({ enum: ['lab'] }),
+      lab_id: str(),
+      entries_checked: {
+        type: 'integer',
+        description: "Your lab's events in the verified part of the chain.",
+      },
       problem: {
         type: 'object',
         properties: {
           kind: str({ enum: ['altered', 'deleted', 'inserted', 'reordered', 'checkpoint'] }),
-          position: { type: 'integer' },
-          seq: str(),
           detail: str(),
         },
       },

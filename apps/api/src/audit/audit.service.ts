@@ -15,6 +15,7 @@ import {
   type ChangedField,
   insertStatement,
   outcomeOf,
+  SECURITY_EVENT,
 } from './audit-event';
 import { AuditBatchWriter } from './audit-batch-writer';
 import { AuditConnections } from './audit-connections';
@@ -24,6 +25,7 @@ import { type AuditKeys, auditKeys, patientRefOf } from './audit-keys';
 import { AuditLog, type ShippedAuditEvent } from './audit-log';
 import { AUDIT_OBSERVER, type AuditObserver } from './audit-observer';
 import { AUDIT_ROUTE_CONFIG_KEY, type AuditSpec, type AuditSubjects } from './audited.decorator';
+import { CasesErrorCode } from '../cases/cases.errors';
 
 /** A write to record inside its own transaction. */
 export interface AuditedChange {
@@ -35,6 +37,12 @@ export interface AuditedChange {
   /** Plaintext `patient_info` objects involved (before and after); only their patient_id is used, keyed. */
   patients: unknown[];
 }
+
+/** outcome_detail of the owning lab's row when a case id of that lab was tried from another lab. */
+export const CROSS_LAB_ATTEMPT = 'CROSS_LAB_ATTEMPT';
+/** A case id that can exist (cases.id is an int4). */
+const CASE_ID = /^[1-9]\d{0,9}$/;
+const CASE_ID_MAX = 2_147_483_647;
 
 const REQUEST_KEY = 'lhcms.audit.request';
 const RECORDED_KEY = 'lhcms.audit.recorded';
@@ -281,8 +289,71 @@ export class AuditService implements OnModuleInit {
     const config = req.routeOptions?.config as unknown as Record<string, unknown> | undefined;
     const spec = config?.[AUDIT_ROUTE_CONFIG_KEY] as AuditSpec | undefined;
     if (!spec) return false;
-    await this.write(this.fromRequest(req, spec, status, code ?? null));
+    const record = this.fromRequest(req, spec, status, code ?? null);
+    const notFound = code === CasesErrorCode.CaseNotFound && spec.resourceType === 'case';
+    const owners = notFound && record.resource_id ? [record.resource_id] : [];
+    const elsewhere = await this.crossLabRecords(record, owners);
+    // One group commit: a foreign case costs the caller no more than a missing one.
+    await Promise.all([record, ...elsewhere].map((r) => this.write(r)));
     return true;
+  }
+
+  /**
+   * Bulk requests: case ids of the request that were "not found". Those that
+   * belong to another lab leave a security event in that lab's trail (the
+   * caller's answer is unchanged). Called for every not-found id, whether
+   * missing or foreign, so both cost the caller the same.
+   */
+  async recordCrossLabAttempts(caseIds: Array<string | number>): Promise<void> {
+    if (!this.enabled || caseIds.length === 0 || !this.cls.isActive()) return;
+    const bound = this.cls.get<{ req: FastifyRequest; spec: AuditSpec } | undefined>(REQUEST_KEY);
+    if (!bound) return;
+    const base = this.fromRequest(bound.req, bound.spec, 404, CasesErrorCode.CaseNotFound);
+    const elsewhere = await this.crossLabRecords(base, caseIds.map(String));
+    await Promise.all(elsewhere.map((r) => this.write(r)));
+  }
+
+  /**
+   * The owning labs' rows of a "case not found" answered to `actor` (the
+   * caller's own row): one per other lab owning some of `caseIds`, with the
+   * caller's user, lab, route and outcome, and nothing of the case but its id.
+   * The owner comes from case_owner_lab(), the one cross-lab lookup the app
+   * role may make, and only on this path.
+   */
+  private async crossLabRecords(actor: AuditRecord, caseIds: string[]): Promise<AuditRecord[]> {
+    const ids = [...new Set(caseIds)].filter((id) => CASE_ID.test(id) && Number(id) <= CASE_ID_MAX);
+    if (actor.lab_id === null || ids.length === 0) return [];
+    let found: Array<{ id: string; lab_id: string | null }>;
+    try {
+      found = await this.ds.query<Array<{ id: string; lab_id: string | null }>>(
+        `SELECT id::text AS id, case_owner_lab(id) AS lab_id FROM unnest($1::bigint[]) AS id`,
+        [ids],
+      );
+    } catch (err) {
+      // The attempt cannot be put on record for its owner: fail closed, as for any audit row.
+      this.log.warn({ err: errorFacts(err) }, 'case owner lookup failed: the request is refused');
+      throw AuditError.unavailable();
+    }
+    const byLab = new Map<string, string[]>();
+    for (const { id, lab_id } of found) {
+      if (lab_id === null || lab_id === actor.lab_id) continue;
+      byLab.set(lab_id, [...(byLab.get(lab_id) ?? []), id]);
+    }
+    return [...byLab].map(([labId, owned]) => ({
+      ...actor,
+      lab_id: labId,
+      event_type: SECURITY_EVENT,
+      resource_type: 'case',
+      resource_id: owned.length === 1 ? owned[0] : null,
+      entity_ids: owned.length > 1 ? owned : null,
+      subject_count: owned.length,
+      patient_ref: null,
+      patient_refs: null,
+      changed_fields: null,
+      query: { actor_lab_id: actor.lab_id },
+      outcome: 'denied',
+      outcome_detail: CROSS_LAB_ATTEMPT,
+    }));
   }
 
   /** Records an event outside any request (retention, operations). */

@@ -2,7 +2,7 @@ import type { AuditEventView } from './audit-review.repository';
 import { toFhirAuditEvent } from './fhir-audit-event';
 
 const base: AuditEventView = {
-  seq: '7',
+  id: '0123456789abcdef0123456789abcdef',
   occurred_at: '2026-11-28T10:00:00.000000Z',
   recorded_at: '2026-11-28T10:00:00.001000Z',
   lab_id: '1',
@@ -28,6 +28,7 @@ const base: AuditEventView = {
   http_status: 200,
   http_method: 'GET',
   route: '/api/v1/cases',
+  actor_lab_id: null,
   chain: null,
 };
 
@@ -82,5 +83,28 @@ describe('toFhirAuditEvent entities', () => {
         what: { identifier: { system: 'urn:lhcms:patient-ref', value: 'ref-a' } },
       }),
     ]);
+  });
+
+  it('a cross-lab attempt: a Security Alert with the actor`s lab, the opaque id, no query entity', () => {
+    const e = toFhirAuditEvent({
+      ...base,
+      event_type: 'security',
+      action: 'R',
+      interaction: 'read',
+      resource_id: '9',
+      entity_ids: null,
+      patient_refs: null,
+      query: { actor_lab_id: '2' },
+      outcome: 'denied',
+      http_status: 404,
+      actor_lab_id: '2',
+    });
+    expect(e).toMatchObject({
+      id: base.id,
+      type: { code: '110113', display: 'Security Alert' },
+      outcome: '4',
+      extension: expect.arrayContaining([{ url: 'urn:lhcms:actor-lab', valueString: '2' }]),
+    });
+    expect(e.entity).toEqual([expect.objectContaining({ what: { reference: 'Case/9' } })]);
   });
 });

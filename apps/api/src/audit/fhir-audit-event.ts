@@ -1,3 +1,4 @@
+import { SECURITY_EVENT } from './audit-event';
 import type { AuditEventView } from './audit-review.repository';
 
 const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
@@ -65,7 +66,7 @@ export function toFhirAuditEvent(e: AuditEventView): Record<string, unknown> {
     entities.push(
       entity(PERSON, PATIENT, { identifier: { system: 'urn:lhcms:patient-ref', value: ref } }),
     );
-  if (e.query)
+  if (e.query && e.event_type !== SECURITY_EVENT)
     entities.push({
       ...entity(SYSTEM_OBJECT, QUERY),
       query: Buffer.from(JSON.stringify(e.query), 'utf8').toString('base64'),
@@ -98,7 +99,7 @@ export function toFhirAuditEvent(e: AuditEventView): Record<string, unknown> {
   ];
   return {
     resourceType: 'AuditEvent',
-    id: e.seq,
+    id: e.id,
     type:
       e.event_type === 'rest'
         ? {
@@ -106,7 +107,9 @@ export function toFhirAuditEvent(e: AuditEventView): Record<string, unknown> {
             code: 'rest',
             display: 'RESTful Operation',
           }
-        : { system: DCM, code: '110100', display: 'Application Activity' },
+        : e.event_type === SECURITY_EVENT
+          ? { system: DCM, code: '110113', display: 'Security Alert' }
+          : { system: DCM, code: '110100', display: 'Application Activity' },
     subtype: [
       ...(rest ? [{ system: 'http://hl7.org/fhir/restful-interaction', code: rest }] : []),
       ...(e.interaction === 'export' ? [{ system: DCM, code: '110106', display: 'Export' }] : []),
@@ -133,6 +136,7 @@ export function toFhirAuditEvent(e: AuditEventView): Record<string, unknown> {
     ...(entities.length ? { entity: entities } : {}),
     extension: [
       ...(e.request_id ? [{ url: 'urn:lhcms:request-id', valueString: e.request_id }] : []),
+      ...(e.actor_lab_id ? [{ url: 'urn:lhcms:actor-lab', valueString: e.actor_lab_id }] : []),
       ...(e.changed_fields?.length
         ? [{ url: 'urn:lhcms:changed-fields', valueString: JSON.stringify(e.changed_fields) }]
         : []),

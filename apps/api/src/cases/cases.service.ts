@@ -614,6 +614,7 @@ export class CasesService {
    */
   async bulkStatus(actor: CaseActor, ids: number[], status: CaseStatus, reason?: string) {
     const results: BulkResultItem[] = [];
+    const notFound: number[] = [];
     for (const id of ids) {
       try {
         const c = await this.changeStatus(actor, id, status, reason);
@@ -621,6 +622,7 @@ export class CasesService {
       } catch (err) {
         if (!(err instanceof CasesError) && !(err instanceof AuthError)) throw err;
         const details = (err.details ?? {}) as { allowed_transitions?: string[] };
+        if (err.code === CasesErrorCode.CaseNotFound) notFound.push(id);
         results.push({
           id,
           ok: false,
@@ -639,6 +641,8 @@ export class CasesService {
         });
       }
     }
+    // Ids of other labs among them: a security event for each owning lab (the answer is the same).
+    await this.audit.recordCrossLabAttempts(notFound);
     const succeeded = results.filter((r) => r.ok).length;
     return { succeeded, failed: results.length - succeeded, results };
   }
