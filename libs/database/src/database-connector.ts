@@ -44,6 +44,8 @@ export class DatabaseConnector implements OnApplicationBootstrap, OnApplicationS
   private stopped = false;
   private migrated = false;
   private loop: Promise<void> | undefined;
+  private ready = false;
+  private readonly hooks: Array<(ds: DataSource) => void> = [];
   private resolveConnected!: () => void;
   /** Settles once the DataSource is connected (never, if the app stops first). */
   readonly connected: Promise<void> = new Promise((r) => (this.resolveConnected = r));
@@ -53,8 +55,19 @@ export class DatabaseConnector implements OnApplicationBootstrap, OnApplicationS
     @InjectDataSource() private readonly ds: DataSource,
   ) {}
 
+  /** Connected, and every onConnect hook has run: units of work may start. */
   get isConnected(): boolean {
-    return this.ds.isInitialized;
+    return this.ready;
+  }
+
+  /**
+   * Runs `fn` with the connected DataSource before any unit of work can start
+   * (at once when already connected). For what initialize() would otherwise
+   * reset, such as transaction subscribers.
+   */
+  onConnect(fn: (ds: DataSource) => void): void {
+    if (this.ready) fn(this.ds);
+    else this.hooks.push(fn);
   }
 
   onApplicationBootstrap(): void {
@@ -74,6 +87,9 @@ export class DatabaseConnector implements OnApplicationBootstrap, OnApplicationS
     while (!this.stopped) {
       try {
         await this.attempt();
+        if (this.stopped) return;
+        for (const hook of this.hooks.splice(0)) hook(this.ds);
+        this.ready = true;
         if (failures > 0) this.log.log(`database connected after ${failures} failed attempt(s)`);
         this.resolveConnected();
         return;

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool } from 'pg';
 import { DataSource, type EntityManager } from 'typeorm';
+import { DatabaseConnector } from './database-connector';
 import { DB_NOT_CONNECTED, DatabaseAvailabilityError } from './resilient-pool';
 import type { SqlRunner } from './sql';
 
@@ -43,7 +44,10 @@ export function primaryPool(ds: DataSource): Pool {
  */
 @Injectable()
 export class TenantDb {
-  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly connector: DatabaseConnector,
+  ) {}
 
   get dataSource(): DataSource {
     return this.ds;
@@ -51,7 +55,7 @@ export class TenantDb {
 
   /** Until DatabaseConnector has connected the DataSource, every unit of work is refused (503). */
   private assertConnected(): void {
-    if (!this.ds.isInitialized) {
+    if (!this.connector.isConnected) {
       throw new DatabaseAvailabilityError(DB_NOT_CONNECTED, 'database not connected yet');
     }
   }

@@ -6,7 +6,7 @@ import { ClsService } from 'nestjs-cls';
 import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
 import { TtlCache } from '@lhcms/cache';
 import { Env } from '@lhcms/config';
-import { rows } from '@lhcms/database';
+import { DatabaseConnector, rows } from '@lhcms/database';
 import { RequestContext } from '@lhcms/request-context';
 import {
   ACTION_OF,
@@ -95,6 +95,7 @@ export class AuditService implements OnModuleInit {
     private readonly auditLog: AuditLog,
     @Inject(AUDIT_OBSERVER) private readonly observer: AuditObserver,
     private readonly connections: AuditConnections,
+    private readonly connector: DatabaseConnector,
   ) {
     this.keys = env.HIPAA_AUDIT_ENABLED ? auditKeys(env) : undefined;
     this.writer = new AuditBatchWriter(
@@ -125,21 +126,24 @@ export class AuditService implements OnModuleInit {
 
   onModuleInit(): void {
     // Ship transactional rows once their transaction has committed; drop them on rollback.
-    this.ds.subscribers.push({
-      afterTransactionCommit: ({ queryRunner }) => {
-        const shipped = this.uncommitted.get(queryRunner);
-        if (!shipped) return;
-        this.uncommitted.delete(queryRunner);
-        try {
-          this.auditLog.ship(shipped);
-        } catch (err) {
-          this.log.error({ err: String(err) }, 'audit log shipping failed');
-        }
-      },
-      afterTransactionRollback: ({ queryRunner }) => {
-        this.uncommitted.delete(queryRunner);
-      },
-    });
+    // Once connected: the DataSource connects after boot, and initialize() resets its subscribers.
+    this.connector.onConnect((ds) =>
+      ds.subscribers.push({
+        afterTransactionCommit: ({ queryRunner }) => {
+          const shipped = this.uncommitted.get(queryRunner);
+          if (!shipped) return;
+          this.uncommitted.delete(queryRunner);
+          try {
+            this.auditLog.ship(shipped);
+          } catch (err) {
+            this.log.error({ err: String(err) }, 'audit log shipping failed');
+          }
+        },
+        afterTransactionRollback: ({ queryRunner }) => {
+          this.uncommitted.delete(queryRunner);
+        },
+      }),
+    );
   }
 
   /** The keyed patient reference of a plaintext patient_info (never the identifier). */
