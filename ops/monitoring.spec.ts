@@ -243,6 +243,7 @@ describe('ops/prometheus rules', () => {
         'LHCMSBackupStale',
         'LHCMSRedisDegraded',
         'LHCMSUmsDegraded',
+        'LHCMSNotReady',
       ]),
     );
     for (const a of alerts) {
