@@ -2,7 +2,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { EXTERNAL_METRIC_PREFIXES, METRICS } from '../apps/api/src/metrics/metric-catalogue';
+import {
+  EXTERNAL_METRIC_PREFIXES,
+  METRICS,
+  type MetricSpec,
+  SCRAPE_TARGET_LABELS,
+  SLO_EXCLUDED_5XX,
+} from '../apps/api/src/metrics/metric-catalogue';
 import { describeWithTool, promtool, run } from '../test/deploy/tools';
 
 /**
@@ -93,6 +99,54 @@ function known(name: string): boolean {
   return EXTERNAL_METRIC_PREFIXES.some((p) => (p.endsWith('_') ? name.startsWith(p) : name === p));
 }
 
+/** Each `metric{label op "value", ...}` selector of an expression: the metric and the labels it matches on. */
+export function selectors(expr: string): Array<{ metric: string; labels: string[]; text: string }> {
+  const out: Array<{ metric: string; labels: string[]; text: string }> = [];
+  for (const m of expr.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{([^}]*)\}/g)) {
+    const labels = [...m[2].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)/g)].map(
+      (l) => l[1],
+    );
+    out.push({ metric: m[1], labels, text: m[2] });
+  }
+  return out;
+}
+
+/** The catalogue entry a series name belongs to (histograms: its _bucket/_count/_sum). */
+function specOf(name: string): MetricSpec | undefined {
+  const specs = METRICS as readonly MetricSpec[];
+  const direct = specs.find((m) => m.name === name);
+  if (direct) return direct;
+  const hist = /^(.*)_(bucket|sum|count)$/.exec(name);
+  return hist ? specs.find((m) => m.name === hist[1] && m.type === 'histogram') : undefined;
+}
+
+/** Problems of one expression's selectors: labels the app does not export, 5xx selectors that count 501. */
+export function selectorProblems(expr: string): string[] {
+  const problems: string[] = [];
+  for (const sel of selectors(expr)) {
+    const spec = specOf(sel.metric);
+    if (!spec) continue;
+    const allowed = new Set<string>([
+      ...spec.labels,
+      ...SCRAPE_TARGET_LABELS,
+      ...(spec.type === 'histogram' && sel.metric.endsWith('_bucket') ? ['le'] : []),
+    ]);
+    for (const l of sel.labels) {
+      if (!allowed.has(l)) problems.push(`${sel.metric} has no label ${l}`);
+      // `endpoint` is the Operator's port name: never what a dashboard or rule about LHCMS means.
+      if (l === 'endpoint')
+        problems.push(`${sel.metric}{endpoint...} matches the scrape port name`);
+    }
+    if (/status\s*=~\s*"5\.\."/.test(sel.text)) {
+      const exclusion = `status!~"${SLO_EXCLUDED_5XX.join('|')}"`;
+      if (!sel.text.replace(/\s+/g, '').includes(exclusion))
+        problems.push(`${sel.metric}{${sel.text}} counts ${SLO_EXCLUDED_5XX.join(', ')} as errors`);
+    }
+  }
+  if (/\b(by|without)\s*\([^)]*\bendpoint\b/.test(expr)) problems.push('groups by endpoint');
+  return problems;
+}
+
 describe('metric-name extraction', () => {
   it('finds metrics and skips functions, labels, keywords, literals and Grafana variables', () => {
     expect(
@@ -121,15 +175,55 @@ describe('metric-name extraction', () => {
   });
 });
 
+describe('label checks', () => {
+  it('flag labels the app does not export, the Operator `endpoint`, and 5xx selectors that count 501', () => {
+    expect(selectorProblems('sum by (route) (rate(lhcms_requests_total{route="/x"}[5m]))')).toEqual(
+      [],
+    );
+    expect(selectorProblems('rate(lhcms_requests_total{endpoint!~"/health.*"}[5m])')).toEqual([
+      'lhcms_requests_total{endpoint...} matches the scrape port name',
+    ]);
+    expect(selectorProblems('sum by (method, endpoint) (rate(lhcms_requests_total[5m]))')).toEqual([
+      'groups by endpoint',
+    ]);
+    expect(selectorProblems('rate(lhcms_requests_total{status=~"5.."}[5m])')).toHaveLength(1);
+    expect(
+      selectorProblems('rate(lhcms_requests_total{status=~"5..", status!~"501"}[5m])'),
+    ).toEqual([]);
+    expect(
+      selectorProblems('rate(lhcms_request_duration_seconds_bucket{le="0.5", namespace="x"}[5m])'),
+    ).toEqual([]);
+    expect(selectorProblems('rate(lhcms_requests_total{le="0.5"}[5m])')).toEqual([
+      'lhcms_requests_total has no label le',
+    ]);
+    expect(selectorProblems('rate(lhcms_audit_write_failures_total{outcome="x"}[5m])')).toEqual([
+      'lhcms_audit_write_failures_total has no label outcome',
+    ]);
+  });
+});
+
 describe('ops/prometheus rules', () => {
   it.each(allRules.map((r) => [r.alert ?? r.record!, r.expr]))(
-    '%s uses only exported metrics',
+    '%s uses only exported metrics and labels',
     (_name, expr) => {
       const names = metricNames(expr);
       expect(names.length).toBeGreaterThan(0);
       expect(names.filter((n) => !known(n))).toEqual([]);
+      expect(selectorProblems(expr)).toEqual([]);
     },
   );
+
+  it('dependency degradation warns (Redis, UMS) after 5 minutes and never pages', () => {
+    for (const name of ['LHCMSRedisDegraded', 'LHCMSUmsDegraded']) {
+      const rule = allRules.find((r) => r.alert === name) as (typeof allRules)[number] & {
+        for?: string;
+      };
+      expect(rule).toBeDefined();
+      expect(rule.for).toBe('5m');
+      expect(rule.labels?.severity).toBe('warning');
+      expect(rule.expr).toContain('lhcms_dependency_up');
+    }
+  });
 
   it('has the alerts design/ops.md asks for, each with a severity and a summary', () => {
     const alerts = allRules.filter((r) => r.alert);
@@ -147,6 +241,9 @@ describe('ops/prometheus rules', () => {
         'LHCMSEventLoopLagHigh',
         'LHCMSPodRestarting',
         'LHCMSBackupStale',
+        'LHCMSRedisDegraded',
+        'LHCMSUmsDegraded',
+        'LHCMSNotReady',
       ]),
     );
     for (const a of alerts) {
@@ -197,6 +294,12 @@ describe('ops/grafana dashboards', () => {
       }
       const unknown = exprs.flatMap((e: string) => metricNames(e).filter((n) => !known(n)));
       expect(unknown).toEqual([]);
+      expect(exprs.flatMap(selectorProblems)).toEqual([]);
+      // Legends name labels the series have: `{{endpoint}}` would print the scrape port.
+      const legends = panelsOf(json).flatMap((p: any) =>
+        (p.targets ?? []).map((t: any) => String(t.legendFormat ?? '')),
+      );
+      expect(legends.filter((l: string) => l.includes('{{endpoint}}'))).toEqual([]);
     },
   );
 
@@ -220,6 +323,8 @@ describe('ops/grafana dashboards', () => {
       'lhcms_cache_requests_total',
       'lhcms_db_pool_connections',
       'lhcms_rate_limit_rejections_total',
+      'lhcms_dependency_up',
+      'lhcms_rate_limiter_fail_open_total',
     ])
       expect(service).toContain(m);
     const runtime = used('lhcms-node-runtime');
@@ -243,28 +348,67 @@ describeWithTool(promtool(), 'promtool', (bin) => {
     }
   });
 
-  it('the rules unit tests pass (burn-rate, audit failures, backup staleness)', () => {
+  it('the rules unit tests pass (burn-rate, ratios at 0, audit failures, degradation, backups)', () => {
     const r = run(bin, ['test', 'rules', path.join(RULES_DIR, 'lhcms-rules.test.yaml')]);
     expect(r.stdout + r.stderr).toMatch(/SUCCESS/);
     expect(r.status).toBe(0);
   });
 
-  it('the unit tests can fail: a burn-rate threshold raised above the test traffic stops the page', () => {
+  /** `promtool test rules` of the test file's `groups` (by name) against mutated rules. */
+  const mutated = (mutate: (rules: string) => string, groups: string) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lhcms-rules-'));
     try {
-      const rules = fs
-        .readFileSync(path.join(RULES_DIR, 'lhcms-rules.yaml'), 'utf8')
-        .replace(/_rate1h > \(14\.4 \* 0\.001\)/, '_rate1h > (14.4 * 0.01)');
+      const source = fs.readFileSync(path.join(RULES_DIR, 'lhcms-rules.yaml'), 'utf8');
+      const rules = mutate(source);
+      expect(rules).not.toBe(source);
       fs.writeFileSync(path.join(dir, 'lhcms-rules.yaml'), rules);
       fs.copyFileSync(
         path.join(RULES_DIR, 'lhcms-rules.test.yaml'),
         path.join(dir, 'lhcms-rules.test.yaml'),
       );
-      const r = run(bin, ['test', 'rules', path.join(dir, 'lhcms-rules.test.yaml')]);
-      expect(r.status).not.toBe(0);
-      expect(r.stdout + r.stderr).toMatch(/LHCMSErrorBudgetBurnFast/);
+      return run(bin, [
+        'test',
+        'rules',
+        `--run=^(${groups})$`,
+        path.join(dir, 'lhcms-rules.test.yaml'),
+      ]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  };
+
+  it.each([
+    [
+      'a burn-rate threshold raised above the test traffic stops the page',
+      (r: string) => r.replace(/_rate1h > \(14\.4 \* 0\.001\)/, '_rate1h > (14.4 * 0.01)'),
+      'burn-fast',
+      /LHCMSErrorBudgetBurnFast/,
+    ],
+    [
+      'error ratios without the zero fallback read "no data"',
+      (r: string) => r.replace(/\n\s*or sum by \(namespace, job\) \(rate\([^\n]*\* 0/g, ''),
+      'ratios-read-zero',
+      /lhcms:request_errors:ratio_rate5m/,
+    ],
+    [
+      '501 counted as an error burns the budget',
+      (r: string) => r.replaceAll(', status!~"501"', ''),
+      'ratios-read-zero',
+      /lhcms:request_errors:ratio_rate/,
+    ],
+    [
+      'the audit alert on increase() alone misses a new pod first seen at 1',
+      (r: string) =>
+        r.replace(
+          /\n\s*or sum by \(namespace, mode\) \(lhcms_audit_write_failures_total unless[^\n]*/,
+          '',
+        ),
+      'audit-first-failure|audit-new-pod',
+      /LHCMSAuditWriteFailures/,
+    ],
+  ])('the unit tests can fail: %s', (_what, mutate, groups, failing) => {
+    const r = mutated(mutate, groups);
+    expect(r.status).not.toBe(0);
+    expect(r.stdout + r.stderr).toMatch(failing);
   });
 });

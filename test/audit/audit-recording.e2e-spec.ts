@@ -373,16 +373,16 @@ describe('audit trail: what each request records (e2e)', () => {
     ]);
   });
 
-  it('doctor-info: the directory read is on record (503 without a directory)', async () => {
+  it('doctor-info: the directory read is on record (501 without a directory)', async () => {
     const { res, rows } = await call('admin', '/api/v1/cases/doctor-info/doc-9');
-    expect(res.status).toBe(503);
+    expect(res.status).toBe(501);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({
       resource_type: 'doctor',
       resource_id: 'doc-9',
       interaction: 'read',
       outcome: 'error',
-      http_status: 503,
+      http_status: 501,
       outcome_detail: 'CASE_DIRECTORY_NOT_CONFIGURED',
     });
   });

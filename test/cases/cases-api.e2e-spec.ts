@@ -527,9 +527,9 @@ describe('Cases API v1 (e2e: real ums-dev, real PostgreSQL)', () => {
   });
 
   describe('doctor-info without a directory', () => {
-    it('is 503 with a clear message when LINKSHUB_CORE_URL is not set', async () => {
+    it('is 501 with a clear message when LINKSHUB_CORE_URL is not set', async () => {
       const res = await s.as('nolab', '/api/v1/cases/doctor-info/doc-1');
-      expect(res.status).toBe(503);
+      expect(res.status).toBe(501);
       expect(res.body.message).toMatch(/not configured/);
     });
   });

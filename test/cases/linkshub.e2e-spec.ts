@@ -1,6 +1,27 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { freePort, startStack, type Stack } from '@lhcms/testing';
+import { freePort, request, startStack, type Stack } from '@lhcms/testing';
+import { SLO_EXCLUDED_5XX } from '../../apps/api/src/metrics/metric-catalogue';
+import { parseMetrics, type Sample } from '../observability/metrics-scrape';
+
+const DOCTOR_INFO_ROUTE = '/api/v1/cases/doctor-info/:doctor_id';
+
+/** What the error SLO counts as failed (5xx but SLO_EXCLUDED_5XX), and all responses, of one route. */
+function sloCounts(samples: Sample[], route: string) {
+  const ours = samples.filter((x) => x.name === 'lhcms_requests_total' && x.labels.route === route);
+  const sum = (xs: Sample[]) => xs.reduce((n, x) => n + x.value, 0);
+  return {
+    all: sum(ours),
+    errors: sum(
+      ours.filter(
+        (x) =>
+          /^5\d\d$/.test(x.labels.status) &&
+          !(SLO_EXCLUDED_5XX as readonly string[]).includes(x.labels.status),
+      ),
+    ),
+    byStatus: (status: string) => sum(ours.filter((x) => x.labels.status === status)),
+  };
+}
 
 /** A stand-in for LinksHub Core (no public implementation exists): real HTTP on loopback. */
 function fakeLinksHub(labId: () => string) {
@@ -126,6 +147,39 @@ describe('LinksHub Core configured but unreachable', () => {
         0,
       );
       expect((await s.as('admin', '/api/v1/cases/doctor-info/x')).status).toBe(503);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('LinksHub Core not configured (LINKSHUB_CORE_URL unset)', () => {
+  it('doctor-info is 501 in the one error shape, counted by route but not against the error SLO', async () => {
+    const s = await startStack();
+    try {
+      const scrape = async () => parseMetrics((await request(s.api.url, '/metrics')).text);
+      const before = sloCounts(await scrape(), DOCTOR_INFO_ROUTE);
+      for (let i = 0; i < 3; i++) {
+        const res = await s.as('nolab', `/api/v1/cases/doctor-info/doc-${i}`);
+        expect(res.status).toBe(501);
+        expect(res.body).toEqual({
+          error: 'Not Implemented',
+          message: 'Doctor directory (LinksHub Core) is not configured',
+          code: 501,
+          timestamp: expect.any(String),
+          request_id: expect.any(String),
+        });
+      }
+      // Create skips the directory checks rather than failing.
+      const created = await s.as('admin', '/api/v1/cases/', {
+        method: 'POST',
+        body: { doctor_id: 'any-doc', product_id: 'p', case_type: 'other' },
+      });
+      expect(created.status).toBe(201);
+      const after = sloCounts(await scrape(), DOCTOR_INFO_ROUTE);
+      expect(after.all - before.all).toBe(3);
+      expect(after.byStatus('501') - before.byStatus('501')).toBe(3);
+      expect(after.errors - before.errors).toBe(0);
     } finally {
       await s.close();
     }

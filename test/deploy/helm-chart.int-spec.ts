@@ -2,6 +2,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '@lhcms/testing';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import {
+  METRICS,
+  type MetricSpec,
+  SCRAPE_TARGET_LABELS,
+} from '../../apps/api/src/metrics/metric-catalogue';
 import { parseDockerfile } from './dockerfile';
 import { type K8sObject, validateObject } from './k8s-validate';
 import { describeWithTool, helm, run } from './tools';
@@ -273,6 +278,23 @@ describeWithTool(helm(), 'helm/lhcms chart', (bin) => {
     expect(rule.spec.groups).toEqual(source.groups);
     const cms = objs.filter((o) => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard);
     expect(cms[0].metadata.annotations).toEqual({ grafana_folder: 'LHCMS' });
+  });
+
+  it("the ServiceMonitor's target labels never shadow an app label (route templates survive the Operator)", () => {
+    const sm = one(render(valuesFile('monitoring-values.yaml')), 'ServiceMonitor');
+    // Labels the Operator sets on every series of the target, plus any the chart adds.
+    const ep = sm.spec.endpoints[0];
+    const target = new Set<string>([
+      ...SCRAPE_TARGET_LABELS,
+      ...(sm.spec.targetLabels ?? []),
+      ...(sm.spec.podTargetLabels ?? []),
+      ...(ep.relabelings ?? []).map((r: { targetLabel?: string }) => r.targetLabel),
+    ]);
+    // honorLabels stays off: the app cannot overwrite job/namespace/pod, and it needs not to.
+    expect(ep.honorLabels ?? false).toBe(false);
+    const appLabels = (METRICS as readonly MetricSpec[]).flatMap((m) => [...m.labels]);
+    expect(appLabels).toContain('route');
+    expect(appLabels.filter((l) => target.has(l))).toEqual([]);
   });
 
   it('production variant: HPA 2-10 at 80 % CPU, Ingress with TLS, NetworkPolicy, image by digest', () => {

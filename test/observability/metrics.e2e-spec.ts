@@ -11,14 +11,21 @@ import {
 } from '@lhcms/testing';
 import type { UmsDevServer } from '@lhcms/ums-dev';
 import { register } from 'prom-client';
-import { METRICS } from '../../apps/api/src/metrics/metric-catalogue';
-import { MetricsService } from '../../apps/api/src/metrics/metrics.service';
+import { METRICS, SCRAPE_TARGET_LABELS } from '../../apps/api/src/metrics/metric-catalogue';
+import { MetricsService, zeroSeriesOf } from '../../apps/api/src/metrics/metrics.service';
+import { describeWithTool, promtool, run } from '../deploy/tools';
 import {
   BOOM_DETAIL,
   ObservabilityTestModule,
   TEST_BEARER,
 } from '../support/observability-test.module';
-import { parseMetrics, valueOf } from './metrics-scrape';
+import {
+  asStoredByPrometheus,
+  OPERATOR_TARGET,
+  PROMETHEUS_ACCEPT,
+  parseMetrics,
+  valueOf,
+} from './metrics-scrape';
 
 const CASE_ROUTE = '/api/v1/cases/:id';
 
@@ -44,6 +51,65 @@ describe('/metrics', () => {
   };
   const requests = (samples: ReturnType<typeof parseMetrics>, labels: Record<string, string>) =>
     valueOf(samples, 'lhcms_requests_total', labels);
+
+  it('shows every failure series an alert or ratio reads on the first scrape, at 0', async () => {
+    // First thing in this file (a fresh registry): nothing has failed yet.
+    const { samples } = await scrape();
+    const exact = (name: string, labels: Record<string, string>) =>
+      samples.filter(
+        (s) =>
+          s.name === name &&
+          Object.keys(s.labels).length === Object.keys(labels).length &&
+          Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+      );
+    const zero = zeroSeriesOf();
+    expect(zero.length).toBeGreaterThan(40);
+    for (const z of zero) {
+      const name = z.type === 'histogram' ? `${z.name}_count` : z.name;
+      expect({ name, labels: z.labels, found: exact(name, z.labels).length }).toEqual({
+        name,
+        labels: z.labels,
+        found: 1,
+      });
+    }
+    const value = (name: string, labels: Record<string, string> = {}) =>
+      exact(name, labels).map((s) => s.value);
+    // What the alerts read: increase() of a series that exists at 0 sees the first failure.
+    expect(value('lhcms_audit_write_failures_total', { mode: 'transactional' })).toEqual([0]);
+    expect(value('lhcms_audit_write_failures_total', { mode: 'batch' })).toEqual([0]);
+    expect(value('lhcms_rate_limiter_fail_open_total')).toEqual([0]);
+    expect(value('lhcms_rate_limit_rejections_total')).toEqual([0]);
+    for (const outcome of ['error', 'timeout', 'circuit_open'])
+      expect(
+        value('lhcms_ums_request_duration_seconds_count', { operation: 'me', outcome }),
+      ).toEqual([0]);
+    expect(value('lhcms_case_operations_total', { operation: 'create', status: 'error' })).toEqual([
+      0,
+    ]);
+    // Gauges are not invented: dependency_up appears only when someone reports it.
+    expect(samples.filter((s) => s.name === 'lhcms_dependency_up')).toEqual([]);
+  });
+
+  it('keeps its labels when Prometheus stores them under the Operator (no exported_* labels)', async () => {
+    expect((await request(api.url, '/test-only/widgets/5')).status).toBe(200);
+    const res = await request(api.url, '/metrics', {
+      headers: { accept: PROMETHEUS_ACCEPT, 'user-agent': 'Prometheus/3.7.0' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const stored = asStoredByPrometheus(parseMetrics(res.text));
+    expect(
+      stored.filter((s) => Object.keys(s.labels).some((k) => k.startsWith('exported_'))),
+    ).toEqual([]);
+    const byRoute = stored.filter(
+      (s) => s.name === 'lhcms_requests_total' && s.labels.route === '/test-only/widgets/:id',
+    );
+    expect(byRoute.length).toBeGreaterThan(0);
+    for (const s of byRoute) {
+      expect(s.labels).toMatchObject({ ...OPERATOR_TARGET, method: 'GET', status: '200' });
+    }
+    expect(Object.keys(OPERATOR_TARGET).sort()).toEqual([...SCRAPE_TARGET_LABELS].sort());
+  });
 
   it('serves the text format with every catalogue metric, the default Node metrics and the DB pool', async () => {
     await request(api.url, '/test-only/widgets/1');
@@ -100,13 +166,13 @@ describe('/metrics', () => {
     expect((await request(api.url, '/api/v1/cases/42', { token })).status).toBe(404);
     const { text, samples } = await scrape();
     const delta = (status: string) => {
-      const label = { method: 'GET', endpoint: CASE_ROUTE, status };
+      const label = { method: 'GET', route: CASE_ROUTE, status };
       return requests(samples, label) - requests(before, label);
     };
     expect(delta('401')).toBe(1);
     expect(delta('404')).toBe(1);
-    expect(text).toContain(`endpoint="${CASE_ROUTE}"`);
-    expect(text).not.toMatch(/endpoint="[^"]*\/42"/);
+    expect(text).toContain(`route="${CASE_ROUTE}"`);
+    expect(text).not.toMatch(/route="[^"]*\/42"/);
     expect(text).not.toContain('/api/v1/cases/42');
     // The ums-gateway reports through MetricsService: the /me call and the principal cache miss.
     const me = (s: typeof samples) =>
@@ -124,12 +190,12 @@ describe('/metrics', () => {
       expect((await request(api.url, `/test-only/widgets/98765432${i}`)).status).toBe(200);
     }
     const { text, samples } = await scrape();
-    const label = { method: 'GET', endpoint: '/test-only/widgets/:id', status: '200' };
+    const label = { method: 'GET', route: '/test-only/widgets/:id', status: '200' };
     expect(requests(samples, label) - requests(before, label)).toBe(n);
     const count = (s: typeof samples) =>
       valueOf(s, 'lhcms_request_duration_seconds_count', {
         method: 'GET',
-        endpoint: '/test-only/widgets/:id',
+        route: '/test-only/widgets/:id',
       });
     expect(count(samples) - count(before)).toBe(n);
     expect(text).toMatch(/lhcms_request_duration_seconds_bucket\{le="0.25",method="GET"/);
@@ -150,10 +216,10 @@ describe('/metrics', () => {
     const { text, samples } = await scrape();
     const delta = (labels: Record<string, string>) =>
       requests(samples, labels) - requests(before, labels);
-    expect(delta({ endpoint: 'unmatched', status: '404' })).toBe(1);
-    expect(delta({ endpoint: '/test-only/private', status: '401' })).toBe(2);
-    expect(delta({ endpoint: '/test-only/private', status: '200' })).toBe(1);
-    expect(delta({ endpoint: '/test-only/boom', status: '500' })).toBe(1);
+    expect(delta({ route: 'unmatched', status: '404' })).toBe(1);
+    expect(delta({ route: '/test-only/private', status: '401' })).toBe(2);
+    expect(delta({ route: '/test-only/private', status: '200' })).toBe(1);
+    expect(delta({ route: '/test-only/boom', status: '500' })).toBe(1);
     expect(text).not.toContain('31337');
   });
 
@@ -170,8 +236,8 @@ describe('/metrics', () => {
     expect((await post('<case/>', 'application/xml')).status).toBe(415);
     const { samples } = await scrape();
     const delta = (status: string) =>
-      requests(samples, { endpoint: '/test-only/context', status }) -
-      requests(before, { endpoint: '/test-only/context', status });
+      requests(samples, { route: '/test-only/context', status }) -
+      requests(before, { route: '/test-only/context', status });
     expect(delta('400')).toBe(1);
     expect(delta('413')).toBe(1);
     expect(delta('415')).toBe(1);
@@ -190,7 +256,7 @@ describe('/metrics', () => {
     });
     await new Promise((r) => setTimeout(r, 600));
     const { samples } = await scrape();
-    const labels = { endpoint: '/test-only/slow' };
+    const labels = { route: '/test-only/slow' };
     const byStatus = (s: typeof samples, status: string) => requests(s, { ...labels, status });
     expect(byStatus(samples, '499') - byStatus(before, '499')).toBe(1);
     expect(byStatus(samples, '200') - byStatus(before, '200')).toBe(0);
@@ -202,8 +268,7 @@ describe('/metrics', () => {
     }
     const { samples } = await scrape();
     const infra = samples.filter(
-      (s) =>
-        s.name.startsWith('lhcms_request') && /^\/(health|metrics)/.test(s.labels.endpoint ?? ''),
+      (s) => s.name.startsWith('lhcms_request') && /^\/(health|metrics)/.test(s.labels.route ?? ''),
     );
     expect(infra).toEqual([]);
   });
@@ -314,7 +379,7 @@ describe('rate-limit rejections', () => {
       const d = (name: string, labels: Record<string, string> = {}) =>
         valueOf(after, name, labels) - valueOf(before, name, labels);
       expect(d('lhcms_rate_limit_rejections_total')).toBe(1);
-      expect(d('lhcms_requests_total', { endpoint: '/api/v1/cases', status: '429' })).toBe(1);
+      expect(d('lhcms_requests_total', { route: '/api/v1/cases', status: '429' })).toBe(1);
     } finally {
       await api.close();
       await ums.close();
@@ -375,5 +440,25 @@ describe('/metrics with METRICS_TOKEN', () => {
 
   it('leaves the probes open', async () => {
     expect((await request(api.url, '/health/live')).status).toBe(200);
+  });
+});
+
+describeWithTool(promtool(), 'promtool check metrics', (bin) => {
+  it("accepts the exposition as Prometheus's own linter reads it", async () => {
+    const ums = await startTestUms();
+    const api = await startTestApi(testEnv({ UMS_BASE_URL: ums.url }));
+    try {
+      expect((await request(api.url, '/api/v1/cases/types')).status).toBe(200);
+      const text = (await request(api.url, '/metrics', { headers: { accept: PROMETHEUS_ACCEPT } }))
+        .text;
+      const r = run(bin, ['check', 'metrics'], { input: text });
+      // Problems are printed one per line as `<metric> <problem>`; only the app's own families matter here.
+      const problems = (r.stdout + r.stderr).split('\n').filter((l) => l.startsWith('lhcms_'));
+      expect(problems).toEqual([]);
+      expect(r.stderr).not.toMatch(/error while linting|text format parsing error/i);
+    } finally {
+      await api.close();
+      await ums.close();
+    }
   });
 });

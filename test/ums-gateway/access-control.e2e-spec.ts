@@ -69,7 +69,7 @@ describe('default deny: roles and permissions', () => {
   });
 
   it('a user without a lab may still use doctor-info (authenticated users only)', async () => {
-    expect((await s.as('nolab', '/api/v1/cases/doctor-info/d1')).status).toBe(503); // passes the guard; no directory configured
+    expect((await s.as('nolab', '/api/v1/cases/doctor-info/d1')).status).toBe(501); // passes the guard; no directory configured
     expect((await s.as('nolab', '/api/v1/cases/')).status).toBe(403);
   });
 });

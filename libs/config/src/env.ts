@@ -436,7 +436,7 @@ export class Env {
   @EnvVar({
     group: 'linkshub',
     description:
-      'Doctor/product directory (LinksHub Core). Unset: create-time doctor and product checks are skipped and doctor-info answers 503.',
+      'Doctor/product directory (LinksHub Core). Unset: create-time doctor and product checks are skipped and doctor-info answers 501 (not configured; outside the error SLO).',
     example: 'https://core.linkstechnologies.io',
   })
   @IsOptional()

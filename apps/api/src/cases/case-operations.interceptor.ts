@@ -7,10 +7,10 @@ import {
 import { type Observable, tap } from 'rxjs';
 import { DomainError } from '../common/errors/domain-error';
 import { type ErrorCode, statusFor } from '../common/errors/error-status';
-import { MetricsService } from '../metrics/metrics.service';
+import { type CaseOperation, MetricsService } from '../metrics/metrics.service';
 
-/** Handler → the operation label of `lhcms_case_operations_total`. */
-const OPERATIONS: Record<string, string> = {
+/** Handler → the operation label of `lhcms_case_operations_total` (its values are declared in the metric catalogue). */
+const OPERATIONS: Record<string, CaseOperation> = {
   list: 'list',
   get: 'read',
   byNumber: 'read',

@@ -295,11 +295,12 @@ export class CasesController {
   @ApiBearerAuth()
   @ApiOperation({
     summary: 'A doctor from the doctor directory (LinksHub Core)',
-    description: '503 when LINKSHUB_CORE_URL is not configured or the directory is unreachable.',
+    description:
+      '501 when LINKSHUB_CORE_URL is not configured (not counted against the error SLO); 503 when the directory is unreachable.',
   })
   @ApiParam({ name: 'doctor_id', schema: { type: 'string' } })
   @ApiOk('DoctorAccount')
-  @ApiErrors(401, 404, 429, 503)
+  @ApiErrors(401, 404, 429, 501, 503)
   @Audited({ resourceType: 'doctor', interaction: 'read', mode: 'read', idParam: 'doctor_id' })
   async doctorInfo(@Req() req: FastifyRequest, @Param('doctor_id') doctorId: string) {
     const token = (req.headers.authorization ?? '').trim().split(/\s+/)[1] ?? '';

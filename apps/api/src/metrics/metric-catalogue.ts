@@ -14,7 +14,40 @@ export interface MetricSpec {
   help: string;
   /** Histogram buckets in seconds (include the SLO thresholds). */
   buckets?: readonly number[];
+  /**
+   * The closed set of values of a label, where there is one. A counter or
+   * histogram whose labels all have one is exported at 0 for every
+   * combination from process start (MetricsService), so that `increase()`
+   * and `rate()` see the first event and ratios read 0, not "No data".
+   */
+  values?: Readonly<Record<string, readonly string[]>>;
 }
+
+/**
+ * Labels the Prometheus Operator puts on every series of a ServiceMonitor
+ * target (`endpoint` is the Service port name). With `honorLabels: false`
+ * (the Operator's default, and the chart's) a metric label of the same name
+ * would be renamed `exported_<name>` and lose its meaning in every query,
+ * so no catalogue label may use one of these (a unit test checks).
+ */
+export const SCRAPE_TARGET_LABELS = [
+  'job',
+  'instance',
+  'namespace',
+  'service',
+  'pod',
+  'container',
+  'endpoint',
+] as const;
+
+/**
+ * The error SLO counts `lhcms_requests_total` responses with a 5xx status
+ * except these: 501 is an optional integration this deployment does not
+ * configure (LinksHub Core), a fact about the deployment, not a failure of
+ * the service. Every rule and dashboard query of 5xx ratios excludes them
+ * (ops/monitoring.spec.ts checks).
+ */
+export const SLO_EXCLUDED_5XX = ['501'] as const;
 
 /** Latency buckets: the SLO thresholds (100 ms, 250 ms, 500 ms, 1 s) are among them. */
 export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
@@ -23,13 +56,13 @@ export const METRICS = [
   {
     name: 'lhcms_requests_total',
     type: 'counter',
-    labels: ['method', 'endpoint', 'status'],
+    labels: ['method', 'route', 'status'],
     help: 'HTTP requests by method, route template (`unmatched` for unknown routes) and status code.',
   },
   {
     name: 'lhcms_request_duration_seconds',
     type: 'histogram',
-    labels: ['method', 'endpoint'],
+    labels: ['method', 'route'],
     help: 'HTTP request duration by method and route template.',
     buckets: LATENCY_BUCKETS,
   },
@@ -37,20 +70,39 @@ export const METRICS = [
     name: 'lhcms_case_operations_total',
     type: 'counter',
     labels: ['operation', 'status'],
-    help: 'Case operations (create, read, list, update, status_change, delete, ...) by outcome (success, client_error, error).',
+    help: 'Case operations by outcome.',
+    values: {
+      operation: [
+        'list',
+        'read',
+        'read_events',
+        'create',
+        'update',
+        'status_change',
+        'stage_change',
+        'bulk_status',
+        'delete',
+      ],
+      status: ['success', 'client_error', 'error'],
+    },
   },
   {
     name: 'lhcms_db_pool_connections',
     type: 'gauge',
     labels: ['pool', 'state'],
-    help: 'Database pool connections by pool (primary, replica) and state (total, idle, waiting).',
+    help: 'Database pool connections by pool and state (read at scrape time).',
+    values: { pool: ['primary', 'replica'], state: ['total', 'idle', 'waiting'] },
   },
   {
     name: 'lhcms_ums_request_duration_seconds',
     type: 'histogram',
     labels: ['operation', 'outcome'],
-    help: 'UMS calls by operation (me, labs, health) and outcome (ok, unauthorized, error, timeout, circuit_open).',
+    help: 'UMS calls by operation and outcome.',
     buckets: LATENCY_BUCKETS,
+    values: {
+      operation: ['me', 'labs', 'health'],
+      outcome: ['ok', 'unauthorized', 'error', 'timeout', 'circuit_open'],
+    },
   },
   {
     name: 'lhcms_ums_circuit_open',
@@ -62,7 +114,8 @@ export const METRICS = [
     name: 'lhcms_cache_requests_total',
     type: 'counter',
     labels: ['cache', 'result'],
-    help: 'Cache lookups by cache (principal, ...) and result (hit, miss).',
+    help: 'Cache lookups by cache (`principal_local`: in-process, `principal`: shared) and result.',
+    values: { cache: ['principal_local', 'principal'], result: ['hit', 'miss'] },
   },
   {
     name: 'lhcms_rate_limit_rejections_total',
@@ -74,14 +127,16 @@ export const METRICS = [
     name: 'lhcms_audit_write_duration_seconds',
     type: 'histogram',
     labels: ['mode'],
-    help: 'Audit write latency by mode (transactional, batch).',
+    help: 'Audit write latency by mode.',
     buckets: LATENCY_BUCKETS,
+    values: { mode: ['transactional', 'batch'] },
   },
   {
     name: 'lhcms_audit_write_failures_total',
     type: 'counter',
     labels: ['mode'],
     help: 'Audit writes that failed (the request was refused or rolled back).',
+    values: { mode: ['transactional', 'batch'] },
   },
   {
     name: 'lhcms_audit_sealing_lag_seconds',
@@ -95,9 +150,37 @@ export const METRICS = [
     labels: [],
     help: 'Audit events not yet linked into the hash chain.',
   },
+  {
+    name: 'lhcms_dependency_up',
+    type: 'gauge',
+    labels: ['dependency'],
+    help: 'Whether this replica reaches a dependency (1) or serves degraded without it (0); absent for a dependency that is not configured. Only `database` affects readiness.',
+    values: { dependency: ['database', 'redis', 'ums', 'linkshub'] },
+  },
+  {
+    name: 'lhcms_rate_limiter_fail_open_total',
+    type: 'counter',
+    labels: [],
+    help: 'Requests let through unchecked because the rate limiter could not reach Redis (it fails open).',
+  },
 ] as const satisfies readonly MetricSpec[];
 
 export type MetricName = (typeof METRICS)[number]['name'];
+
+type SpecOf<N extends MetricName> = Extract<(typeof METRICS)[number], { name: N }>;
+
+/** The label names of a catalogue metric: MetricsService's prom-client types use these. */
+export type LabelOf<N extends MetricName> = SpecOf<N>['labels'][number];
+
+/** The declared values of one label of a catalogue metric. */
+export type LabelValue<N extends MetricName, K extends string> =
+  SpecOf<N> extends { values: infer V }
+    ? K extends keyof V
+      ? V[K] extends readonly (infer X)[]
+        ? X
+        : never
+      : never
+    : never;
 
 /**
  * Metrics that are not exported by the app but may appear in dashboards and

@@ -7,7 +7,14 @@ export const README_METRICS_END = '<!-- metrics-table:end -->';
 export function renderMetricsTable(): string {
   const rows = ['| metric | type | labels | meaning |', '|---|---|---|---|'];
   for (const m of METRICS as readonly MetricSpec[]) {
-    const labels = m.labels.length ? m.labels.map((l) => `\`${l}\``).join(', ') : '—';
+    const labels = m.labels.length
+      ? m.labels
+          .map((l) => {
+            const values = m.values?.[l];
+            return values ? `\`${l}\` (${values.join(', ')})` : `\`${l}\``;
+          })
+          .join(', ')
+      : '—';
     const buckets = m.buckets ? ` Buckets (s): ${m.buckets.join(', ')}.` : '';
     rows.push(
       `| \`${m.name}\` | ${m.type} | ${labels} | ${m.help.replace(/\|/g, '\\|')}${buckets} |`,

@@ -4,13 +4,37 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Pool } from 'pg';
 import { type Counter, type Gauge, type Histogram, register } from 'prom-client';
 import { DataSource } from 'typeorm';
+import { type LabelOf, type LabelValue, METRICS, type MetricSpec } from './metric-catalogue';
 
-export type CaseOperationStatus = 'success' | 'client_error' | 'error';
-export type UmsOperation = 'me' | 'labs' | 'health';
-export type UmsOutcome = 'ok' | 'unauthorized' | 'error' | 'timeout' | 'circuit_open';
-export type AuditWriteMode = 'transactional' | 'batch';
+export type CaseOperation = LabelValue<'lhcms_case_operations_total', 'operation'>;
+export type CaseOperationStatus = LabelValue<'lhcms_case_operations_total', 'status'>;
+export type UmsOperation = LabelValue<'lhcms_ums_request_duration_seconds', 'operation'>;
+export type UmsOutcome = LabelValue<'lhcms_ums_request_duration_seconds', 'outcome'>;
+export type CacheName = LabelValue<'lhcms_cache_requests_total', 'cache'>;
+export type AuditWriteMode = LabelValue<'lhcms_audit_write_failures_total', 'mode'>;
+export type Dependency = LabelValue<'lhcms_dependency_up', 'dependency'>;
 
-type L = string;
+/** Every combination of a metric's declared label values (one empty set for a metric without labels). */
+export function labelCombinations(spec: MetricSpec): Array<Record<string, string>> | undefined {
+  let out: Array<Record<string, string>> = [{}];
+  for (const label of spec.labels) {
+    const values = spec.values?.[label];
+    if (!values?.length) return undefined; // an open label: its series appear with their first event
+    out = out.flatMap((c) => values.map((v) => ({ ...c, [label]: v })));
+  }
+  return out;
+}
+
+/** The counters and histograms exported at 0 from process start: every combination of their declared values. */
+export function zeroSeriesOf(
+  specs: readonly MetricSpec[] = METRICS,
+): Array<{ name: string; type: 'counter' | 'histogram'; labels: Record<string, string> }> {
+  return specs.flatMap((spec) => {
+    if (spec.type === 'gauge') return []; // a gauge at 0 would be a claim (e.g. "down"), not an absence of events
+    const type = spec.type;
+    return (labelCombinations(spec) ?? []).map((labels) => ({ name: spec.name, type, labels }));
+  });
+}
 
 /** A pool of node-postgres, as TypeORM's postgres driver holds it. */
 type PgPool = Pick<Pool, 'totalCount' | 'idleCount' | 'waitingCount'>;
@@ -28,38 +52,51 @@ function nonNegative(seconds: number): number {
 @Injectable()
 export class MetricsService {
   constructor(
-    @InjectMetric('lhcms_requests_total') private readonly requests: Counter<L>,
-    @InjectMetric('lhcms_request_duration_seconds') private readonly requestDuration: Histogram<L>,
-    @InjectMetric('lhcms_case_operations_total') private readonly caseOperations: Counter<L>,
-    @InjectMetric('lhcms_db_pool_connections') private readonly dbPool: Gauge<L>,
-    @InjectMetric('lhcms_ums_request_duration_seconds') private readonly umsDuration: Histogram<L>,
-    @InjectMetric('lhcms_ums_circuit_open') private readonly umsCircuitOpen: Gauge<L>,
-    @InjectMetric('lhcms_cache_requests_total') private readonly cacheRequests: Counter<L>,
-    @InjectMetric('lhcms_rate_limit_rejections_total') private readonly rateLimits: Counter<L>,
+    @InjectMetric('lhcms_requests_total')
+    private readonly requests: Counter<LabelOf<'lhcms_requests_total'>>,
+    @InjectMetric('lhcms_request_duration_seconds')
+    private readonly requestDuration: Histogram<LabelOf<'lhcms_request_duration_seconds'>>,
+    @InjectMetric('lhcms_case_operations_total')
+    private readonly caseOperations: Counter<LabelOf<'lhcms_case_operations_total'>>,
+    @InjectMetric('lhcms_db_pool_connections')
+    private readonly dbPool: Gauge<LabelOf<'lhcms_db_pool_connections'>>,
+    @InjectMetric('lhcms_ums_request_duration_seconds')
+    private readonly umsDuration: Histogram<LabelOf<'lhcms_ums_request_duration_seconds'>>,
+    @InjectMetric('lhcms_ums_circuit_open') private readonly umsCircuitOpen: Gauge,
+    @InjectMetric('lhcms_cache_requests_total')
+    private readonly cacheRequests: Counter<LabelOf<'lhcms_cache_requests_total'>>,
+    @InjectMetric('lhcms_rate_limit_rejections_total') private readonly rateLimits: Counter,
     @InjectMetric('lhcms_audit_write_duration_seconds')
-    private readonly auditDuration: Histogram<L>,
-    @InjectMetric('lhcms_audit_write_failures_total') private readonly auditFailures: Counter<L>,
-    @InjectMetric('lhcms_audit_sealing_lag_seconds') private readonly sealingLag: Gauge<L>,
-    @InjectMetric('lhcms_audit_unsealed_events') private readonly unsealed: Gauge<L>,
+    private readonly auditDuration: Histogram<LabelOf<'lhcms_audit_write_duration_seconds'>>,
+    @InjectMetric('lhcms_audit_write_failures_total')
+    private readonly auditFailures: Counter<LabelOf<'lhcms_audit_write_failures_total'>>,
+    @InjectMetric('lhcms_audit_sealing_lag_seconds') private readonly sealingLag: Gauge,
+    @InjectMetric('lhcms_audit_unsealed_events') private readonly unsealed: Gauge,
     @Optional() @InjectDataSource() private readonly dataSource?: DataSource,
   ) {
     // Series that exist from the first scrape, so that alerts on them have data
-    // (an absent series is not 0 to PromQL). The sealing gauges stay 0 until
-    // the audit module reports through setAuditSealing().
+    // (an absent series is not 0 to PromQL, and a counter first seen at 1 has
+    // an increase() of 0): every counter and histogram series of the
+    // catalogue's declared label values, at 0. The sealing gauges stay 0
+    // until the audit module reports through setAuditSealing().
+    for (const s of zeroSeriesOf()) {
+      const metric = register.getSingleMetric(s.name);
+      if (s.type === 'counter') (metric as Counter).inc(s.labels, 0);
+      else (metric as Histogram).zero(s.labels);
+    }
     this.umsCircuitOpen.set(0);
-    this.rateLimits.inc(0);
     this.sealingLag.set(0);
     this.unsealed.set(0);
   }
 
   /** One HTTP response (called by the app's onResponse hook, once per response). */
-  httpRequest(method: string, endpoint: string, status: number, seconds: number): void {
-    this.requests.inc({ method, endpoint, status: String(status) });
-    this.requestDuration.observe({ method, endpoint }, nonNegative(seconds));
+  httpRequest(method: string, route: string, status: number, seconds: number): void {
+    this.requests.inc({ method, route, status: String(status) });
+    this.requestDuration.observe({ method, route }, nonNegative(seconds));
   }
 
-  /** A case operation (create, read, list, update, status_change, delete, ...) and its outcome. */
-  caseOperation(operation: string, status: CaseOperationStatus): void {
+  /** A case operation and its outcome. */
+  caseOperation(operation: CaseOperation, status: CaseOperationStatus): void {
     this.caseOperations.inc({ operation, status });
   }
 
@@ -72,8 +109,8 @@ export class MetricsService {
     this.umsCircuitOpen.set(open ? 1 : 0);
   }
 
-  /** A cache lookup (cache: principal, ...). */
-  cacheLookup(cache: string, hit: boolean): void {
+  /** A cache lookup. */
+  cacheLookup(cache: CacheName, hit: boolean): void {
     this.cacheRequests.inc({ cache, result: hit ? 'hit' : 'miss' });
   }
 

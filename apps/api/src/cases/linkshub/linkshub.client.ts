@@ -57,8 +57,10 @@ export function toDoctorAccount(raw: unknown): DoctorAccount {
 /**
  * Client of the doctor/product directory (LinksHub Core). Optional: without
  * LINKSHUB_CORE_URL the create-time checks are skipped and doctor-info is
- * 503. Calls carry the caller's bearer token and a timeout; an unreachable
- * directory is 503, never a silent pass.
+ * 501 `Doctor directory (LinksHub Core) is not configured` — a fact of the
+ * deployment, which the error SLO leaves out (SLO_EXCLUDED_5XX), not an
+ * outage. Calls carry the caller's bearer token and a timeout; an
+ * unreachable directory is 503, never a silent pass.
  */
 @Injectable()
 export class LinksHubClient {

@@ -45,6 +45,8 @@ export function statusFor(code: ErrorCode): number {
     case SecurityErrorCode.RateLimited:
       return 429;
     case CasesErrorCode.DirectoryNotConfigured:
+      // Not Implemented: a fact of the deployment, not a fault, so the error SLO leaves it out.
+      return 501;
     case CasesErrorCode.DirectoryUnavailable:
       return 503;
     case AuditErrorCode.InvalidQuery:

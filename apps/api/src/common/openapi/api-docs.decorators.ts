@@ -13,6 +13,7 @@ const ERROR_TEXT: Record<number, string> = {
   413: 'Body too large',
   415: 'Body is not JSON',
   429: 'Rate limited (see Retry-After)',
+  501: 'An optional integration this deployment does not configure (the doctor directory)',
   503: 'A dependency needed for the answer is down (database, UMS, directory)',
 };
 
