@@ -357,7 +357,7 @@ describe('Cases API v1 (e2e: real ums-dev, real PostgreSQL)', () => {
       });
       expect(bad.status).toBe(400);
       expect(bad.body.errors.status).toBe(
-        "'shipped' is not one of ['pending', 'in_progress', 'completed', 'cancelled', 'on_hold']",
+        "is not one of ['pending', 'in_progress', 'completed', 'cancelled', 'on_hold']",
       );
       const missing = await s.as('tech', `/api/v1/cases/${id}/status`, {
         method: 'PATCH',

@@ -103,6 +103,11 @@ describe('rate limiting across replicas sharing Redis', () => {
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(limited.body).toMatchObject({ error: 'Too Many Requests', code: 429 });
+    expect(limited.body.request_id).toBe(limited.headers.get('x-request-id'));
+    // The rejection carries the same rate-limit headers as every other answer.
+    expect(limited.headers.get('x-ratelimit-limit')).toBe('6');
+    expect(limited.headers.get('x-ratelimit-remaining')).toBe('0');
+    expect(Number(limited.headers.get('x-ratelimit-reset'))).toBeGreaterThan(0);
     // Another user has their own bucket.
     expect((await a.as('viewer', '/api/v1/cases/')).status).toBe(200);
     // Public routes (probes, reference data) are not limited per user.

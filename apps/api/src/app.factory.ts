@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { DynamicModule, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -10,9 +11,16 @@ import { AppModule } from './app.module';
 import { AuditService } from './audit/audit.service';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { RouteTable } from './common/http/route-table';
+import { installJsonBodyParser, isJsonContentType } from './common/http/json-body';
 import { ValidationFailedError } from './common/errors/domain-error';
-import { buildOpenApi, mountOpenApi, OPENAPI_PATHS } from './common/openapi/openapi';
-import { unstorableText } from './common/validation/storable-text';
+import { errorBody } from './common/errors/error-body';
+import {
+  buildOpenApi,
+  declaredFieldNames,
+  mountOpenApi,
+  OPENAPI_PATHS,
+} from './common/openapi/openapi';
+import { unacceptableValues } from './common/validation/storable-text';
 import { ShutdownState } from './health/shutdown-state';
 import { installHttpObservability } from './http/http-observability';
 import { MetricsService } from './metrics/metrics.service';
@@ -39,6 +47,31 @@ export interface CreateAppOptions {
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 const REFERENCE_DATA_PATHS = /^\/api\/v1\/cases\/(types|shades|materials)\/?(\?|$)/;
 
+/**
+ * Errors the router answers before any hook or filter runs: a path parameter
+ * over the router's 100 characters (414) and a malformed URL (400). Fastify's
+ * own answer echoes the path and has no request id; this one is the one error
+ * shape and never repeats the path.
+ */
+const ROUTER_ERRORS: Record<string, { status: number; message: string }> = {
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, message: 'A path parameter is too long' },
+  FST_ERR_BAD_URL: { status: 400, message: 'Malformed URL' },
+};
+
+function frameworkErrors(err: { code?: string }, req: FastifyRequest, reply: FastifyReply): void {
+  const known = err.code ? ROUTER_ERRORS[err.code] : undefined;
+  const { status, message } = known ?? { status: 500, message: 'Internal server error' };
+  void reply
+    .status(status)
+    .headers({
+      ...SECURITY_HEADERS,
+      'cache-control': NO_STORE,
+      'content-type': 'application/json; charset=utf-8',
+      'x-request-id': String(req.id),
+    })
+    .send(errorBody(status, message, String(req.id)));
+}
+
 function unsupportedMediaType(): Error {
   return Object.assign(new Error('Request body must be JSON'), {
     code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
@@ -63,11 +96,13 @@ export async function createApp(
     genReqId: (req: IncomingMessage) => requestIdFrom(req.headers),
     routerOptions: { ignoreTrailingSlash: true },
     trustProxy: env.TRUSTED_PROXIES.length > 0 ? env.TRUSTED_PROXIES : false,
+    frameworkErrors,
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(env, options),
     adapter,
-    { bufferLogs: true, abortOnError: false },
+    // The body parser is installJsonBodyParser's (JSON only, nesting bounded), not Nest's JSON + form.
+    { bufferLogs: true, abortOnError: false, bodyParser: false },
   );
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
@@ -104,26 +139,31 @@ export async function createApp(
     }
   });
 
-  // JSON only: a text/plain body is 415, not a string handed to validation.
-  fastify.removeContentTypeParser('text/plain');
+  // JSON only: any other body (text/plain, form-urlencoded, multipart) is 415, and a body nested
+  // deeper than JSON_MAX_DEPTH is 400 before anything parses it.
+  installJsonBodyParser(fastify, env.JSON_MAX_DEPTH);
+  let fieldNames: ReadonlySet<string> = new Set();
   fastify.addHook('preValidation', async (req) => {
-    // The original answered 415 to a body-less POST/PUT/PATCH; a missing body is not "{}".
+    // The original answered 415 to a body-less POST/PUT/PATCH; a missing body is not "{}", and a
+    // non-JSON content type is refused even when the body is empty.
     if (
       BODY_METHODS.has(req.method) &&
       req.routeOptions.url?.startsWith('/api/') &&
-      !req.headers['content-type']
+      !isJsonContentType(req.headers['content-type'])
     ) {
       throw unsupportedMediaType();
     }
-    // Text the database cannot store (NUL, unpaired surrogates) is a client mistake: 400, not a
-    // database error. Query and path parameters by name, the body by dotted path.
-    const bad = unstorableText(req.query);
-    unstorableText(req.params, '', bad);
-    unstorableText(req.body, '', bad);
+    // Text the database cannot store (NUL, unpaired surrogates) and numbers that are not finite
+    // are a client mistake: 400, not a database error. Query and path parameters by name, the body
+    // by dotted path, naming declared fields only.
+    const bad = unacceptableValues(req.query, '', {}, fieldNames);
+    unacceptableValues(req.params, '', bad, fieldNames);
+    unacceptableValues(req.body, '', bad, fieldNames);
     if (Object.keys(bad).length > 0) throw new ValidationFailedError(bad);
   });
 
   const doc = buildOpenApi(app, '1.0');
+  fieldNames = declaredFieldNames(doc);
   mountOpenApi(app, doc);
   fastify.get(OPENAPI_PATHS[1], async () => doc);
   return app;

@@ -77,6 +77,17 @@ export class Env {
   @EnvVar({
     group: 'server',
     description:
+      'Deepest nesting of arrays and objects accepted in a JSON request body (the body itself is level 1); deeper bodies get 400 before anything else reads them.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(4)
+  @Max(512)
+  JSON_MAX_DEPTH = 32;
+
+  @EnvVar({
+    group: 'server',
+    description:
       'Idle keep-alive timeout of the HTTP server in ms; keep it above the load balancer idle timeout (60 s).',
   })
   @IntEnv()

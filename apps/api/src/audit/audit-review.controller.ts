@@ -11,7 +11,9 @@ import {
 import type { FastifyReply } from 'fastify';
 import { RequestContext } from '@lhcms/request-context';
 import { ApiErrors, ApiJsonBody, ApiOk } from '../common/openapi/api-docs.decorators';
+import { SchemaPipe } from '../common/validation/schema.pipe';
 import { CasesError } from '../cases/cases.errors';
+import { INT4_MAX } from '../cases/dto/case.schemas';
 import { Permission, RequirePermission } from '../ums-gateway';
 import { AuditError } from './audit.errors';
 import { AUDIT_ACTIONS, AUDIT_INTERACTIONS, AUDIT_OUTCOMES } from './audit-event';
@@ -101,7 +103,17 @@ const pageSubjects = (r: unknown): AuditSubjects => {
 };
 
 const PAGE_MAX = 500;
+
 const EXPORT_MAX = 10_000;
+
+/** The body of the patient access report (schema: PatientAccessReportRequest). */
+interface PatientAccessReportBody {
+  patient_id: string;
+  from?: string;
+  to?: string;
+  limit?: number;
+  cursor?: string;
+}
 
 /**
  * Review of the audit trail (164.308(a)(1)(ii)(D)): lab admins query their
@@ -185,13 +197,11 @@ export class AuditReviewController {
     mode: 'read',
     subjects: pageSubjects,
   })
-  async patientAccessReport(@Body() body: unknown): Promise<Page & { patient_ref: string }> {
-    const b = (body ?? {}) as Record<string, unknown>;
+  async patientAccessReport(
+    @Body(new SchemaPipe('PatientAccessReportRequest')) b: PatientAccessReportBody,
+  ): Promise<Page & { patient_ref: string }> {
     const pid = b.patient_id;
-    if (
-      (typeof pid !== 'string' || pid.trim() === '' || pid.length > 100) &&
-      typeof pid !== 'number'
-    ) {
+    if (pid.trim() === '') {
       throw AuditError.invalidQuery({
         patient_id: 'is required (a string of 1 to 100 characters)',
       });
@@ -202,7 +212,7 @@ export class AuditReviewController {
     const q = this.parse({
       from: b.from,
       to: b.to,
-      limit: typeof b.limit === 'number' ? String(b.limit) : b.limit,
+      limit: b.limit === undefined ? undefined : String(b.limit),
       cursor: b.cursor,
     });
     q.filters.patientRef = ref;
@@ -238,7 +248,7 @@ export class AuditReviewController {
     @Param('id') id: string,
     @Query() query: Record<string, unknown>,
   ): Promise<Page & { case_id: string }> {
-    if (!/^[1-9]\d{0,9}$/.test(id)) throw CasesError.notFound();
+    if (!/^[1-9]\d{0,9}$/.test(id) || Number(id) > INT4_MAX) throw CasesError.notFound();
     const q = this.parse({ limit: query.limit, cursor: query.cursor });
     q.filters.caseId = id;
     return { case_id: id, ...(await this.page(q)) };

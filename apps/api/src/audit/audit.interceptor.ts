@@ -35,9 +35,10 @@ export class AuditInterceptor implements NestInterceptor {
     this.audit.bindRequest(req, spec);
     return next.handle().pipe(
       concatMap(async (result: unknown) => {
-        if (spec.mode === 'read') {
+        const unrecorded = spec.mode === 'transactional' && this.audit.recordedInRequest() === 0;
+        if (spec.mode === 'read' || (unrecorded && spec.wrote?.(result) === false)) {
           await this.audit.recordRead(req, spec, result);
-        } else if (this.audit.recordedInRequest() === 0) {
+        } else if (unrecorded) {
           this.log.error(
             { route: req.routeOptions?.url, method: req.method },
             'a write route completed without a transactional audit row; recorded after the fact',

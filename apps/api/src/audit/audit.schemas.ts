@@ -1,3 +1,4 @@
+import { int4 } from '../cases/dto/case.schemas';
 import {
   AUDIT_ACTIONS,
   AUDIT_EVENT_TYPES,
@@ -87,7 +88,7 @@ export const AUDIT_SCHEMAS: Record<string, object> = {
       patient_id: str({ minLength: 1, maxLength: 100 }),
       from: str({ format: 'date-time' }),
       to: str({ format: 'date-time' }),
-      limit: { type: 'integer', minimum: 1, maximum: 500 },
+      limit: int4({ minimum: 1, maximum: 500 }),
       cursor: str(),
     },
   },

@@ -38,6 +38,13 @@ export interface AuditSpec {
   subjects?: (result: unknown) => AuditSubjects;
   /** The status of a success (default 200). */
   successStatus?: number;
+  /**
+   * Transactional routes: whether the handler's result says it wrote anything
+   * (default: always). A result that wrote nothing (a bulk change in which no
+   * item succeeded) has no transactional audit row by design: it is recorded
+   * like a read, and that is no fault of the service.
+   */
+  wrote?: (result: unknown) => boolean;
 }
 
 export const AUDIT_SPEC = 'lhcms:audit';

@@ -257,7 +257,12 @@ export class CasesController {
   @ApiJsonBody('BulkStatusUpdate')
   @ApiOk('BulkStatusResult')
   @ApiErrors(400, 401, 403, 415, 429, 503)
-  @Audited({ resourceType: 'case', interaction: 'status_change', mode: 'transactional' })
+  @Audited({
+    resourceType: 'case',
+    interaction: 'status_change',
+    mode: 'transactional',
+    wrote: (r) => (r as { succeeded: number }).succeeded > 0,
+  })
   bulkStatus(
     @Req() req: FastifyRequest,
     @Body(new SchemaPipe('BulkStatusUpdate')) body: BulkStatusBody,

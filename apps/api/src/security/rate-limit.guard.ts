@@ -22,7 +22,8 @@ export const RATE_LIMIT_OBSERVER = Symbol('RATE_LIMIT_OBSERVER');
  * one bucket per user across every route and replica. Runs after the auth
  * guard; unauthenticated (public) routes are not limited here — probes and
  * reference data are static and cheap, and bad tokens are refused locally
- * before any work. Sets X-RateLimit-Limit/Remaining/Reset; 429 with Retry-After.
+ * before any work. Sets X-RateLimit-Limit/Remaining/Reset on every answer, a 429
+ * included (with Retry-After).
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
@@ -53,10 +54,16 @@ export class RateLimitGuard extends ThrottlerGuard {
   }
 
   protected override async throwThrottlingException(
-    _context: ExecutionContext,
+    context: ExecutionContext,
     detail: ThrottlerLimitDetail,
   ): Promise<void> {
     this.observer.rateLimited();
+    // The same X-RateLimit-* headers as every other answer (the base class sets only Retry-After
+    // on a rejection); the exception filter keeps the headers already on the reply.
+    const { res } = this.getRequestResponse(context);
+    this.setResponseHeader(res, `${this.headerPrefix}-Limit`, detail.limit);
+    this.setResponseHeader(res, `${this.headerPrefix}-Remaining`, 0);
+    this.setResponseHeader(res, `${this.headerPrefix}-Reset`, detail.timeToExpire);
     throw new RateLimitedError(detail.timeToBlockExpire);
   }
 }

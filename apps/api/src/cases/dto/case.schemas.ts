@@ -39,6 +39,21 @@ const oneOf = (values: readonly string[], extra: Schema = {}): Schema => ({
   ...extra,
 });
 
+/**
+ * PostgreSQL's `integer` (int4) range. Every integer a request body carries is
+ * bounded by it (ids are int4 columns; the rest at least fits one), so a
+ * larger number is a 400 naming the field, never a database error.
+ */
+export const INT4_MAX = 2_147_483_647;
+export const INT4_MIN = -2_147_483_648;
+/** An integer within int4; `extra` may narrow the range further. */
+export const int4 = (extra: Schema = {}): Schema => ({
+  type: 'integer',
+  minimum: INT4_MIN,
+  maximum: INT4_MAX,
+  ...extra,
+});
+
 /** Accepts null as well (OpenAPI 3.0 form; a `$ref` is wrapped in allOf). PUT: null clears the field. */
 function nullable(s: Schema): Schema {
   return s.$ref ? { allOf: [s], nullable: true } : { ...s, nullable: true };
@@ -82,7 +97,7 @@ const FixedProsthetic: Schema = {
       'pfm_noble',
       'pfm_base',
     ]),
-    tooth_numbers: { type: 'array', items: { type: 'integer' }, maxItems: 64, example: [8, 9] },
+    tooth_numbers: { type: 'array', items: int4(), maxItems: 64, example: [8, 9] },
     preparation_type: oneOf(['full_coverage', 'partial_coverage', 'minimal_prep', 'no_prep']),
     margin_type: oneOf(['shoulder', 'chamfer', 'knife_edge', 'feather_edge']),
     shade: ref('Shade'),
@@ -174,7 +189,7 @@ const Implant: Schema = {
       'overdenture_attachment',
       'bar_retained',
     ]),
-    tooth_number: { type: 'integer' },
+    tooth_number: int4(),
     tissue_level: oneOf(['tissue_level', 'bone_level', 'subcrestal']),
   },
 };
@@ -185,7 +200,7 @@ const PatientInfo: Schema = {
     'Patient data (PHI). The listed keys are validated; other keys are kept as sent, as the original did. Encrypted at rest; never logged or audited by value.',
   properties: {
     patient_id: str({ maxLength: 100 }),
-    age: { type: 'integer', minimum: 0, maximum: 150 },
+    age: int4({ minimum: 0, maximum: 150 }),
     gender: oneOf(['male', 'female', 'other']),
     medical_history: str({ maxLength: 10000 }),
   },
@@ -267,7 +282,7 @@ const BulkStatusUpdate: Schema = {
   properties: {
     case_ids: {
       type: 'array',
-      items: { type: 'integer', minimum: 1 },
+      items: int4({ minimum: 1 }),
       minItems: 1,
       maxItems: 100,
       uniqueItems: true,
@@ -510,7 +525,7 @@ const Error: Schema = {
       type: 'object',
       additionalProperties: str(),
       description: 'Validation errors by dotted field path (400 only).',
-      example: { 'fixed_prosthetic.tooth_numbers.0': "'8' is not of type 'integer'" },
+      example: { 'fixed_prosthetic.tooth_numbers.0': "is not of type 'integer'" },
     },
   },
 };

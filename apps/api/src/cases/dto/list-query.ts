@@ -76,7 +76,7 @@ export function parseListQuery(
     const v = one(name);
     if (v === undefined) return def;
     if (!INT.test(v)) {
-      errors[name] = `'${v.slice(0, 40)}' is not a positive integer`;
+      errors[name] = 'is not a positive integer';
       return def;
     }
     return max ? Math.min(Number(v), max) : Number(v);
@@ -85,7 +85,7 @@ export function parseListQuery(
     const v = one(name);
     if (v === undefined) return undefined;
     if (!(values as readonly string[]).includes(v)) {
-      errors[name] = `'${v.slice(0, 40)}' is not one of ${values.join(', ')}`;
+      errors[name] = `is not one of ${values.join(', ')}`;
       return undefined;
     }
     return v as T;

@@ -199,6 +199,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
         if (allowed.length > 0) {
           const withHead =
             allowed.includes('GET') && !allowed.includes('HEAD') ? [...allowed, 'HEAD'] : allowed;
+          // The method is allowed here, so the route itself answered 404 (a wildcard route such as
+          // the docs' static files, for a file it does not have): not a wrong method.
+          if (withHead.includes(req.method)) return { status: 404, message: 'Resource not found' };
           return {
             status: 405,
             message: `Method ${req.method} not allowed; allowed: ${withHead.join(', ')}`,

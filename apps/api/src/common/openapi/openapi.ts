@@ -37,3 +37,28 @@ export function mountOpenApi(app: INestApplication, doc: OpenAPIObject): void {
     customSiteTitle: 'LHCMS API v1',
   });
 }
+
+/**
+ * Every field and parameter name the API declares: the properties of every
+ * schema and the parameters of every operation. An error may name these; any
+ * other key is the client's own (a free-form `patient_info` key can be PHI)
+ * and is never repeated back.
+ */
+export function declaredFieldNames(doc: OpenAPIObject): Set<string> {
+  const names = new Set<string>();
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (typeof node !== 'object' || node === null) return;
+    for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
+      if (k === 'properties' && typeof v === 'object' && v !== null)
+        for (const name of Object.keys(v)) names.add(name);
+      if (k === 'parameters' && Array.isArray(v))
+        for (const p of v as Array<{ name?: unknown }>)
+          if (typeof p.name === 'string') names.add(p.name);
+      walk(v);
+    }
+  };
+  walk(doc.components?.schemas);
+  walk(doc.paths);
+  return names;
+}

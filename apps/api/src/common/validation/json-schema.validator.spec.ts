@@ -1,5 +1,5 @@
 import { SCHEMAS } from '../../cases/dto/case.schemas';
-import { isIsoDate, JsonSchemaValidator, pyRepr } from './json-schema.validator';
+import { isIsoDate, JsonSchemaValidator } from './json-schema.validator';
 
 const v = new JsonSchemaValidator(SCHEMAS);
 
@@ -33,38 +33,37 @@ describe('JsonSchemaValidator (the original wire rules)', () => {
     });
     expect(errors).toEqual({
       doctor_id: "'doctor_id' is a required property",
-      product_id: "5 is not of type 'string'",
+      product_id: "is not of type 'string'",
       case_type:
-        "'bogus' is not one of ['fixed_prosthetic', 'denture', 'night_guard', 'implant', 'orthodontic', 'other']",
-      'fixed_prosthetic.tooth_numbers.1': "'9' is not of type 'integer'",
+        "is not one of ['fixed_prosthetic', 'denture', 'night_guard', 'implant', 'orthodontic', 'other']",
+      'fixed_prosthetic.tooth_numbers.1': "is not of type 'integer'",
       'fixed_prosthetic.shade.shade_system': "'shade_system' is a required property",
     });
   });
 
   it('rejects a non-object root under the empty key', () => {
-    expect(v.validate('CaseInput', [1, 2])).toEqual({ '': "[1, 2] is not of type 'object'" });
+    expect(v.validate('CaseInput', [1, 2])).toEqual({ '': "is not of type 'object'" });
   });
 
   it('rejects null where a value is required, and bad dates', () => {
     expect(v.validate('CaseInput', { ...base, due_date: null })).toEqual({
-      due_date: "None is not of type 'string'",
+      due_date: "is not of type 'string'",
     });
     expect(v.validate('CaseInput', { ...base, due_date: '11/19/2025' })).toEqual({
-      due_date: "'11/19/2025' is not a 'date'",
+      due_date: "is not a 'date'",
     });
     expect(v.validate('CaseInput', { ...base, due_date: '2025-02-30' })).toEqual({
-      due_date: "'2025-02-30' is not a 'date'",
+      due_date: "is not a 'date'",
     });
   });
 
   it('validates the status update, the patient age type and implant fields', () => {
     expect(v.validate('StatusUpdate', { status: 'shipped' })).toEqual({
-      status:
-        "'shipped' is not one of ['pending', 'in_progress', 'completed', 'cancelled', 'on_hold']",
+      status: "is not one of ['pending', 'in_progress', 'completed', 'cancelled', 'on_hold']",
     });
     expect(v.validate('StatusUpdate', {})).toEqual({ status: "'status' is a required property" });
     expect(v.validate('CaseInput', { ...base, patient_info: { age: '35' } })).toEqual({
-      'patient_info.age': "'35' is not of type 'integer'",
+      'patient_info.age': "is not of type 'integer'",
     });
     expect(
       Object.keys(
@@ -87,9 +86,5 @@ describe('helpers', () => {
     expect(isIsoDate('2024-02-29')).toBe(true);
     expect(isIsoDate('2023-02-29')).toBe(false);
     expect(isIsoDate('2024-2-9')).toBe(false);
-  });
-
-  it('pyRepr writes values as the original did', () => {
-    expect([null, true, 'x', 5].map(pyRepr)).toEqual(['None', 'True', "'x'", '5']);
   });
 });

@@ -14,17 +14,6 @@ export function isIsoDate(v: string): boolean {
   );
 }
 
-/** Python's repr of a JSON value, as the original's jsonschema messages showed it. */
-export function pyRepr(v: unknown): string {
-  if (v === null || v === undefined) return 'None';
-  if (v === true) return 'True';
-  if (v === false) return 'False';
-  if (typeof v === 'string') return `'${v.length > 80 ? `${v.slice(0, 77)}...` : v}'`;
-  if (typeof v === 'number') return String(v);
-  if (Array.isArray(v)) return v.length > 5 ? '[...]' : `[${v.map(pyRepr).join(', ')}]`;
-  return '{...}';
-}
-
 /**
  * Drops the OpenAPI-only `nullable` marker where Ajv cannot use it (next to
  * $ref/allOf): nulls of nullable top-level fields are removed before
@@ -52,44 +41,50 @@ function pathOf(e: ErrorObject): string {
   return base.join('.');
 }
 
-function messageOf(e: ErrorObject, data: unknown): string {
+const quoted = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : String(v));
+
+/**
+ * The rule a value broke, in the original's wording but without the value:
+ * the path names the field, the message the rule. A rejected value can be
+ * PHI (a patient name typed into the wrong field), so it is never repeated
+ * back, nor logged.
+ */
+function messageOf(e: ErrorObject): string {
   const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case 'required':
       return `'${String(p.missingProperty)}' is a required property`;
     case 'type':
-      return `${pyRepr(data)} is not of type '${String(p.type)}'`;
+      return `is not of type '${String(p.type)}'`;
     case 'enum':
-      return `${pyRepr(data)} is not one of [${(p.allowedValues as unknown[]).map(pyRepr).join(', ')}]`;
+      return `is not one of [${(p.allowedValues as unknown[]).map(quoted).join(', ')}]`;
     case 'format':
-      return `${pyRepr(data)} is not a '${String(p.format)}'`;
+      return `is not a '${String(p.format)}'`;
+    case 'pattern':
+      return `does not match '${String(p.pattern)}'`;
     case 'maxLength':
-    case 'maxItems':
-      return `${pyRepr(data)} is too long`;
+      return `is too long (at most ${String(p.limit)} characters)`;
     case 'minLength':
+      return `is too short (at least ${String(p.limit)} characters)`;
+    case 'maxItems':
+      return `is too long (at most ${String(p.limit)} items)`;
     case 'minItems':
-      return `${pyRepr(data)} is too short`;
+      return `is too short (at least ${String(p.limit)} items)`;
+    case 'uniqueItems':
+      return 'has duplicate items';
     case 'minimum':
-      return `${pyRepr(data)} is less than the minimum of ${String(p.limit)}`;
+      return `is less than the minimum of ${String(p.limit)}`;
     case 'maximum':
-      return `${pyRepr(data)} is greater than the maximum of ${String(p.limit)}`;
+      return `is greater than the maximum of ${String(p.limit)}`;
     default:
-      return e.message ?? 'is invalid';
+      // Named by keyword only: some of Ajv's messages carry values or key names.
+      return `is invalid (${e.keyword})`;
   }
-}
-
-function valueAt(root: unknown, instancePath: string): unknown {
-  let cur: unknown = root;
-  for (const raw of instancePath.split('/').slice(1)) {
-    const k = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    cur = typeof cur === 'object' && cur !== null ? (cur as Record<string, unknown>)[k] : undefined;
-  }
-  return cur;
 }
 
 /**
  * Validates request bodies against the named schemas: every failing path at
- * once, as `{"dotted.path.0": "message"}` in the original's wording.
+ * once, as `{"dotted.path.0": "message"}`: the field and the rule, never the value.
  */
 export class JsonSchemaValidator {
   private readonly ajv: Ajv;
@@ -128,8 +123,7 @@ export class JsonSchemaValidator {
     for (const e of fn.errors ?? []) {
       const path = pathOf(e);
       if (errors[path] !== undefined) continue;
-      const at = e.keyword === 'required' ? undefined : valueAt(data, e.instancePath);
-      errors[path] = messageOf(e, at);
+      errors[path] = messageOf(e);
     }
     return errors;
   }

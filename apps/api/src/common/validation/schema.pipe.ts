@@ -1,9 +1,14 @@
 import { type PipeTransform } from '@nestjs/common';
+import { AUDIT_SCHEMAS } from '../../audit/audit.schemas';
 import { SCHEMAS, type SchemaName } from '../../cases/dto/case.schemas';
 import { ValidationFailedError } from '../errors/domain-error';
 import { JsonSchemaValidator } from './json-schema.validator';
 
-export const validator = new JsonSchemaValidator(SCHEMAS);
+/** Every request body schema: the cases' and the audit review's (the OpenAPI components). */
+export const validator = new JsonSchemaValidator({
+  ...SCHEMAS,
+  ...(AUDIT_SCHEMAS as Record<string, Record<string, unknown>>),
+});
 
 /**
  * Validates a JSON body against a named schema; all errors at once, 400 in

@@ -4,18 +4,13 @@
  * escape): input carrying either used to reach the database and come back
  * as a 500, or fail the audit insert (503), or fail a whole group-commit
  * batch of other people's audit rows. Requests are checked up front
- * (`unstorableText`, 400 in the one error shape) and audit values are made
+ * (`unacceptableValues`, 400 in the one error shape) and audit values are made
  * storable (`storableText`) before they are written.
  */
 
-const MESSAGE = 'must not contain NUL characters or unpaired UTF-16 surrogates';
-/**
- * How deep the request check looks (a bound on the recursion: a 1 MB body can
- * nest far deeper). Below it values are not checked here: the free-form
- * objects that can nest that deep (patient_info, prescriptions) are stored
- * encrypted, and audit values are made storable whatever their depth.
- */
-const MAX_DEPTH = 32;
+const TEXT = 'must not contain NUL characters or unpaired UTF-16 surrogates';
+const KEY = 'has a key that contains NUL characters or unpaired UTF-16 surrogates';
+const NOT_FINITE = 'must be a finite number';
 
 function isStorable(s: string): boolean {
   return !s.includes('\u0000') && s.isWellFormed();
@@ -27,28 +22,54 @@ export function storableText(s: string): string {
 }
 
 /**
- * The strings (values and keys, at any depth) of `value` that PostgreSQL
- * cannot store, by dotted path (`patient_info.patient_id`, `items.0`),
- * `prefix` first; an empty object when there are none.
+ * The values of a request (a parsed JSON body, the query, the path
+ * parameters) that cannot be accepted whatever the route: text PostgreSQL
+ * cannot store (values and keys) and numbers that are not finite (`1e400`
+ * parses to Infinity, which JSON cannot carry back: it would be stored as
+ * null). By dotted path, `prefix` first; an empty object when there are none.
+ *
+ * A path names fields, never what the client sent: it stops at the first key
+ * that is not in `fieldNames` (the names the API declares), because a key of a
+ * free-form object (`patient_info`) can itself be PHI. Without `fieldNames`
+ * every key is named. The walk is iterative: the depth of a body is bounded
+ * by the JSON parser (JSON_MAX_DEPTH), not by the stack.
  */
-export function unstorableText(
+export function unacceptableValues(
   value: unknown,
   prefix = '',
   out: Record<string, string> = {},
-  depth = 0,
+  fieldNames?: ReadonlySet<string>,
 ): Record<string, string> {
-  if (typeof value === 'string') {
-    if (!isStorable(value)) out[prefix] = MESSAGE;
-    return out;
-  }
-  if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return out;
-  const entries = Array.isArray(value)
-    ? value.map((v, i) => [String(i), v] as const)
-    : Object.entries(value as Record<string, unknown>);
-  for (const [k, v] of entries) {
-    const path = prefix ? `${prefix}.${k}` : k;
-    if (!isStorable(k)) out[prefix ? `${prefix}.${storableText(k)}` : storableText(k)] = MESSAGE;
-    else unstorableText(v, path, out, depth + 1);
+  const report = (path: string, message: string) => {
+    if (out[path] === undefined) out[path] = message;
+  };
+  const stack: Array<{ value: unknown; path: string; named: boolean }> = [
+    { value, path: prefix, named: true },
+  ];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const { value: v, path, named } = item;
+    if (typeof v === 'string') {
+      if (!isStorable(v)) report(path, TEXT);
+      continue;
+    }
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) report(path, NOT_FINITE);
+      continue;
+    }
+    if (v === null || typeof v !== 'object') continue;
+    const isArray = Array.isArray(v);
+    for (const [k, child] of Object.entries(v as Record<string, unknown>)) {
+      if (!isArray && !isStorable(k)) {
+        report(path, KEY);
+        continue;
+      }
+      const nameIt = named && (isArray || fieldNames === undefined || fieldNames.has(k));
+      stack.push({
+        value: child,
+        path: nameIt ? (path ? `${path}.${k}` : k) : path,
+        named: nameIt,
+      });
+    }
   }
   return out;
 }
