@@ -40,35 +40,45 @@ export function unacceptableValues(
   out: Record<string, string> = {},
   fieldNames?: ReadonlySet<string>,
 ): Record<string, string> {
-  const report = (path: string, message: string) => {
+  // Paths are built only for what is reported: most bodies have nothing to report.
+  interface Item {
+    value: unknown;
+    parent?: Item;
+    key: string;
+    named: boolean;
+  }
+  const pathOf = (item: Item): string => {
+    const keys: string[] = [];
+    for (let i: Item | undefined = item; i?.parent; i = i.parent) if (i.named) keys.push(i.key);
+    if (prefix) keys.push(prefix);
+    return keys.reverse().join('.');
+  };
+  const report = (item: Item, message: string) => {
+    const path = pathOf(item);
     if (out[path] === undefined) out[path] = message;
   };
-  const stack: Array<{ value: unknown; path: string; named: boolean }> = [
-    { value, path: prefix, named: true },
-  ];
+  const stack: Item[] = [{ value, key: '', named: true }];
   for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
-    const { value: v, path, named } = item;
+    const v = item.value;
     if (typeof v === 'string') {
-      if (!isStorable(v)) report(path, TEXT);
-      continue;
-    }
-    if (typeof v === 'number') {
-      if (!Number.isFinite(v)) report(path, NOT_FINITE);
-      continue;
-    }
-    if (v === null || typeof v !== 'object') continue;
-    const isArray = Array.isArray(v);
-    for (const [k, child] of Object.entries(v as Record<string, unknown>)) {
-      if (!isArray && !isStorable(k)) {
-        report(path, KEY);
-        continue;
+      if (!isStorable(v)) report(item, TEXT);
+    } else if (typeof v === 'number') {
+      if (!Number.isFinite(v)) report(item, NOT_FINITE);
+    } else if (v !== null && typeof v === 'object') {
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++)
+          stack.push({ value: v[i] as unknown, parent: item, key: String(i), named: item.named });
+      } else {
+        for (const k in v) {
+          if (!Object.hasOwn(v, k)) continue;
+          if (!isStorable(k)) {
+            report(item, KEY);
+            continue;
+          }
+          const named = item.named && (fieldNames === undefined || fieldNames.has(k));
+          stack.push({ value: (v as Record<string, unknown>)[k], parent: item, key: k, named });
+        }
       }
-      const nameIt = named && (isArray || fieldNames === undefined || fieldNames.has(k));
-      stack.push({
-        value: child,
-        path: nameIt ? (path ? `${path}.${k}` : k) : path,
-        named: nameIt,
-      });
     }
   }
   return out;
