@@ -27,6 +27,7 @@ interface Operation {
   template: string;
   path: string;
   params: Array<{ name: string; integer: boolean }>;
+  query: string[];
   body?: Schema;
   name: string;
 }
@@ -96,6 +97,9 @@ describe('input hardening on every route (a walk of the OpenAPI route table)', (
     operations = [];
     for (const [template, item] of Object.entries<Record<string, any>>(doc.paths)) {
       for (const [method, op] of Object.entries<any>(item)) {
+        const query = (op.parameters ?? [])
+          .filter((p: any) => p.in === 'query')
+          .map((p: any) => String(p.name));
         const params = (op.parameters ?? [])
           .filter((p: any) => p.in === 'path')
           .map((p: any) => ({ name: p.name, integer: p.schema?.type === 'integer' }));
@@ -106,6 +110,7 @@ describe('input hardening on every route (a walk of the OpenAPI route table)', (
           template,
           path: concrete(o),
           params,
+          query,
           body,
           name: `${method.toUpperCase()} ${template}`,
         });
@@ -331,6 +336,38 @@ describe('input hardening on every route (a walk of the OpenAPI route table)', (
         }
       }
     }
+  });
+
+  it('query parameters: out-of-range numbers, impossible dates and forged cursors are a 4xx, never a 5xx or an echo', async () => {
+    const cursor = (text: string) => Buffer.from(text).toString('base64url');
+    const hostile = [
+      '99999999999999999999',
+      '2147483648',
+      '-1',
+      '1e400',
+      '1',
+      '2026-02-30',
+      '2026-13-45T99:99:99.999999Z',
+      'Tue, 31 Feb 2026',
+      cursor('2026-13-45T99:99:99.999999Z|1'),
+      cursor('2026-01-01T00:00:00.000000Z|9999999999'),
+      cursor('2026-01-01T00:00:00.000000Z|9999999999999999999'),
+    ];
+    const withQuery = operations.filter((o) => o.method === 'GET' && o.query.length > 0);
+    expect(withQuery.length).toBeGreaterThanOrEqual(4);
+    const failures: string[] = [];
+    for (const o of withQuery) {
+      for (const q of o.query) {
+        const m = marker();
+        for (const v of [m, ...hostile]) {
+          const res = await as(`${o.path}?${q}=${encodeURIComponent(v)}`);
+          const what = `${o.name}?${q}=${v}`;
+          if (res.status >= 500) failures.push(`${what} -> ${res.status}`);
+          else if (res.status >= 400) expectRefused(res, res.status, what, m);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
   });
 
   it('every method on the docs, the OpenAPI documents and unknown paths: the one shape, and a 405 never allows the method it refuses', async () => {

@@ -1,7 +1,7 @@
+import { isIsoDateTime } from '../common/validation/json-schema.validator';
 import { AUDIT_ACTIONS, AUDIT_INTERACTIONS, AUDIT_OUTCOMES } from './audit-event';
 import type { AuditCursor, AuditFilters } from './audit-review.repository';
 
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
 const ID = /^[A-Za-z0-9._:-]{1,100}$/;
 const REF = /^[A-Za-z0-9_-]{20,64}$/;
 
@@ -48,8 +48,9 @@ export function parseAuditQuery(
     return v;
   };
   const time = (name: string) => {
-    const v = match(name, ISO_TIME, 'an ISO-8601 date or date-time');
-    if (v !== undefined && Number.isNaN(Date.parse(v))) errors[name] = 'is not a real date';
+    const v = one(name);
+    if (v !== undefined && !isIsoDateTime(v))
+      errors[name] = 'must be a real ISO-8601 date or date-time with a zone';
     return v;
   };
   const filters: AuditFilters = {

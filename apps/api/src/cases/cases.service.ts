@@ -578,7 +578,7 @@ export class CasesService {
           CasesErrorCode.InvalidStage,
           v.why === 'not_in_progress'
             ? `The stage can change only while the case is in_progress (it is ${current.status})`
-            : `Unknown stage ${stage}; this lab's stages: ${stages.join(', ')}`,
+            : `Unknown stage; this lab's stages: ${stages.join(', ')}`,
           { stages },
         );
       }

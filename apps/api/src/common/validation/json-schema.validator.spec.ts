@@ -1,5 +1,5 @@
 import { SCHEMAS } from '../../cases/dto/case.schemas';
-import { isIsoDate, JsonSchemaValidator } from './json-schema.validator';
+import { isIsoDate, isIsoDateTime, JsonSchemaValidator } from './json-schema.validator';
 
 const v = new JsonSchemaValidator(SCHEMAS);
 
@@ -86,5 +86,20 @@ describe('helpers', () => {
     expect(isIsoDate('2024-02-29')).toBe(true);
     expect(isIsoDate('2023-02-29')).toBe(false);
     expect(isIsoDate('2024-2-9')).toBe(false);
+  });
+
+  it('isIsoDateTime accepts real instants only (Date.parse rolls 2026-02-30 over; PostgreSQL refuses it)', () => {
+    for (const ok of ['2026-02-28', '2026-02-28T23:59:59.999999Z', '2026-02-28T10:00+02:00'])
+      expect([ok, isIsoDateTime(ok)]).toEqual([ok, true]);
+    for (const bad of [
+      '2026-02-30',
+      '2026-13-01T00:00:00Z',
+      '2026-01-01T24:00:00Z',
+      '2026-01-01T10:61Z',
+      '2026-01-01T10:00:00',
+      '1',
+      'Tue, 31 Feb 2026',
+    ])
+      expect([bad, isIsoDateTime(bad)]).toEqual([bad, false]);
   });
 });

@@ -14,6 +14,22 @@ export function isIsoDate(v: string): boolean {
   );
 }
 
+const DATE_TIME =
+  /^(\d{4}-\d{2}-\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(?:Z|[+-](\d{2}):?(\d{2})))?$/;
+
+/**
+ * An ISO-8601 date, or date-time with a zone (`Z` or an offset), that names a
+ * real instant: the calendar date exists and the clock fields are in range.
+ * Date.parse is not the check: it rolls `2026-02-30` over to March, and
+ * PostgreSQL refuses what it rolled over.
+ */
+export function isIsoDateTime(v: string): boolean {
+  const m = DATE_TIME.exec(v);
+  if (!m || !isIsoDate(m[1])) return false;
+  const [h, min, sec, oh, om] = m.slice(2).map((x) => (x === undefined ? 0 : Number(x)));
+  return h < 24 && min < 60 && sec < 60 && oh < 24 && om < 60;
+}
+
 /**
  * Drops the OpenAPI-only `nullable` marker where Ajv cannot use it (next to
  * $ref/allOf): nulls of nullable top-level fields are removed before
@@ -93,10 +109,7 @@ export class JsonSchemaValidator {
   constructor(private readonly schemas: Record<string, Schema>) {
     this.ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false, useDefaults: false });
     this.ajv.addFormat('date', { type: 'string', validate: isIsoDate });
-    this.ajv.addFormat('date-time', {
-      type: 'string',
-      validate: (v: string) => !Number.isNaN(Date.parse(v)),
-    });
+    this.ajv.addFormat('date-time', { type: 'string', validate: isIsoDateTime });
     this.ajv.addSchema({ $id: 'lhcms', components: { schemas: forAjv(schemas) } });
   }
 
