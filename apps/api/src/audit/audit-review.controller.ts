@@ -103,7 +103,6 @@ const pageSubjects = (r: unknown): AuditSubjects => {
 };
 
 const PAGE_MAX = 500;
-
 const EXPORT_MAX = 10_000;
 
 /** The body of the patient access report (schema: PatientAccessReportRequest). */
