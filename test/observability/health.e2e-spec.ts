@@ -174,18 +174,22 @@ describe('readiness of the UMS and Redis', () => {
     });
   });
 
-  it('an unreachable UMS makes readiness 503 but not liveness', async () => {
+  it('an unreachable UMS is reported degraded: readiness and /health stay 200 (cached principals still serve)', async () => {
     const port = await freePort();
     const a = await api({ UMS_BASE_URL: `http://127.0.0.1:${port}` });
     const res = await request(a.url, '/health/ready');
-    expect(res.status).toBe(503);
-    expect(res.body.error.ums).toEqual(expect.objectContaining({ status: 'down' }));
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('degraded');
+    expect(res.body.details.ums).toEqual(expect.objectContaining({ status: 'degraded' }));
+    expect(res.body.details.database.status).toBe('up');
     expectNoLeak(res.text, String(port));
     expect((await request(a.url, '/health/live')).status).toBe(200);
-    expect((await request(a.url, '/health')).body.checks.ums).toBe('unhealthy');
+    const seed = await request(a.url, '/health');
+    expect(seed.status).toBe(200);
+    expect(seed.body).toMatchObject({ status: 'healthy', checks: { ums: 'degraded' } });
   });
 
-  it('Redis is checked only when REDIS_URL is set, and an unreachable one is down', async () => {
+  it('Redis is checked only when REDIS_URL is set, and an unreachable one is degraded, not unready', async () => {
     const ums = await startTestUms();
     servers.push(ums);
     const noRedis = await api({ UMS_BASE_URL: ums.url, REDIS_URL: undefined });
@@ -200,10 +204,14 @@ describe('readiness of the UMS and Redis', () => {
       REDIS_URL: `redis://:s3cret-pass@127.0.0.1:${port}/0`,
     });
     const down = await request(badRedis.url, '/health/ready');
-    expect(down.status).toBe(503);
-    expect(down.body.error.redis.status).toBe('down');
+    expect(down.status).toBe(200);
+    expect(down.body.details.redis).toMatchObject({
+      status: 'degraded',
+      message: 'connection refused',
+    });
     expect(down.body.details.database.status).toBe('up');
     expectNoLeak(down.text, 's3cret-pass', String(port));
+    expect((await request(badRedis.url, '/health')).body.checks.redis).toBe('degraded');
   });
 });
 

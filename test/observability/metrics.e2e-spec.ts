@@ -86,8 +86,11 @@ describe('/metrics', () => {
     expect(value('lhcms_case_operations_total', { operation: 'create', status: 'error' })).toEqual([
       0,
     ]);
-    // Gauges are not invented: dependency_up appears only when someone reports it.
-    expect(samples.filter((s) => s.name === 'lhcms_dependency_up')).toEqual([]);
+    // Gauges are not invented: dependency_up appears only when someone reports it —
+    // here Redis, whose connection reports its state from boot (when REDIS_URL is set).
+    expect(samples.filter((s) => s.name === 'lhcms_dependency_up').map((s) => s.labels)).toEqual(
+      process.env.TEST_REDIS_URL ? [{ dependency: 'redis' }] : [],
+    );
   });
 
   it('keeps its labels when Prometheus stores them under the Operator (no exported_* labels)', async () => {

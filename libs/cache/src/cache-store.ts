@@ -1,72 +1,59 @@
 import KeyvRedis from '@keyv/redis';
-import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { Env } from '@lhcms/config';
 import { Keyv } from 'keyv';
+import { FallbackStore } from './fallback-store';
+import { RedisLink } from './redis-link';
 
 /**
- * A Keyv whose `disconnect()` is deferred. @nestjs/cache-manager disconnects
+ * A Keyv whose `disconnect()` does nothing. @nestjs/cache-manager disconnects
  * its stores in `onModuleDestroy`, which Nest runs before the HTTP server
  * stops: requests still draining after SIGTERM would lose the shared cache.
- * The store is closed by CacheStore in `onApplicationShutdown` instead, after
- * the server has finished its in-flight requests.
+ * The Redis connection belongs to RedisLink, which closes it in
+ * `onApplicationShutdown`, after the server has finished its in-flight requests.
  */
-class DeferredDisconnectKeyv extends Keyv {
+class LinkOwnedKeyv extends Keyv {
   override async disconnect(): Promise<void> {
-    /* closed by CacheStore.onApplicationShutdown */
-  }
-
-  close(): Promise<void> {
-    return super.disconnect();
+    /* the connection is RedisLink's */
   }
 }
 
 /**
- * The cache's backing store: Redis through Keyv + @keyv/redis when REDIS_URL
- * is set (all replicas share principals and rate-limit counters), else an
- * in-process memory store. Owns the Redis connection: pings it for readiness
- * and closes it last on shutdown.
+ * The cache's backing store: Redis through Keyv + @keyv/redis on the
+ * process's RedisLink when REDIS_URL is set (all replicas share principals),
+ * with a bounded in-process copy that serves while Redis is down or slow
+ * (FallbackStore); a memory store alone without REDIS_URL.
  */
 @Injectable()
-export class CacheStore implements OnApplicationShutdown {
+export class CacheStore {
   private readonly logger = new Logger('Cache');
-  private readonly redis?: KeyvRedis<unknown>;
-  readonly keyv: DeferredDisconnectKeyv;
+  readonly keyv: Keyv;
 
-  constructor(env: Env) {
-    if (env.REDIS_URL) {
-      this.redis = new KeyvRedis(env.REDIS_URL, { throwOnConnectError: true });
-      this.keyv = new DeferredDisconnectKeyv({
-        store: this.redis,
-        namespace: env.REDIS_KEY_PREFIX,
-      });
-    } else {
-      this.keyv = new DeferredDisconnectKeyv({ namespace: env.REDIS_KEY_PREFIX });
-    }
+  constructor(
+    env: Env,
+    private readonly link: RedisLink,
+  ) {
+    const client = link.connection;
+    const redis = client
+      ? new KeyvRedis(client, { throwOnConnectError: true, throwOnErrors: true })
+      : undefined;
+    this.keyv = new LinkOwnedKeyv({
+      store: new FallbackStore(client ? link : undefined, redis),
+      namespace: env.REDIS_KEY_PREFIX,
+    });
     // Keyv re-emits store errors; unhandled they would crash the process. The
-    // message only: Redis errors can echo the URL.
+    // store itself never fails (Redis errors fall back to memory): this is a backstop.
     this.keyv.on('error', (err: unknown) =>
-      this.logger.warn(`cache store error: ${err instanceof Error ? err.message : 'unknown'}`),
+      this.logger.debug(`cache store error: ${err instanceof Error ? err.name : 'unknown'}`),
     );
   }
 
   get redisConfigured(): boolean {
-    return this.redis !== undefined;
+    return this.link.configured;
   }
 
   /** Whether the Redis connection is open (false without Redis). */
   get redisOpen(): boolean {
-    return (this.redis?.client as { isOpen?: boolean } | undefined)?.isOpen === true;
-  }
-
-  /** PING Redis (connecting if needed); rejects on error. The caller bounds the time. */
-  async pingRedis(): Promise<void> {
-    if (!this.redis) throw new Error('Redis is not configured');
-    const client = await this.redis.getClient();
-    const reply = await (client as { ping(): Promise<string> }).ping();
-    if (reply !== 'PONG') throw new Error(`unexpected PING reply`);
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.keyv.close().catch(() => undefined);
+    return this.link.connection?.isOpen === true;
   }
 }

@@ -283,6 +283,17 @@ export class Env {
   })
   REDIS_KEY_PREFIX = 'lhcms';
 
+  @EnvVar({
+    group: 'cache',
+    description:
+      'Milliseconds one Redis call may take before LHCMS gives up on it and treats Redis as down: the cache falls back to process memory and the rate limit to a per-process count, Redis is skipped until a background PING answers again. Keep it far below the request budget.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(10)
+  @Max(5000)
+  REDIS_TIMEOUT_MS = 150;
+
   // ---- security -------------------------------------------------------------
   @EnvVar({
     group: 'security',

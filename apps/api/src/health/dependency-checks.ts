@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
-import { CacheStore } from '@lhcms/cache';
+import { RedisLink, RedisUnavailableError } from '@lhcms/cache';
 import { Env } from '@lhcms/config';
 import type { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
@@ -13,6 +13,8 @@ export const CHECK_TIMEOUT_MS = 1500;
 export const CHECK_CACHE_MS = 1500;
 
 export type DependencyKey = 'database' | 'redis' | 'ums';
+/** Dependencies whose failure degrades the replica but never makes it unready. */
+const SOFT: ReadonlySet<DependencyKey> = new Set(['redis', 'ums']);
 
 /** A failed check, with a message safe for a public body: no host, URL, credential or stack. */
 class CheckFailed extends Error {}
@@ -58,13 +60,27 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
+/** A soft dependency's `down` as `degraded`: reported, but the check (and readiness) passes. */
+function degradedIfDown(key: DependencyKey, r: HealthIndicatorResult): HealthIndicatorResult {
+  const detail = r[key];
+  if (detail?.status !== 'down') return r;
+  return { [key]: { ...detail, status: 'degraded' } };
+}
+
 /**
- * Readiness checks of PostgreSQL (`SELECT 1` on the app's primary pool),
- * Redis (PING, when REDIS_URL is set) and the UMS (`GET {UMS_BASE_URL}/health`),
+ * Dependency checks: PostgreSQL (`SELECT 1` on the app's primary pool), Redis
+ * (when REDIS_URL is set: RedisLink's state, and a PING within
+ * REDIS_TIMEOUT_MS while it is up) and the UMS (`GET {UMS_BASE_URL}/health`),
  * each bounded by CHECK_TIMEOUT_MS and cached for CHECK_CACHE_MS (concurrent
- * probes share one run). Results carry category messages only ("timeout",
+ * probes share one run).
+ *
+ * Readiness means "this replica can serve": only the database can fail it.
+ * Redis and the UMS are reported `degraded` instead of `down` (requests are
+ * served from the memory cache and cached principals meanwhile), and in
+ * `lhcms_dependency_up`. Results carry category messages only ("timeout",
  * "connection refused"), never connection strings or stacks; the details are
- * logged when a dependency goes down, and its recovery is logged too.
+ * logged when a dependency goes down (RedisLink logs Redis's outages), and
+ * its recovery is logged too.
  */
 @Injectable()
 export class DependencyChecks {
@@ -74,15 +90,20 @@ export class DependencyChecks {
   constructor(
     private readonly indicators: HealthIndicatorService,
     private readonly env: Env,
-    private readonly cache: CacheStore,
+    private readonly redisLink: RedisLink,
     private readonly metrics: MetricsService,
     @InjectDataSource() private readonly dataSource: DataSource,
-  ) {}
+  ) {
+    if (redisLink.configured) {
+      metrics.setDependencyUp('redis', redisLink.status.up);
+      redisLink.onStateChange((up) => metrics.setDependencyUp('redis', up));
+    }
+  }
 
   /** The checks readiness runs: database, redis (only when configured), ums. */
   all(): Array<() => PromiseLike<HealthIndicatorResult>> {
     const checks = [() => this.database()];
-    if (this.cache.redisConfigured) checks.push(() => this.redis());
+    if (this.redisLink.configured) checks.push(() => this.redis());
     checks.push(() => this.ums());
     return checks;
   }
@@ -92,7 +113,13 @@ export class DependencyChecks {
   }
 
   redis(): PromiseLike<HealthIndicatorResult> {
-    return this.attempt('redis', (signal) => abortable(this.cache.pingRedis(), signal));
+    return this.attempt('redis', async () => {
+      try {
+        await this.redisLink.run((client) => client.ping());
+      } catch (err) {
+        throw new CheckFailed(err instanceof RedisUnavailableError ? err.reason : 'error');
+      }
+    });
   }
 
   ums(): PromiseLike<HealthIndicatorResult> {
@@ -103,7 +130,7 @@ export class DependencyChecks {
     key: DependencyKey,
     fn: (signal: AbortSignal) => Promise<Record<string, unknown> | void>,
   ): PromiseLike<HealthIndicatorResult> {
-    return this.indicators
+    const result = this.indicators
       .check(key)
       .attempt(async ({ signal }) => {
         try {
@@ -118,12 +145,17 @@ export class DependencyChecks {
       })
       .withTimeout(CHECK_TIMEOUT_MS)
       .cacheFor(CHECK_CACHE_MS);
+    return SOFT.has(key) ? result.then((r) => degradedIfDown(key, r)) : result;
   }
 
   private transition(key: DependencyKey, status: 'up' | 'down', detail?: string): void {
+    // RedisLink logs Redis's outages and recoveries itself, once each.
+    if (key === 'redis') return;
     const before = this.lastStatus.get(key);
     this.lastStatus.set(key, status);
-    if (status === 'down' && before !== 'down') this.logger.warn(`${key} is down: ${detail}`);
+    const consequence = SOFT.has(key) ? ' (degraded; readiness unaffected)' : '';
+    if (status === 'down' && before !== 'down')
+      this.logger.warn(`${key} is down${consequence}: ${detail}`);
     else if (status === 'up' && before === 'down') this.logger.log(`${key} is up again`);
   }
 

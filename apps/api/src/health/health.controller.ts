@@ -10,7 +10,7 @@ import { ShutdownState } from './shutdown-state';
 type Reply = FastifyReply;
 
 /** The seed's per-dependency words in `/health`'s `checks`. */
-type CheckWord = 'healthy' | 'unhealthy' | 'not_configured';
+type CheckWord = 'healthy' | 'degraded' | 'unhealthy' | 'not_configured';
 
 /**
  * Kubernetes probes and the seed's `/health`. All public (no auth, no PHI).
@@ -18,8 +18,10 @@ type CheckWord = 'healthy' | 'unhealthy' | 'not_configured';
  * - `/health/live`: the process answers; nothing external, 200 even while
  *   draining (a liveness probe that checks the database restarts every
  *   replica on one database hiccup).
- * - `/health/ready`: PostgreSQL, Redis (when configured) and the UMS; 503
- *   at once when shutdown starts.
+ * - `/health/ready`: whether this replica can serve: PostgreSQL; Redis (when
+ *   configured) and the UMS are reported, `degraded` when down, but never
+ *   fail it (every replica would leave the load balancer at once over an
+ *   outage it can serve through). 503 at once when shutdown starts.
  * - `/health/startup`: boot finished and the database connected once (the
  *   process starts while PostgreSQL is down; it is not ready until then).
  * - `/health`: the seed's and the original's body, 200 or 503 like readiness.
@@ -76,6 +78,7 @@ export class HealthController {
     const word = (key: string): CheckWord => {
       const d: { status?: string } | undefined = result.details[key];
       if (!d) return 'not_configured';
+      if (d.status === 'degraded') return 'degraded';
       return d.status === 'up' ? 'healthy' : 'unhealthy';
     };
     const healthy = ok && !this.state.shuttingDown;

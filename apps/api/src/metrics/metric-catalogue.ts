@@ -161,7 +161,7 @@ export const METRICS = [
     name: 'lhcms_rate_limiter_fail_open_total',
     type: 'counter',
     labels: [],
-    help: 'Requests let through unchecked because the rate limiter could not reach Redis (it fails open).',
+    help: 'Requests the rate limiter could not count in Redis (down, or slower than REDIS_TIMEOUT_MS): the shared limit fails open for them, and each replica limits them on its own count instead.',
   },
 ] as const satisfies readonly MetricSpec[];
 

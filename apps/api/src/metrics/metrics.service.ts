@@ -66,6 +66,9 @@ export class MetricsService {
     @InjectMetric('lhcms_cache_requests_total')
     private readonly cacheRequests: Counter<LabelOf<'lhcms_cache_requests_total'>>,
     @InjectMetric('lhcms_rate_limit_rejections_total') private readonly rateLimits: Counter,
+    @InjectMetric('lhcms_rate_limiter_fail_open_total') private readonly failOpen: Counter,
+    @InjectMetric('lhcms_dependency_up')
+    private readonly dependencyUp: Gauge<LabelOf<'lhcms_dependency_up'>>,
     @InjectMetric('lhcms_audit_write_duration_seconds')
     private readonly auditDuration: Histogram<LabelOf<'lhcms_audit_write_duration_seconds'>>,
     @InjectMetric('lhcms_audit_write_failures_total')
@@ -100,9 +103,15 @@ export class MetricsService {
     this.caseOperations.inc({ operation, status });
   }
 
-  /** One UMS call: operation, outcome and duration in seconds. */
+  /**
+   * One UMS call: operation, outcome and duration in seconds. Its outcome
+   * also sets `lhcms_dependency_up{dependency="ums"}`: up while the UMS
+   * answers (a 401 is an answer), down after an error, a timeout or while
+   * the circuit is open. Readiness checks and principal lookups both count.
+   */
   umsCall(operation: UmsOperation, outcome: UmsOutcome, seconds: number): void {
     this.umsDuration.observe({ operation, outcome }, nonNegative(seconds));
+    this.setDependencyUp('ums', outcome === 'ok' || outcome === 'unauthorized');
   }
 
   setUmsCircuitOpen(open: boolean): void {
@@ -117,6 +126,16 @@ export class MetricsService {
   /** A request rejected with 429 by the rate limiter. */
   rateLimited(): void {
     this.rateLimits.inc();
+  }
+
+  /** A request the rate limiter counted per process because Redis could not be used. */
+  rateLimiterFailOpen(): void {
+    this.failOpen.inc();
+  }
+
+  /** Whether this replica reaches a dependency (1) or serves degraded without it (0). */
+  setDependencyUp(dependency: Dependency, up: boolean): void {
+    this.dependencyUp.set({ dependency }, up ? 1 : 0);
   }
 
   /** One audit write and its latency in seconds. */

@@ -1,15 +1,9 @@
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { RedisLink } from '@lhcms/cache';
 import { Env } from '@lhcms/config';
-import type { ThrottlerStorage } from '@nestjs/throttler';
+import { type ThrottlerStorage, ThrottlerStorageService } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
-import { createClient } from '@redis/client';
-
-function newClient(url: string | undefined) {
-  return createClient({
-    url,
-    socket: { connectTimeout: 2000, reconnectStrategy: (n: number) => Math.min(n * 100, 2000) },
-  });
-}
+import { MetricsService } from '../metrics/metrics.service';
 
 /** Fixed window per key: INCR, set the expiry on the first hit, report hits and time left (ms). */
 const INCREMENT = `
@@ -22,27 +16,25 @@ return {hits, ttl}`;
 /**
  * Rate-limit counters in Redis, so every replica counts against the same
  * limit (the in-memory default would give each replica its own). One Lua
- * call per request: atomic, one round trip.
+ * call per request: atomic, one round trip, on the process's RedisLink.
+ *
+ * While Redis is down or slower than REDIS_TIMEOUT_MS, each replica counts
+ * in its own memory instead (the same limit per replica), so a Redis outage
+ * neither fails requests nor lifts the limit altogether; each such request
+ * counts in `lhcms_rate_limiter_fail_open_total`. RedisLink logs the outage
+ * once and notices the recovery; counting goes back to Redis by itself.
  */
 @Injectable()
 export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShutdown {
-  private client?: ReturnType<typeof newClient>;
-  private ready?: Promise<unknown>;
   private readonly prefix: string;
+  private readonly local = new ThrottlerStorageService();
 
-  constructor(@Inject(Env) private readonly env: Env) {
+  constructor(
+    env: Env,
+    private readonly link: RedisLink,
+    private readonly metrics: MetricsService,
+  ) {
     this.prefix = env.REDIS_KEY_PREFIX;
-  }
-
-  /** Connects on first use, so an instance without REDIS_URL never opens a socket. */
-  private connect(): Promise<unknown> {
-    if (!this.ready) {
-      const client = newClient(this.env.REDIS_URL);
-      client.on('error', () => undefined); // reconnects by itself; a failed call surfaces per request
-      this.client = client;
-      this.ready = client.connect();
-    }
-    return this.ready;
   }
 
   async increment(
@@ -50,12 +42,22 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
     ttl: number,
     limit: number,
     blockDuration: number,
+    throttlerName: string,
   ): Promise<ThrottlerStorageRecord> {
-    await this.connect();
-    const [hits, pttl] = (await this.client!.eval(INCREMENT, {
-      keys: [`${this.prefix}:rl:${key}`],
-      arguments: [String(ttl)],
-    })) as [number, number];
+    let reply: [number, number];
+    try {
+      reply = await this.link.run(
+        (client) =>
+          client.eval(INCREMENT, {
+            keys: [`${this.prefix}:rl:${key}`],
+            arguments: [String(ttl)],
+          }) as Promise<[number, number]>,
+      );
+    } catch {
+      this.metrics.rateLimiterFailOpen();
+      return this.local.increment(key, ttl, limit, blockDuration, throttlerName);
+    }
+    const [hits, pttl] = reply;
     const seconds = Math.max(1, Math.ceil(pttl / 1000));
     const blocked = hits > limit;
     return {
@@ -68,11 +70,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
     };
   }
 
-  /**
-   * After the HTTP server has drained (not onModuleDestroy, which Nest runs
-   * before it): requests still in flight after SIGTERM pass this guard too.
-   */
-  async onApplicationShutdown(): Promise<void> {
-    if (this.ready) await this.client!.close().catch(() => undefined);
+  onApplicationShutdown(): void {
+    this.local.onApplicationShutdown();
   }
 }

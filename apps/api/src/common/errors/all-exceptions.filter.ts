@@ -6,6 +6,7 @@ import {
   Logger,
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isRedisFault } from '@lhcms/cache';
 import { DB_NOT_CONNECTED, DB_POOL_QUEUE_FULL } from '@lhcms/database';
 import { serializeError } from '@lhcms/logging';
 import { RateLimitedError } from '../../security/security.errors';
@@ -216,6 +217,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
       return { status: statusCode, message: 'Bad request' };
     }
+    // A Redis fault that reached a request (the cache and the rate limiter fall
+    // back on their own): never reported as a database outage.
+    if (isRedisFault(err)) return { status: 503, message: 'Cache unavailable (Redis)' };
     if (isDatabaseDown(err)) return DATABASE_UNAVAILABLE;
     return { status: 500, message: 'Internal server error' };
   }
