@@ -86,11 +86,16 @@ describe('/metrics', () => {
     expect(value('lhcms_case_operations_total', { operation: 'create', status: 'error' })).toEqual([
       0,
     ]);
-    // Gauges are not invented: dependency_up appears only when someone reports it —
-    // here Redis, whose connection reports its state from boot (when REDIS_URL is set).
-    expect(samples.filter((s) => s.name === 'lhcms_dependency_up').map((s) => s.labels)).toEqual(
-      process.env.TEST_REDIS_URL ? [{ dependency: 'redis' }] : [],
-    );
+    // Gauges are not invented: dependency_up appears only when someone reports it — the
+    // database from boot (0 until connected: LHCMSNotReady must see a replica that starts while
+    // it is down; this one is connected), and Redis, whose connection reports its state from
+    // boot (when REDIS_URL is set).
+    const up = samples.filter((s) => s.name === 'lhcms_dependency_up');
+    expect(up.map((s) => s.labels)).toEqual([
+      { dependency: 'database' },
+      ...(process.env.TEST_REDIS_URL ? [{ dependency: 'redis' }] : []),
+    ]);
+    expect(value('lhcms_dependency_up', { dependency: 'database' })).toEqual([1]);
   });
 
   it('keeps its labels when Prometheus stores them under the Operator (no exported_* labels)', async () => {

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { RedisLink, RedisUnavailableError } from '@lhcms/cache';
 import { Env } from '@lhcms/config';
+import { DatabaseConnector } from '@lhcms/database';
 import type { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import { MetricsService } from '../metrics/metrics.service';
@@ -93,7 +94,11 @@ export class DependencyChecks {
     private readonly redisLink: RedisLink,
     private readonly metrics: MetricsService,
     @InjectDataSource() private readonly dataSource: DataSource,
+    connector: DatabaseConnector,
   ) {
+    // Down until connected (the process starts while it may be down); then readiness keeps it.
+    metrics.setDependencyUp('database', false);
+    connector.onConnect(() => metrics.setDependencyUp('database', true));
     if (redisLink.configured) {
       metrics.setDependencyUp('redis', redisLink.status.up);
       redisLink.onStateChange((up) => metrics.setDependencyUp('redis', up));
@@ -151,6 +156,8 @@ export class DependencyChecks {
   private transition(key: DependencyKey, status: 'up' | 'down', detail?: string): void {
     // RedisLink logs Redis's outages and recoveries itself, once each.
     if (key === 'redis') return;
+    // The UMS gauge follows every UMS call (MetricsService.umsCall); the database's, readiness.
+    if (key === 'database') this.metrics.setDependencyUp('database', status === 'up');
     const before = this.lastStatus.get(key);
     this.lastStatus.set(key, status);
     const consequence = SOFT.has(key) ? ' (degraded; readiness unaffected)' : '';
