@@ -106,6 +106,15 @@ export function redisFailureCategory(err: unknown): string {
     return 'not connected';
   const cause = (err as { cause?: unknown })?.cause;
   const code = (err as { code?: unknown })?.code ?? (cause as { code?: unknown })?.code;
+  return socketErrorCategory(code) ?? 'error';
+}
+
+/**
+ * A socket error code in a few words safe for a public body (`connection
+ * refused`, `timeout`): the one wording of the health details, for every
+ * dependency. Undefined for any other code.
+ */
+export function socketErrorCategory(code: unknown): string | undefined {
   switch (code) {
     case 'ECONNREFUSED':
       return 'connection refused';
@@ -117,8 +126,9 @@ export function redisFailureCategory(err: unknown): string {
       return 'host not found';
     case 'ETIMEDOUT':
       return 'timeout';
+    default:
+      return undefined;
   }
-  return 'error';
 }
 
 /**

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
-import { RedisLink, RedisUnavailableError } from '@lhcms/cache';
+import { RedisLink, RedisUnavailableError, socketErrorCategory } from '@lhcms/cache';
 import { Env } from '@lhcms/config';
 import { DatabaseConnector } from '@lhcms/database';
 import type { Pool, PoolClient } from 'pg';
@@ -25,22 +25,11 @@ function publicMessage(err: unknown, signal: AbortSignal): string {
   if (signal.aborted) return 'timeout';
   if (err instanceof CheckFailed) return err.message;
   const code = (err as { code?: unknown }).code;
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ECONNRESET':
-    case 'EPIPE':
-      return 'connection reset';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'host not found';
-    case 'ETIMEDOUT':
-      return 'timeout';
-    default:
-      return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)
-        ? `database error ${code}` // a PostgreSQL SQLSTATE
-        : 'unavailable';
-  }
+  const category = socketErrorCategory(code);
+  if (category) return category;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)
+    ? `database error ${code}` // a PostgreSQL SQLSTATE
+    : 'unavailable';
 }
 
 /** The error for the log: class, code and message with any URL credentials removed. */
