@@ -1,4 +1,5 @@
 import * as http from 'node:http';
+import * as net from 'node:net';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -361,6 +362,72 @@ describe('close order inside the app', () => {
     ums = await startTestUms();
   });
   afterAll(() => ums?.close());
+
+  it('on a signal, a request on an open keep-alive connection after the listener closed is served (Connection: close); a quiet one is closed', async () => {
+    const api = await startTestApi(testEnv({ UMS_BASE_URL: ums.url }), {
+      imports: [ObservabilityTestModule],
+    });
+    const port = Number(new URL(api.url).port);
+    const get = (agent: http.Agent, path: string) =>
+      new Promise<{ status?: number; connection?: string; reused: boolean; error?: string }>(
+        (resolve) => {
+          const req = http.get({ host: '127.0.0.1', port, path, agent }, (res) => {
+            res.resume().on('end', () =>
+              resolve({
+                status: res.statusCode,
+                connection: res.headers.connection,
+                reused: req.reusedSocket,
+              }),
+            );
+          });
+          req.on('error', (err: NodeJS.ErrnoException) =>
+            resolve({ reused: req.reusedSocket, error: `${err.code} ${err.message}` }),
+          );
+        },
+      );
+    const quiet = new http.Agent({ keepAlive: true });
+    const busy = new http.Agent({ keepAlive: true });
+    try {
+      // `quiet` was last used long before the signal; `busy` just before it.
+      expect((await get(quiet, '/health/live')).status).toBe(200);
+      await sleep(700);
+      const quietSocket = Object.values(quiet.freeSockets).flat()[0]!;
+      const quietClosed = new Promise((resolve) => quietSocket.once('close', resolve));
+      expect((await get(busy, '/health/live')).status).toBe(200);
+      // An in-flight request keeps the server open past the listener's close.
+      const inFlight = request(api.url, '/test-only/slow?ms=800');
+      await sleep(50);
+      // What main.ts does on SIGTERM (the typings omit the signal parameter).
+      const closeWithSignal: (signal?: string) => Promise<void> = api.app.close.bind(api.app);
+      const closing = closeWithSignal('SIGTERM');
+
+      // SHUTDOWN_DELAY_MS is 0: new connections are refused at once…
+      await eventually(
+        () =>
+          new Promise<boolean>((resolve) =>
+            net
+              .connect(port, '127.0.0.1')
+              .once('connect', function (this: Socket) {
+                this.destroy();
+                resolve(false);
+              })
+              .once('error', () => resolve(true)),
+          ),
+        1000,
+        'connections refused',
+      );
+      // …the quiet keep-alive connection is closed by the server…
+      await quietClosed;
+      // …and a request on the busy one is answered in full, telling the client to close.
+      const late = await get(busy, '/health/live');
+      expect(late).toEqual({ status: 200, connection: 'close', reused: true });
+      expect((await inFlight).status).toBe(200);
+      await closing;
+    } finally {
+      quiet.destroy();
+      busy.destroy();
+    }
+  });
 
   it('an in-flight request still has the database and the cache while the app closes; both close after it', async () => {
     const api = await startTestApi(testEnv({ UMS_BASE_URL: ums.url }), {

@@ -15,7 +15,10 @@ interface Connection {
   inFlight: number;
   /** performance.now() of its last response, of the accept, or of bytes seen arriving. */
   quietSince: number;
-  /** socket.bytesRead when last looked at: a request whose headers are still arriving is activity. */
+  /**
+   * socket.bytesRead at its last request, response or look: more since is a
+   * request whose headers are still arriving (activity).
+   */
   bytesRead: number;
 }
 
@@ -52,7 +55,10 @@ export class ConnectionDrain {
     });
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       const conn = this.connections.get(req.socket);
-      if (conn) conn.inFlight++;
+      if (conn) {
+        conn.inFlight++;
+        conn.bytesRead = req.socket.bytesRead;
+      }
       this.responses.add(res);
       if (this.draining) closeAfter(res);
       res.once('close', () => {
@@ -60,6 +66,7 @@ export class ConnectionDrain {
         if (conn) {
           conn.inFlight--;
           conn.quietSince = performance.now();
+          conn.bytesRead = req.socket.bytesRead;
         }
       });
     });
