@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Env } from '@lhcms/config';
 import { PROJECT_ROOT } from '@lhcms/testing';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import {
@@ -169,6 +170,16 @@ describeWithTool(helm(), 'helm/lhcms chart', (bin) => {
       const pod = deployment().spec.template.spec;
       expect(pod.terminationGracePeriodSeconds).toBe(45);
       expect(container().lifecycle.preStop.exec.command).toEqual(['sleep', '10']);
+      // The endpoint is gone before the listener closes (preStop sleep, then SHUTDOWN_DELAY_MS of
+      // `Connection: close` answers), and the slowest request still ends inside the grace period.
+      const config = one(objs, 'ConfigMap', 'rel-lhcms').data as Record<string, string>;
+      const preStopMs = Number(container().lifecycle.preStop.exec.command[1]) * 1000;
+      const delayMs = Number(config.SHUTDOWN_DELAY_MS);
+      const slowestMs = Number(config.DB_STATEMENT_TIMEOUT_MS ?? new Env().DB_STATEMENT_TIMEOUT_MS);
+      expect(delayMs).toBeGreaterThan(0);
+      expect(preStopMs + delayMs + slowestMs).toBeLessThan(
+        pod.terminationGracePeriodSeconds * 1000,
+      );
       expect(deployment().spec.strategy.rollingUpdate.maxUnavailable).toBe(0);
       expect(one(objs, 'PodDisruptionBudget').spec).toMatchObject({
         maxUnavailable: 1,

