@@ -107,7 +107,7 @@ export class Env {
   @EnvVar({
     group: 'server',
     description:
-      "After SIGTERM, milliseconds to keep serving with readiness already 503 before the server stops accepting connections, so that load balancers without a Kubernetes preStop hook deregister the instance first. 0: stop accepting at once (Kubernetes: use the chart's preStop sleep).",
+      'After SIGTERM, milliseconds to keep serving with readiness already 503 before the server stops accepting connections, so that load balancers without a Kubernetes preStop hook deregister the instance first. 0: stop accepting at once. The Helm chart sets 3000 after its preStop sleep, so endpoint removal has reached every proxy before the listener closes; idle keep-alive connections are closed during the delay after 500 ms of quiet, and every response in it carries `Connection: close`.',
   })
   @IntEnv()
   @IsInt()
