@@ -1,4 +1,4 @@
-// typescript-eslint, type-aware. The rules encode intent (design/style.md §9):
+// typescript-eslint, type-aware. The rules encode intent (the project's style: strict types, no floating promises):
 // no floating promises, exhaustive switches, type-only imports, no `any`.
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';

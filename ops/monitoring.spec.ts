@@ -225,7 +225,7 @@ describe('ops/prometheus rules', () => {
     }
   });
 
-  it('has the alerts design/ops.md asks for, each with a severity and a summary', () => {
+  it('has the alerts the README (Dashboards and alerts) lists, each with a severity and a summary', () => {
     const alerts = allRules.filter((r) => r.alert);
     expect(alerts.map((a) => a.alert)).toEqual(
       expect.arrayContaining([

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { request, startStack, testDatabaseUrls, type Stack } from '@lhcms/testing';
 import { Client } from 'pg';
 
-/** SHA-256 of reference/original-{name}.json, the data the original served. */
+/** SHA-256 of the reference data the original Flask LHCMS served, as it served it. */
 const ORIGINAL_SHA256: Record<string, string> = {
   materials: '26ea88abe6c4402b8ff7cd4c08d69d273d1d6827e789d3f284213de7119ca83e',
   shades: '24594b998efef4a5bae5d9fc97f4f8c109f956adce1619552e3c3bc4faa7904e',

@@ -66,7 +66,7 @@ function distinct(values: Array<string | null>): string[] {
 }
 
 /**
- * The HIPAA audit trail (design/hipaa.md): every access to case data and
+ * The HIPAA audit trail (README, "HIPAA audit"): every access to case data and
  * every refused attempt leaves one row, without PHI.
  *
  * - Writes: `recordChange(em, …)` inserts the row with the write's own

@@ -5,7 +5,7 @@
  * so the document cannot drift from what the server accepts
  * (docs/adr/0002-json-schema-validation.md).
  *
- * Field rules and enums: reference/original-lhcms-contract.md §3.
+ * Field rules and enums: the original Flask LHCMS's, as README "API (v1)" describes them.
  */
 export const CASE_STATUSES = [
   'pending',

@@ -10,9 +10,9 @@ function load(name: string): Record<string, unknown> {
 
 /**
  * The original's static reference data, byte-for-byte the JSON it served
- * (reference/original-{types,shades,materials}.json), loaded once. It is
- * kept separate from the validation enums, as the original did (they differ:
- * reference/original-lhcms-contract.md §4.4).
+ * (types.json, shades.json, materials.json beside this file), loaded once.
+ * It is kept separate from the validation enums, as the original did (they
+ * differ, as they did in the original).
  */
 export const REFERENCE_DATA = {
   types: load('types'),
