@@ -314,3 +314,56 @@ describe('database faults: never crash, never 500, never lie', () => {
     expect(exit).toEqual({ code: 0, signal: null });
   });
 });
+
+describe('start-up migrations (development, embedded) while PostgreSQL is down', () => {
+  let db: TestDatabase;
+  let proxy: TcpProxy;
+  let api: ApiProcess | undefined;
+
+  beforeAll(async () => {
+    // A database without the schema: the API's own start-up migrations must build it.
+    db = await createTestDatabase(testDatabaseUrls().adminUrl, 'lhcms_faults_migrate');
+    const target = new URL(db.appUrl);
+    proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
+  });
+
+  afterAll(async () => {
+    await api?.stop().catch(() => undefined);
+    await proxy?.close();
+    await db?.drop();
+  });
+
+  it('start, wait with backoff, migrate and serve once the database is back', async () => {
+    await proxy.refuse();
+    api = await startApiProcess({
+      databaseUrl: proxy.rewrite(db.appUrl),
+      ownerUrl: proxy.rewrite(db.ownerUrl),
+      env: { DB_MIGRATE_ON_START: 'true' },
+    });
+    await sleep(1500);
+    expect(api.proc.child.exitCode).toBeNull();
+    expect(await probe(api, '/health/live')).toBe(200);
+    expect(await probe(api, '/health/ready')).toBe(503);
+    expect(await probe(api, '/health/startup')).toBe(503);
+
+    await proxy.forward();
+    await eventually(async () => (await probe(api!, '/health/startup')) === 200, 5000, 'started');
+    await eventually(async () => (await probe(api!, '/health/ready')) === 200, 5000, 'ready');
+    const created = await fetch(`${api.url}/api/v1/cases/`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${await api.token('admin')}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ doctor_id: 'd', product_id: 'p', case_type: 'other' }),
+    });
+    expect(created.status).toBe(201);
+    // One warning for the whole wait (not one per attempt), then the migrations, then connected.
+    const out = api.proc.output();
+    expect(out.match(/start-up migrations failed/g)).toHaveLength(1);
+    expect(out).toMatch(/migrations applied: /);
+    expect(out).toMatch(/database connected after \d+ failed attempt/);
+    expect(await api.stop()).toEqual({ code: 0, signal: null });
+    api = undefined;
+  });
+});

@@ -46,6 +46,8 @@ export class DatabaseConnector implements OnApplicationBootstrap, OnApplicationS
   private loop: Promise<void> | undefined;
   private ready = false;
   private readonly hooks: Array<(ds: DataSource) => void> = [];
+  /** Ends a backoff wait at shutdown. */
+  private readonly stopWaiting = new AbortController();
   private resolveConnected!: () => void;
   /** Settles once the DataSource is connected (never, if the app stops first). */
   readonly connected: Promise<void> = new Promise((r) => (this.resolveConnected = r));
@@ -76,6 +78,7 @@ export class DatabaseConnector implements OnApplicationBootstrap, OnApplicationS
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
+    this.stopWaiting.abort();
     // A connection attempt in progress finishes (bounded by DB_POOL_TIMEOUT), so the
     // DataSource is not initialised behind TypeORM's shutdown hook.
     await this.loop;
@@ -84,6 +87,7 @@ export class DatabaseConnector implements OnApplicationBootstrap, OnApplicationS
   private async run(): Promise<void> {
     let delay = FIRST_BACKOFF_MS;
     let failures = 0;
+    let lastProblem: string | undefined;
     while (!this.stopped) {
       try {
         await this.attempt();
@@ -95,13 +99,22 @@ export class DatabaseConnector implements OnApplicationBootstrap, OnApplicationS
         return;
       } catch (err) {
         failures++;
-        if (failures === 1) {
+        // Once per kind of failure, not per attempt: what failed (connecting, or the start-up
+        // migrations) and its code. Never the message: it can carry a host or a value.
+        const phase = this.env.migrateOnStart && !this.migrated ? 'migrations' : 'connect';
+        const problem = `${phase}:${codeOf(err) ?? (err as Error)?.name ?? 'error'}`;
+        if (problem !== lastProblem) {
+          lastProblem = problem;
           this.log.warn(
-            { code: codeOf(err) ?? (err as Error)?.name },
-            'database unreachable at start; not ready, retrying with backoff',
+            { phase, code: codeOf(err) ?? (err as Error)?.name },
+            phase === 'migrations'
+              ? 'start-up migrations failed; not ready, retrying with backoff'
+              : 'database unreachable; not ready, retrying with backoff',
           );
         }
-        await sleep(delay * (0.8 + Math.random() * 0.4));
+        await sleep(delay * (0.8 + Math.random() * 0.4), undefined, {
+          signal: this.stopWaiting.signal,
+        }).catch(() => undefined);
         delay = Math.min(delay * 2, MAX_BACKOFF_MS);
       }
     }
