@@ -162,7 +162,7 @@ export function checkTargets(r: Pick<BenchReport, 'points' | 'startup'>): Target
   if (node.length || npm.length) {
     const m = median(node.map((s) => s.healthMs));
     const n = median(npm.map((s) => s.healthMs));
-    // The issue's target is `npm start`; the image runs `node dist/...` (ops.md), so both are shown.
+    // The issue's target is `npm start`; the image runs `node dist/...` (docker/Dockerfile), so both are shown.
     const target = npm.length ? n : m;
     out.push({
       target: 'start to /health 200 ≤ 3 s (external database)',

@@ -307,6 +307,12 @@ describe('database faults: never crash, never 500, never lie', () => {
     expect(verified.code).toBe(0);
     alive();
     expect(api.proc.output()).not.toMatch(/Unhandled|uncaught|at \S+ \(.*:\d+:\d+\)/i);
+    // A database outage is not a fault of the service: warnings (and alerts), no error-level line.
+    const errors = api.proc
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"level":"error"'));
+    expect(errors).toEqual([]);
   }, 60_000);
 
   it('stops cleanly on SIGTERM after all that', async () => {

@@ -24,6 +24,53 @@ export class DatabaseAvailabilityError extends Error {
   }
 }
 
+const DB_DOWN = new Set([
+  // LHCMS's own: not connected yet (starting while the database is down), wait queue full.
+  DB_NOT_CONNECTED,
+  DB_POOL_QUEUE_FULL,
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08006',
+  '08001',
+  '08003',
+  '08004',
+  // Class 53, insufficient resources: too many connections (53300), out of
+  // memory, disk full. The database cannot serve the request now; a retry later can succeed.
+  '53000',
+  '53100',
+  '53200',
+  '53300',
+  // Transient: the statement ran past DB_STATEMENT_TIMEOUT_MS or was cancelled (57014), a
+  // serialization failure or deadlock (40001, 40P01), a lock not available (55P03). The
+  // transaction was rolled back; the same request can succeed when retried.
+  '57014',
+  '40001',
+  '40P01',
+  '55P03',
+]);
+
+/**
+ * The database cannot serve this now — down, unreachable, restarting, out of
+ * resources, too slow, or a transient conflict — and the transaction was
+ * rolled back: a retry later can succeed. The one definition the API's error
+ * answers (503 `Database unavailable`) and the log levels go by.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string; driverError?: { code?: string } };
+  const code = e.code ?? e.driverError?.code;
+  if (code && DB_DOWN.has(code)) return true;
+  const m = e.message ?? '';
+  return /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED|Client has encountered a connection error|Driver not Connected|Query read timeout|Query runner already released/i.test(
+    m,
+  );
+}
+
 const log = new Logger('Database');
 /** At most one warning per this many ms for lost connections (a failover breaks them all at once). */
 const LOST_LOG_INTERVAL_MS = 10_000;

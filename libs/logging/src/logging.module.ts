@@ -16,9 +16,20 @@ const INFRA_ROUTE = /^\/(health|metrics)(\/|$)/;
  * Level of a request line: probes and /metrics at debug (kubelet and
  * Prometheus call them every few seconds), 5xx error, 4xx warn, else info.
  */
+/**
+ * A 5xx that is a fault of this service (500 and the like). 503 (a dependency
+ * cannot serve now: the database, the UMS, the audit trail) and 501 (an
+ * optional integration is not configured) are states of the deployment,
+ * reported by readiness, metrics and alerts: logged as warnings, so that the
+ * error level stays the service's own faults.
+ */
+export function isServiceFault(status: number): boolean {
+  return status >= 500 && status !== 501 && status !== 503;
+}
+
 export function requestLogLevel(route: string, status: number): LevelWithSilent {
   if (INFRA_ROUTE.test(route)) return 'debug';
-  if (status >= 500) return 'error';
+  if (isServiceFault(status)) return 'error';
   if (status >= 400) return 'warn';
   return 'info';
 }

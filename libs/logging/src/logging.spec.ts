@@ -119,7 +119,9 @@ describe('requestLogLevel', () => {
     ['/api/v1/cases', 200, 'info'],
     ['/api/v1/cases/:id', 404, 'warn'],
     ['unmatched', 404, 'warn'],
-    ['/api/v1/cases', 503, 'error'],
+    ['/api/v1/cases', 500, 'error'],
+    ['/api/v1/cases', 503, 'warn'],
+    ['/api/v1/cases/doctor-info/:doctor_id', 501, 'warn'],
   ])('%s %i → %s', (route, status, level) => {
     expect(requestLogLevel(route, status)).toBe(level);
   });

@@ -6,7 +6,7 @@ import { ClsService } from 'nestjs-cls';
 import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
 import { TtlCache } from '@lhcms/cache';
 import { Env } from '@lhcms/config';
-import { DatabaseConnector, rows } from '@lhcms/database';
+import { DatabaseConnector, isDatabaseUnavailable, rows } from '@lhcms/database';
 import { RequestContext } from '@lhcms/request-context';
 import {
   ACTION_OF,
@@ -241,7 +241,10 @@ export class AuditService implements OnModuleInit {
       if (this.cls.isActive()) this.cls.set(RECORDED_KEY, this.recordedInRequest() + 1);
     } catch (err) {
       this.observer.auditFailure('transactional');
-      this.log.error({ err: errorFacts(err) }, 'audit insert failed: the write is rolled back');
+      this.failureLog(err)(
+        { err: errorFacts(err) },
+        'audit insert failed: the write is rolled back',
+      );
       throw AuditError.unavailable();
     }
   }
@@ -391,11 +394,24 @@ export class AuditService implements OnModuleInit {
     return this.writer.drain();
   }
 
+  /**
+   * How a failed audit write is logged: a warning while the database cannot serve (its outage
+   * is readiness's and the alerts' story, and every request would log one), an error otherwise.
+   */
+  private failureLog(err: unknown): (obj: object, msg: string) => void {
+    return isDatabaseUnavailable(err)
+      ? (obj, msg) => this.log.warn(obj, msg)
+      : (obj, msg) => this.log.error(obj, msg);
+  }
+
   private async write(record: AuditRecord): Promise<void> {
     try {
       await this.writer.write(record);
     } catch (err) {
-      this.log.error({ err: errorFacts(err) }, 'audit batch insert failed: the request is refused');
+      this.failureLog(err)(
+        { err: errorFacts(err) },
+        'audit batch insert failed: the request is refused',
+      );
       throw AuditError.unavailable();
     }
   }

@@ -7,8 +7,8 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isRedisFault } from '@lhcms/cache';
-import { DB_NOT_CONNECTED, DB_POOL_QUEUE_FULL } from '@lhcms/database';
-import { serializeError } from '@lhcms/logging';
+import { isDatabaseUnavailable } from '@lhcms/database';
+import { isServiceFault, serializeError } from '@lhcms/logging';
 import { RateLimitedError } from '../../security/security.errors';
 import { AuditErrorCode } from '../../audit/audit.errors';
 import { RouteTable } from '../http/route-table';
@@ -53,54 +53,14 @@ const FASTIFY: Record<string, Mapped> = {
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, message: 'Malformed JSON in request body' },
 };
 
-const DB_DOWN = new Set([
-  // LHCMS's own: not connected yet (starting while the database is down), wait queue full.
-  DB_NOT_CONNECTED,
-  DB_POOL_QUEUE_FULL,
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENOTFOUND',
-  '57P01',
-  '57P02',
-  '57P03',
-  '08006',
-  '08001',
-  '08003',
-  '08004',
-  // Class 53, insufficient resources: too many connections (53300), out of
-  // memory, disk full. The database cannot serve the request now; a retry later can succeed.
-  '53000',
-  '53100',
-  '53200',
-  '53300',
-  // Transient: the statement ran past DB_STATEMENT_TIMEOUT_MS or was cancelled (57014), a
-  // serialization failure or deadlock (40001, 40P01), a lock not available (55P03). The
-  // transaction was rolled back; the same request can succeed when retried.
-  '57014',
-  '40001',
-  '40P01',
-  '55P03',
-]);
-
-function isDatabaseDown(err: unknown): boolean {
-  const e = err as { code?: string; message?: string; driverError?: { code?: string } };
-  const code = e.code ?? e.driverError?.code;
-  if (code && DB_DOWN.has(code)) return true;
-  const m = e.message ?? '';
-  return /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED|Client has encountered a connection error|Driver not Connected|Query read timeout|Query runner already released/i.test(
-    m,
-  );
-}
+/** Retry-After (seconds) on every 503. */
+export const RETRY_AFTER_S = 2;
 
 /**
  * The database cannot serve this request now (down, not connected yet, or too
- * busy to hand out a connection within DB_POOL_TIMEOUT): 503 with a hint when
- * to retry. Whatever the request had written is rolled back.
+ * busy to hand out a connection within DB_POOL_TIMEOUT): 503. Whatever the
+ * request had written is rolled back.
  */
-/** Retry-After (seconds) on every 503. */
-export const DATABASE_RETRY_AFTER_S = 2;
 const DATABASE_UNAVAILABLE: Mapped = { status: 503, message: 'Database unavailable' };
 
 const AUDIT_UNAVAILABLE: Mapped = { status: 503, message: 'Audit trail unavailable' };
@@ -116,7 +76,7 @@ export function safeError(err: unknown): unknown {
 }
 
 /**
- * The one error shape for every error (api-v1.md): domain errors by code,
+ * The one error shape for every error (README, "Errors"): domain errors by code,
  * Fastify's parser errors (400/413/415), unknown routes (404) and wrong
  * methods (405 with Allow), a database outage (503), and anything else as a
  * generic 500 whose details go to the log only.
@@ -135,18 +95,15 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const req = ctx.getRequest<FastifyRequest>();
     const reply = ctx.getResponse<FastifyReply>();
     let m = this.map(exception, req);
-    if (m === DATABASE_UNAVAILABLE) {
-      // An outage of a dependency, not a fault of this service: readiness and the
-      // database gauges tell that story; one warning line per refused request.
-      this.log.warn(
-        { err: safeError(exception), request_id: req.id, status: m.status },
-        'database unavailable',
-      );
-    } else if (m.status >= 500) {
+    if (isServiceFault(m.status)) {
       this.log.error(
         { err: safeError(exception), request_id: req.id, status: m.status },
         'request failed',
       );
+    } else if (m.status >= 500) {
+      // A dependency that cannot serve now, or an integration not configured: not a fault of
+      // this service (readiness, the dependency gauges and alerts tell that story).
+      this.log.warn({ err: safeError(exception), request_id: req.id, status: m.status }, m.message);
     }
     if (this.auditor && !isAuditUnavailable(exception)) {
       try {
@@ -160,7 +117,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (reply.sent) return;
     // Every 503 is a dependency that cannot serve now (database, audit trail, UMS, directory):
     // it says when to try again.
-    const retry = m.status === 503 ? { 'retry-after': String(DATABASE_RETRY_AFTER_S) } : {};
+    const retry = m.status === 503 ? { 'retry-after': String(RETRY_AFTER_S) } : {};
     void reply
       .status(m.status)
       .headers({
@@ -220,7 +177,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     // A Redis fault that reached a request (the cache and the rate limiter fall
     // back on their own): never reported as a database outage.
     if (isRedisFault(err)) return { status: 503, message: 'Cache unavailable (Redis)' };
-    if (isDatabaseDown(err)) return DATABASE_UNAVAILABLE;
+    if (isDatabaseUnavailable(err)) return DATABASE_UNAVAILABLE;
     return { status: 500, message: 'Internal server error' };
   }
 }
