@@ -22,6 +22,27 @@ import {
 } from '@lhcms/testing';
 import type { UmsDevServer } from '@lhcms/ums-dev';
 import { DataSource } from 'typeorm';
+
+/** The built server's environment in production mode, on the test database (or a proxy of it). */
+function productionEnv(
+  port: number,
+  databaseUrl: string,
+  umsUrl: string,
+  extra: Record<string, string>,
+): NodeJS.ProcessEnv {
+  return cleanEnv({
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    DATABASE_URL: databaseUrl,
+    UMS_BASE_URL: umsUrl,
+    SECRET_KEY: TEST_SECRET_KEY,
+    JWT_SECRET_KEY: TEST_JWT_SECRET,
+    ENCRYPTION_LOCAL_KEK: TEST_LOCAL_KEK,
+    RATE_LIMIT_PER_MINUTE: '100000',
+    ...extra,
+  });
+}
 import { CacheStore } from '@lhcms/cache';
 import { ObservabilityTestModule } from '../support/observability-test.module';
 
@@ -42,15 +63,7 @@ describe('graceful shutdown of the built server (dist/apps/api/src/main.js)', ()
     port = await freePort();
     server = spawnNode(
       'dist/apps/api/src/main.js',
-      cleanEnv({
-        NODE_ENV: 'production',
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        DATABASE_URL: pg.rewrite(testDatabaseUrls().appUrl),
-        UMS_BASE_URL: ums.url,
-        SECRET_KEY: TEST_SECRET_KEY,
-        JWT_SECRET_KEY: TEST_JWT_SECRET,
-        ENCRYPTION_LOCAL_KEK: TEST_LOCAL_KEK,
+      productionEnv(port, pg.rewrite(testDatabaseUrls().appUrl), ums.url, {
         // Fewer connections than requests: most of them wait for a connection
         // and still need the pool after SIGTERM (and the shared test server's
         // max_connections is not a limit of this test).
@@ -66,7 +79,6 @@ describe('graceful shutdown of the built server (dist/apps/api/src/main.js)', ()
               REDIS_KEY_PREFIX: `lhcms-drain-${process.pid}`,
             }
           : {}),
-        RATE_LIMIT_PER_MINUTE: '100000',
         LOG_LEVEL: 'info',
       }),
     );
@@ -193,18 +205,7 @@ describe('SIGTERM while keep-alive clients send continuously (the built server, 
     port = await freePort();
     server = spawnNode(
       'dist/apps/api/src/main.js',
-      cleanEnv({
-        NODE_ENV: 'production',
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        DATABASE_URL: testDatabaseUrls().appUrl,
-        UMS_BASE_URL: ums.url,
-        SECRET_KEY: TEST_SECRET_KEY,
-        JWT_SECRET_KEY: TEST_JWT_SECRET,
-        ENCRYPTION_LOCAL_KEK: TEST_LOCAL_KEK,
-        RATE_LIMIT_PER_MINUTE: '100000',
-        LOG_LEVEL: 'warn',
-      }),
+      productionEnv(port, testDatabaseUrls().appUrl, ums.url, { LOG_LEVEL: 'warn' }),
     );
   });
 
