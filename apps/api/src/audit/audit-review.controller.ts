@@ -13,7 +13,7 @@ import { RequestContext } from '@lhcms/request-context';
 import { ApiErrors, ApiJsonBody, ApiOk } from '../common/openapi/api-docs.decorators';
 import { SchemaPipe } from '../common/validation/schema.pipe';
 import { CasesError } from '../cases/cases.errors';
-import { INT4_MAX } from '../cases/dto/case.schemas';
+import { isCaseId } from '../cases/id.pipe';
 import { Permission, RequirePermission } from '../ums-gateway';
 import { AuditError } from './audit.errors';
 import { AUDIT_ACTIONS, AUDIT_INTERACTIONS, AUDIT_OUTCOMES } from './audit-event';
@@ -247,7 +247,7 @@ export class AuditReviewController {
     @Param('id') id: string,
     @Query() query: Record<string, unknown>,
   ): Promise<Page & { case_id: string }> {
-    if (!/^[1-9]\d{0,9}$/.test(id) || Number(id) > INT4_MAX) throw CasesError.notFound();
+    if (!isCaseId(id)) throw CasesError.notFound();
     const q = this.parse({ limit: query.limit, cursor: query.cursor });
     q.filters.caseId = id;
     return { case_id: id, ...(await this.page(q)) };

@@ -26,6 +26,7 @@ import { AuditLog, type ShippedAuditEvent } from './audit-log';
 import { AUDIT_OBSERVER, type AuditObserver } from './audit-observer';
 import { AUDIT_ROUTE_CONFIG_KEY, type AuditSpec, type AuditSubjects } from './audited.decorator';
 import { CasesErrorCode } from '../cases/cases.errors';
+import { isCaseId } from '../cases/id.pipe';
 
 /** A write to record inside its own transaction. */
 export interface AuditedChange {
@@ -40,9 +41,6 @@ export interface AuditedChange {
 
 /** outcome_detail of the owning lab's row when a case id of that lab was tried from another lab. */
 export const CROSS_LAB_ATTEMPT = 'CROSS_LAB_ATTEMPT';
-/** A case id that can exist (cases.id is an int4). */
-const CASE_ID = /^[1-9]\d{0,9}$/;
-const CASE_ID_MAX = 2_147_483_647;
 
 const REQUEST_KEY = 'lhcms.audit.request';
 const RECORDED_KEY = 'lhcms.audit.recorded';
@@ -328,7 +326,7 @@ export class AuditService implements OnModuleInit {
    * role may make, and only on this path.
    */
   private async crossLabRecords(actor: AuditRecord, caseIds: string[]): Promise<AuditRecord[]> {
-    const ids = [...new Set(caseIds)].filter((id) => CASE_ID.test(id) && Number(id) <= CASE_ID_MAX);
+    const ids = [...new Set(caseIds)].filter(isCaseId);
     if (actor.lab_id === null || ids.length === 0) return [];
     let found: Array<{ id: string; lab_id: string | null }>;
     try {
