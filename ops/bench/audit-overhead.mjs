@@ -31,6 +31,8 @@ const db = require(join(ROOT, 'dist/libs/database/src/index.js'));
 const umsDev = require(join(ROOT, 'dist/apps/ums-dev/src/index.js'));
 const { freePort, PRODUCTION_NODE_OPTIONS } = require(join(ROOT, 'dist/ops/bench/servers.js'));
 const { machineCpuMs } = require(join(ROOT, 'dist/ops/bench/machine.js'));
+// The bench roles and their one password (shared with `npm run bench`).
+const bench = require(join(ROOT, 'dist/ops/bench/seed-db.js'));
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
@@ -110,10 +112,10 @@ async function main() {
   const provisioned = await db.provisionDatabase({
     adminUrl: ADMIN_URL,
     database: name,
-    ownerRole: 'lhcms_bench_owner',
-    ownerPassword: 'bench-password',
-    appRole: 'lhcms_bench_app',
-    appPassword: 'bench-password',
+    ownerRole: bench.BENCH_OWNER_ROLE,
+    ownerPassword: bench.BENCH_ROLE_PASSWORD,
+    appRole: bench.BENCH_APP_ROLE,
+    appPassword: bench.BENCH_ROLE_PASSWORD,
   });
   let client;
   const ums = await umsDev.startUmsDev(

@@ -17,7 +17,13 @@ export const BENCH_LOCAL_KEK = Buffer.alloc(32, 0x42).toString('base64');
 
 export const BENCH_OWNER_ROLE = 'lhcms_bench_owner';
 export const BENCH_APP_ROLE = 'lhcms_bench_app';
-const BENCH_ROLE_PASSWORD = 'lhcms-bench-password';
+/**
+ * The bench roles' password. Roles are cluster-wide and provisioning sets the
+ * password of an existing role: `npm run bench` and `bench:audit` (and their
+ * smoke tests, which can run at once) must use this one, or each resets the
+ * other's.
+ */
+export const BENCH_ROLE_PASSWORD = 'lhcms-bench-password';
 
 export interface BenchDatabase {
   name: string;
