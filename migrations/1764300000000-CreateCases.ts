@@ -2,7 +2,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { grantToApp } from '../libs/database/src/migration-helpers';
 
 /**
- * The `cases` table: every field of the original LHCMS model (README, "API (v1)"),
+ * The `cases` table: every field of the original LHCMS model (docs/api.md),
  * prescription objects as jsonb, timestamps with time zone, a soft-delete
  * column, and indexes led by `lab_id` (every query is lab-scoped).
  */

@@ -2,7 +2,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { appRole, grantToApp } from '../libs/database/src/migration-helpers';
 
 /**
- * The HIPAA audit trail (README, "HIPAA audit").
+ * The HIPAA audit trail (docs/hipaa.md).
  *
  * - `audit_events`: one immutable row per event, never updated by anyone
  *   (a trigger raises), deleted only by the retention purge (owner role,

@@ -10,6 +10,7 @@ import {
   SLO_EXCLUDED_5XX,
 } from '../apps/api/src/metrics/metric-catalogue';
 import { describeWithTool, promtool, run } from '../test/deploy/tools';
+import { brokenLink } from '../test/support/markdown-links';
 
 /**
  * Dashboards (ops/grafana/*.json) and Prometheus rules (ops/prometheus/*.yaml)
@@ -225,7 +226,7 @@ describe('ops/prometheus rules', () => {
     }
   });
 
-  it('has the alerts the README (Dashboards and alerts) lists, each with a severity and a summary', () => {
+  it('has the alerts docs/operations.md (Dashboards and alerts) lists, each with a severity and a summary', () => {
     const alerts = allRules.filter((r) => r.alert);
     expect(alerts.map((a) => a.alert)).toEqual(
       expect.arrayContaining([
@@ -250,6 +251,17 @@ describe('ops/prometheus rules', () => {
       expect(['page', 'warning']).toContain(a.labels?.severity);
       expect((a as any).annotations?.summary).toBeTruthy();
     }
+  });
+
+  it('every alert links a runbook: a section of docs/operations.md that exists', () => {
+    const alerts = allRules.filter((r) => r.alert);
+    const broken = alerts.flatMap((a) => {
+      const runbook = (a as any).annotations?.runbook as string | undefined;
+      if (!runbook?.startsWith('docs/operations.md#')) return [`${a.alert}: runbook ${runbook}`];
+      const why = brokenLink(ROOT, path.join(ROOT, 'README.md'), runbook);
+      return why ? [`${a.alert}: ${runbook}: ${why}`] : [];
+    });
+    expect(broken).toEqual([]);
   });
 
   it('burn-rate alerts pair a long and a short window at 14.4x (1h/5m) and 6x (6h/30m)', () => {

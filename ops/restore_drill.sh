@@ -71,7 +71,7 @@ if [ -n "${DRILL_SOURCE_DATABASE:-}" ]; then
   log "row counts match the source database $DRILL_SOURCE_DATABASE"
 fi
 
-# Audit hash chain (README, "HIPAA audit"): hook for `lhcms audit verify`, run when
+# Audit hash chain (docs/hipaa.md): hook for `lhcms audit verify`, run when
 # the installed CLI offers it.
 home=${LHCMS_HOME:-$(cd "$here/.." && pwd)}
 cli="$home/dist/apps/api/src/cli.js"

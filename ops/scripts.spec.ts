@@ -14,7 +14,7 @@ const OPS = __dirname;
 const scripts = fs.readdirSync(OPS).filter((f) => f.endsWith('.sh'));
 
 describe('ops/*.sh', () => {
-  it('are the scripts the README (Backups and restore drill) documents', () => {
+  it('are the scripts docs/operations.md (Backups and restore drill) documents', () => {
     expect(scripts).toEqual(
       expect.arrayContaining([
         'backup_database.sh',

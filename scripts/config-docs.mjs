@@ -1,5 +1,5 @@
-// Regenerates .env.example and the README's configuration table from libs/config/src/env.ts,
-// and the README's metrics table from apps/api/src/metrics/metric-catalogue.ts.
+// Regenerates .env.example from libs/config/src/env.ts, and the configuration and metrics tables
+// (apps/api/src/metrics/metric-catalogue.ts) of the document GENERATED_TABLES_DOC names.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
@@ -8,21 +8,23 @@ require('reflect-metadata');
 const cfg = require('../dist/libs/config/src/index.js');
 const metrics = require('../dist/apps/api/src/metrics/metric-docs.js');
 
+const doc = cfg.GENERATED_TABLES_DOC;
+
 function replaceBetween(text, begin, end, body) {
   const start = text.indexOf(begin);
   const stop = text.indexOf(end);
-  if (start < 0 || stop < 0) throw new Error(`README.md has no ${begin} … ${end} markers`);
+  if (start < 0 || stop < start) throw new Error(`${doc} has no ${begin} … ${end} markers`);
   return `${text.slice(0, start + begin.length)}\n${body}\n${text.slice(stop)}`;
 }
 
 writeFileSync('.env.example', cfg.renderEnvExample());
-let readme = readFileSync('README.md', 'utf8');
-readme = replaceBetween(readme, cfg.README_ENV_BEGIN, cfg.README_ENV_END, cfg.renderEnvTable());
-readme = replaceBetween(
-  readme,
-  metrics.README_METRICS_BEGIN,
-  metrics.README_METRICS_END,
+let text = readFileSync(doc, 'utf8');
+text = replaceBetween(text, cfg.ENV_TABLE_BEGIN, cfg.ENV_TABLE_END, cfg.renderEnvTable());
+text = replaceBetween(
+  text,
+  metrics.METRICS_TABLE_BEGIN,
+  metrics.METRICS_TABLE_END,
   metrics.renderMetricsTable(),
 );
-writeFileSync('README.md', readme);
-console.log('wrote .env.example and the README configuration and metrics tables');
+writeFileSync(doc, text);
+console.log(`wrote .env.example and the configuration and metrics tables of ${doc}`);

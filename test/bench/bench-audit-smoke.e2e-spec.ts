@@ -7,7 +7,7 @@ import { cleanEnv, PROJECT_ROOT, testDatabaseUrls } from '@lhcms/testing';
  * database through the migrations, two API servers (auditing off and on)
  * with ums-dev, the interleaved pairs and the summary. Checks that it runs
  * and reports, and that the "on" arm really audited; no performance
- * assertion (the target is judged by full runs, see the README).
+ * assertion (the target is judged by full runs, see docs/performance.md).
  */
 describe('npm run bench:audit (smoke: tiny sizes, 0.5 s slices)', () => {
   it('runs both endpoints in off/on pairs and prints the summary and the verdict', () => {

@@ -16,7 +16,7 @@ import { describeWithTool, helm, run } from './tools';
  * The Helm chart, rendered the way Kubernetes 1.30 would get it: `helm lint
  * --strict` and `helm template --kube-version 1.30` for the defaults and every
  * ci/*-values.yaml, every object schema-validated, and the promises of
- * the README's Helm section asserted on the rendered objects. Bad values must be refused
+ * the Helm section of docs/operations.md asserted on the rendered objects. Bad values must be refused
  * by values.schema.json.
  */
 const CHART = path.join(PROJECT_ROOT, 'helm/lhcms');

@@ -12,8 +12,8 @@ class CacheStoreModule {}
  * (CacheStore), else memory. Exports RedisLink, the process's one Redis
  * connection (the rate limiter counts on it too). `cache-manager-ioredis-yet`
  * is not used: it only works with cache-manager 5 (NestJS ≤ 10) and with
- * cache-manager 7 silently caches in memory or fails at boot (README,
- * dependency notes).
+ * cache-manager 7 silently caches in memory or fails at boot
+ * (docs/architecture.md, "Dependency choices").
  */
 @Module({})
 export class CacheModule {

@@ -38,7 +38,7 @@ export function renderEnvExample(): string {
   return lines.join('\n');
 }
 
-/** The README's configuration table (markdown), generated from the declarations. */
+/** The configuration table of GENERATED_TABLES_DOC (markdown), generated from the declarations. */
 export function renderEnvTable(): string {
   const rows = ['| variable | default | secret | meaning |', '|---|---|---|---|'];
   for (const d of envDeclarations()) {
@@ -51,5 +51,12 @@ export function renderEnvTable(): string {
   return rows.join('\n');
 }
 
-export const README_ENV_BEGIN = '<!-- env-table:begin -->';
-export const README_ENV_END = '<!-- env-table:end -->';
+/**
+ * The document that holds the generated tables (the configuration table here,
+ * the metrics table of apps/api/src/metrics/metric-docs.ts), between their
+ * markers; relative to the repository root. `npm run config:docs` rewrites
+ * them, and a test per table fails when the file and the declarations drift.
+ */
+export const GENERATED_TABLES_DOC = 'docs/operations.md';
+export const ENV_TABLE_BEGIN = '<!-- env-table:begin -->';
+export const ENV_TABLE_END = '<!-- env-table:end -->';

@@ -1,6 +1,6 @@
 import { Expose, Transform } from 'class-transformer';
 
-/** What the documentation (README, .env.example) says about one variable. */
+/** What the documentation (docs/operations.md, .env.example) says about one variable. */
 export interface EnvMeta {
   /** Section in the docs, e.g. "database". */
   group: string;

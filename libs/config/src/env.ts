@@ -24,7 +24,7 @@ const HTTP_URL = { require_tld: false, protocols: ['http', 'https'], require_pro
 
 /**
  * Every environment variable LHCMS reads, declared once: type, default, meaning,
- * secret or not. The README's configuration table and `.env.example` are
+ * secret or not. The configuration table of docs/operations.md and `.env.example` are
  * generated from these declarations (`npm run config:docs`), and a test fails
  * when they drift. Nothing else in the code base reads `process.env`.
  */

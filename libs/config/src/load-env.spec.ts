@@ -1,7 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, describeEnv, loadEnv } from './load-env';
-import { README_ENV_BEGIN, README_ENV_END, renderEnvExample, renderEnvTable } from './env-docs';
+import {
+  ENV_TABLE_BEGIN,
+  ENV_TABLE_END,
+  GENERATED_TABLES_DOC,
+  renderEnvExample,
+  renderEnvTable,
+} from './env-docs';
 import { envDeclarations } from './env.decorators';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -163,11 +169,12 @@ describe('configuration docs', () => {
     expect(fs.readFileSync(path.join(ROOT, '.env.example'), 'utf8')).toBe(renderEnvExample());
   });
 
-  it("the README's configuration table is generated from the declarations", () => {
-    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-    const start = readme.indexOf(README_ENV_BEGIN);
-    const end = readme.indexOf(README_ENV_END);
+  it(`the configuration table of ${GENERATED_TABLES_DOC} is generated from the declarations`, () => {
+    const doc = fs.readFileSync(path.join(ROOT, GENERATED_TABLES_DOC), 'utf8');
+    const start = doc.indexOf(ENV_TABLE_BEGIN);
+    const end = doc.indexOf(ENV_TABLE_END);
     expect(start).toBeGreaterThan(-1);
-    expect(readme.slice(start + README_ENV_BEGIN.length, end).trim()).toBe(renderEnvTable());
+    expect(end).toBeGreaterThan(start);
+    expect(doc.slice(start + ENV_TABLE_BEGIN.length, end).trim()).toBe(renderEnvTable());
   });
 });

@@ -19,7 +19,7 @@ interface Pending {
 }
 
 /**
- * Group commit of audit events (README, "HIPAA audit": when a row is written).
+ * Group commit of audit events (docs/hipaa.md, "When a row is written").
  * Concurrent `write()` calls are gathered into one INSERT, run in
  * its own transaction on a pooled connection; every caller is released only
  * after its batch has committed (or is rejected with the batch's error).

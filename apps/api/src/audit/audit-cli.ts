@@ -77,7 +77,7 @@ export interface PurgeResult {
 }
 
 /**
- * Retention purge (README, "HIPAA audit": retention and disposal). Audit rows
+ * Retention purge (docs/hipaa.md, "Retention"). Audit rows
  * are kept max(6 years, DATA_RETENTION_DAYS): never less than 6 years
  * whatever the setting, and the database refuses younger deletes anyway
  * (trigger). The cut is made at a signed checkpoint whose whole prefix is

@@ -1,5 +1,5 @@
 /**
- * The vocabulary of the audit trail (README, "HIPAA audit"): one row per event,
+ * The vocabulary of the audit trail (docs/hipaa.md): one row per event,
  * FHIR AuditEvent / IHE BALP in spirit. Nothing here may carry a PHI value.
  */
 import { storableText } from '../common/validation/storable-text';

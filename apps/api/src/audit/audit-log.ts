@@ -36,7 +36,7 @@ export function auditLine(e: ShippedAuditEvent, time: string): string {
 }
 
 /**
- * The dedicated audit log stream (README, "HIPAA audit"): one JSON
+ * The dedicated audit log stream (docs/hipaa.md): one JSON
  * line per committed audit event, `"log":"audit"`, for SIEM/ELK. Its own
  * destination, apart from the application logs and never silenced by
  * LOG_LEVEL. The lines of a batch are built with one JSON.stringify each and

@@ -64,8 +64,9 @@ function distinct(values: Array<string | null>): string[] {
 }
 
 /**
- * The HIPAA audit trail (README, "HIPAA audit"): every access to case data and
- * every refused attempt leaves one row, without PHI.
+ * The HIPAA audit trail (docs/hipaa.md; where rows are written:
+ * docs/architecture.md): every access to case data and every refused attempt
+ * leaves one row, without PHI.
  *
  * - Writes: `recordChange(em, …)` inserts the row with the write's own
  *   EntityManager, so the change and its audit row commit together or not at

@@ -2,7 +2,7 @@ import type { ChangedField } from './audit-event';
 
 /**
  * Case fields whose values are not PHI and may be recorded old → new
- * (README, "HIPAA audit"). Default deny: every other field (patient_info,
+ * (docs/hipaa.md). Default deny: every other field (patient_info,
  * case_name, description, special_instructions, the prescription objects,
  * whatever is added later) is recorded by name only.
  */

@@ -15,7 +15,7 @@ export interface CaseRetentionReport {
 const BATCH = 1000;
 
 /**
- * `lhcms retention purge` (README, "HIPAA audit": retention): the one
+ * `lhcms retention purge` (docs/hipaa.md, "Case retention"): the one
  * job that removes case rows. Runs as the owner role (cross-lab, allowed by
  * the row-level security owner policy and the case_events append-only
  * trigger). A case goes when its retention (DATA_RETENTION_DAYS, default 7

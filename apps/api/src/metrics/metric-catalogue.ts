@@ -1,6 +1,6 @@
 /**
  * Every metric LHCMS exports, declared once: the metrics module registers
- * exactly these, the README's Operations table lists them, and the Grafana
+ * exactly these, docs/operations.md lists them, and the Grafana
  * dashboards and Prometheus rules (ops/) may only use these names (plus the
  * prom-client default Node metrics and Kubernetes/exporter metrics) — a test
  * checks each PromQL expression against this list.

@@ -1,20 +1,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { GENERATED_TABLES_DOC } from '@lhcms/config';
 import { METRICS } from './metric-catalogue';
-import { README_METRICS_BEGIN, README_METRICS_END, renderMetricsTable } from './metric-docs';
+import { METRICS_TABLE_BEGIN, METRICS_TABLE_END, renderMetricsTable } from './metric-docs';
 
 const ROOT = path.resolve(__dirname, '../../../..');
 
-describe("the README's metrics table", () => {
+describe(`the metrics table of ${GENERATED_TABLES_DOC}`, () => {
   it('is generated from the metric catalogue (npm run config:docs)', () => {
-    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-    const start = readme.indexOf(README_METRICS_BEGIN);
-    const end = readme.indexOf(README_METRICS_END);
+    const doc = fs.readFileSync(path.join(ROOT, GENERATED_TABLES_DOC), 'utf8');
+    const start = doc.indexOf(METRICS_TABLE_BEGIN);
+    const end = doc.indexOf(METRICS_TABLE_END);
     expect(start).toBeGreaterThan(-1);
     expect(end).toBeGreaterThan(start);
-    expect(readme.slice(start + README_METRICS_BEGIN.length, end).trim()).toBe(
-      renderMetricsTable(),
-    );
+    expect(doc.slice(start + METRICS_TABLE_BEGIN.length, end).trim()).toBe(renderMetricsTable());
   });
 
   it('lists every catalogue metric once', () => {

@@ -1,9 +1,10 @@
 import { METRICS, type MetricSpec } from './metric-catalogue';
 
-export const README_METRICS_BEGIN = '<!-- metrics-table:begin -->';
-export const README_METRICS_END = '<!-- metrics-table:end -->';
+/** Markers of the metrics table in GENERATED_TABLES_DOC (@lhcms/config). */
+export const METRICS_TABLE_BEGIN = '<!-- metrics-table:begin -->';
+export const METRICS_TABLE_END = '<!-- metrics-table:end -->';
 
-/** The README's metrics table (markdown), generated from the catalogue (`npm run config:docs`). */
+/** The metrics table (markdown), generated from the catalogue (`npm run config:docs`). */
 export function renderMetricsTable(): string {
   const rows = ['| metric | type | labels | meaning |', '|---|---|---|---|'];
   for (const m of METRICS as readonly MetricSpec[]) {

@@ -21,7 +21,7 @@ const CLOCK_TOLERANCE_S = 5;
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 /**
- * Local checks before any network call (README, "UMS gateway"): malformed token,
+ * Local checks before any network call (docs/api.md, "Authentication and the lab"): malformed token,
  * algorithm outside the allowlist (never `none`; HMAC and asymmetric never
  * mixed, so an RS public key cannot be abused as an HS secret), signature
  * when a secret or JWKS is configured, expiry and not-before, and the `type`

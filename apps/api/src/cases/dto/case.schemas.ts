@@ -5,7 +5,7 @@
  * so the document cannot drift from what the server accepts
  * (docs/adr/0002-json-schema-validation.md).
  *
- * Field rules and enums: the original Flask LHCMS's, as README "API (v1)" describes them.
+ * Field rules and enums: the original Flask LHCMS's, as docs/api.md describes them.
  */
 export const CASE_STATUSES = [
   'pending',

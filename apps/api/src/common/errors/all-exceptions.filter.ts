@@ -76,7 +76,7 @@ export function safeError(err: unknown): unknown {
 }
 
 /**
- * The one error shape for every error (README, "Errors"): domain errors by code,
+ * The one error shape for every error (docs/api.md, "Errors"): domain errors by code,
  * Fastify's parser errors (400/413/415), unknown routes (404) and wrong
  * methods (405 with Allow), a database outage (503), and anything else as a
  * generic 500 whose details go to the log only.

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 
-/** The one error shape of the API (README, "Errors"). */
+/** The one error shape of the API (docs/api.md, "Errors"). */
 export interface ErrorBody {
   error: string;
   message: string;
