@@ -12,6 +12,7 @@ import {
   type ChangedField,
   type NewCaseEvent,
 } from './case-events.repository';
+import { TRAIL_OMITTED_COLUMNS, TRAIL_VALUE_COLUMNS, wireName } from './case.columns';
 import { CasesError, CasesErrorCode } from './cases.errors';
 import { CasesRepository, type CaseValues, type StoredFilters } from './cases.repository';
 import {
@@ -91,17 +92,6 @@ const DETAIL_COLUMN: Record<DetailKind, keyof CaseValues> = {
   implant: 'implant_details',
 };
 
-/** Fields whose values may appear in the timeline; the others (PHI) are named only. */
-const NON_PHI_FIELDS = new Set([
-  'priority',
-  'status',
-  'assigned_to',
-  'due_date',
-  'rush_order',
-  'case_type',
-  'stage',
-]);
-
 /** The original stored a detail object only when it was non-empty. */
 function detail(v: Json | null | undefined): Json | null {
   return v && Object.keys(v).length > 0 ? v : null;
@@ -109,11 +99,6 @@ function detail(v: Json | null | undefined): Json | null {
 
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-}
-
-/** Wire name of a column (the prescription columns end in `_details`). */
-function fieldName(col: string): string {
-  return col.endsWith('_details') ? col.slice(0, -'_details'.length) : col;
 }
 
 /** YYMM of now in UTC (the case number's period). */
@@ -164,10 +149,7 @@ export class CasesService {
       resourceType: 'case',
       resourceId: id,
       interaction,
-      changedFields: this.audit.caseChangedFields(
-        changes,
-        before as unknown as Record<string, unknown>,
-      ),
+      changedFields: this.audit.caseChangedFields(changes, before),
       patients,
     });
   }
@@ -436,7 +418,7 @@ export class CasesService {
         throw CasesError.reasonRequired('change the due date');
       const statusChange =
         changes.status !== undefined
-          ? this.transition(actor, current, changes.status as CaseStatus, body.reason)
+          ? this.transition(actor, current, changes.status, body.reason)
           : undefined;
       if (statusChange?.entersProduction) changes.stage = await this.firstStage(em, actor.labId);
       if (changes.patient_info !== undefined) {
@@ -455,11 +437,13 @@ export class CasesService {
         current.patient_info,
         changes.patient_info,
       ]);
+      // Status and stage have events of their own. Values only for the catalogue's
+      // `trail: 'value'` columns (never PHI); names for the others.
       const changed: ChangedField[] = Object.keys(changes)
-        .filter((c) => c !== 'patient_id_bidx' && c !== 'status' && c !== 'stage')
+        .filter((c) => !TRAIL_OMITTED_COLUMNS.has(c) && c !== 'status' && c !== 'stage')
         .map((c) => {
-          const f = fieldName(c);
-          return NON_PHI_FIELDS.has(f)
+          const f = wireName(c);
+          return TRAIL_VALUE_COLUMNS.has(c)
             ? {
                 field: f,
                 from: (current as unknown as Record<string, unknown>)[c],
