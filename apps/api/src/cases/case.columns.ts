@@ -38,8 +38,9 @@ import type { CaseStatus, CaseType, Json, Priority } from './dto/case.schemas';
  * patient_info, recorded by name). Ids of dentists, products, technicians
  * and users, the lab-generated case number, the workflow fields and the due
  * date of the lab's work are not PHI: their values are recorded, so a
- * reviewer sees what changed. Log redaction (libs/logging/src/phi-fields.ts)
- * redacts the encrypted columns' names at any depth.
+ * reviewer sees what changed. Logs carry no case rows or bodies; the log
+ * redaction list (libs/logging/src/phi-fields.ts) is a second line of defence
+ * keyed by field name, kept apart because libs cannot import the app.
  */
 // prettier-ignore
 export const CASE_TABLE = {
