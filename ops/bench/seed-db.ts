@@ -71,7 +71,7 @@ async function seededCounts(
 }
 
 /** The columns the SQL seed writes, with their SQL types: the catalogue's, less what the seed leaves to the table. */
-const COLUMNS: Array<[string, string]> = CASE_COLUMN_NAMES.filter(
+export const SEED_COLUMNS: ReadonlyArray<readonly [string, string]> = CASE_COLUMN_NAMES.filter(
   (c) => !(SEED_LEAVES as readonly string[]).includes(c),
 ).map((c) => [c, CASE_TABLE[c].sql]);
 
@@ -106,9 +106,9 @@ function encryptRow(row: SeedRow, dk: DataKey, blindKey: Buffer): StoredSeedRow 
   return out as StoredSeedRow;
 }
 
-const INSERT_SQL = `INSERT INTO cases (${COLUMNS.map(([c]) => c).join(', ')})
-  SELECT ${COLUMNS.map(([c]) => c).join(', ')}
-  FROM jsonb_to_recordset($1::jsonb) AS t(${COLUMNS.map(([c, t]) => `${c} ${t}`).join(', ')})`;
+const INSERT_SQL = `INSERT INTO cases (${SEED_COLUMNS.map(([c]) => c).join(', ')})
+  SELECT ${SEED_COLUMNS.map(([c]) => c).join(', ')}
+  FROM jsonb_to_recordset($1::jsonb) AS t(${SEED_COLUMNS.map(([c, t]) => `${c} ${t}`).join(', ')})`;
 
 /**
  * Multi-row INSERTs (one jsonb_to_recordset statement per batch) as the owner

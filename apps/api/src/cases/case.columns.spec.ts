@@ -1,5 +1,5 @@
 import { caseChangedFields } from '../audit/changed-fields';
-import { SEED_LEAVES } from '../../../../ops/bench/seed-data';
+import { SEED_COLUMNS } from '../../../../ops/bench/seed-db';
 import { PHI_COLUMNS } from '../encryption/phi-cipher';
 import {
   CASE_COLUMN_NAMES,
@@ -245,10 +245,13 @@ describe('the case column catalogue', () => {
     }
   });
 
-  it('the bench seed writes the columns it wrote, with the table types (JSON columns as text)', () => {
-    const seeded = CASE_COLUMN_NAMES.filter((c) => !(SEED_LEAVES as readonly string[]).includes(c));
-    expect(seeded).toEqual(BEFORE.seedColumns);
-    for (const c of ENCRYPTED_COLUMNS) expect(CASE_TABLE[c.column].sql).toBe('text');
+  it('the bench seed writes the columns it wrote, JSON PHI columns declared text, not jsonb', () => {
+    expect(SEED_COLUMNS.map(([c]) => c)).toEqual(BEFORE.seedColumns);
+    // jsonb_to_recordset(… patient_info jsonb) stored ciphertext as a quoted JSON string
+    // ("enc:v1:…"), which PhiCipher reads as plaintext: the seed must declare text.
+    const types = new Map(SEED_COLUMNS);
+    for (const c of ENCRYPTED_COLUMNS)
+      expect([c.column, types.get(c.column)]).toEqual([c.column, 'text']);
   });
 
   it('the v1 Case has every selected column under its wire name, and the OpenAPI schema lists them', () => {
