@@ -6,6 +6,7 @@ import {
   CASE_TABLE,
   type CaseRow,
   type CaseValues,
+  DETAIL_COLUMN,
   ENCRYPTED_COLUMNS,
   SELECTED_COLUMNS,
   TRAIL_OMITTED_COLUMNS,
@@ -202,6 +203,9 @@ describe('the case column catalogue', () => {
     for (const [column, wire] of Object.entries(BEFORE.wireNames))
       expect(wireName(column)).toBe(wire);
     expect(wireName('not_a_column')).toBe('not_a_column');
+    expect(DETAIL_COLUMN).toEqual(
+      Object.fromEntries(Object.entries(BEFORE.wireNames).map(([column, kind]) => [kind, column])),
+    );
   });
 
   it('the audit value set is the one it replaces; what is omitted is what was, plus columns no write sets', () => {

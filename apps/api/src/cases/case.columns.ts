@@ -1,4 +1,11 @@
-import type { CaseStatus, CaseType, Json, Priority } from './dto/case.schemas';
+import {
+  type CaseStatus,
+  type CaseType,
+  DETAIL_KINDS,
+  type DetailKind,
+  type Json,
+  type Priority,
+} from './dto/case.schemas';
 
 /**
  * The one catalogue of the `cases` table: every column, in table order, with
@@ -178,3 +185,13 @@ const WIRE: ReadonlyMap<string, string> = new Map(
 export function wireName(column: string): string {
   return WIRE.get(column) ?? column;
 }
+
+/** The prescription column of each detail kind: the column whose wire name is the kind. */
+export type DetailColumn = { [K in CaseColumn as Table[K]['wire'] & DetailKind]: K };
+export const DETAIL_COLUMN: Readonly<DetailColumn> = Object.fromEntries(
+  DETAIL_KINDS.map((kind) => {
+    const found = ENTRIES.find(([, c]) => c.wire === kind);
+    if (!found) throw new Error(`case.columns: no column is sent as ${kind}`);
+    return [kind, found[0]];
+  }),
+) as unknown as DetailColumn;

@@ -12,21 +12,27 @@ import {
   type ChangedField,
   type NewCaseEvent,
 } from './case-events.repository';
-import { TRAIL_OMITTED_COLUMNS, TRAIL_VALUE_COLUMNS, wireName } from './case.columns';
+import {
+  DETAIL_COLUMN,
+  TRAIL_OMITTED_COLUMNS,
+  TRAIL_VALUE_COLUMNS,
+  wireName,
+} from './case.columns';
 import { CasesError, CasesErrorCode } from './cases.errors';
 import { CasesRepository, type CaseValues, type StoredFilters } from './cases.repository';
 import {
   type CaseResponse,
   type CaseRow,
+  detailsOf,
   type StoredCaseRow,
   toCaseResponse,
 } from './dto/case.response';
-import type {
-  CaseInputBody,
-  CaseStatus,
-  CaseUpdateBody,
-  DetailKind,
-  Json,
+import {
+  type CaseInputBody,
+  type CaseStatus,
+  type CaseUpdateBody,
+  DETAIL_KINDS,
+  type Json,
 } from './dto/case.schemas';
 import { type CaseFilters, encodeCursor, type ListQuery } from './dto/list-query';
 import { IdempotencyRepository } from './idempotency.repository';
@@ -84,13 +90,6 @@ export interface BulkResultItem {
   error?: string;
   allowed_transitions?: string[];
 }
-
-const DETAIL_COLUMN: Record<DetailKind, keyof CaseValues> = {
-  fixed_prosthetic: 'fixed_prosthetic_details',
-  denture: 'denture_details',
-  night_guard: 'night_guard_details',
-  implant: 'implant_details',
-};
 
 /** The original stored a detail object only when it was non-empty. */
 function detail(v: Json | null | undefined): Json | null {
@@ -665,13 +664,8 @@ export class CasesService {
     set('case_type', body.case_type, current.case_type);
     // Replaced wholesale, as in the original (no merge).
     set('patient_info', body.patient_info, current.patient_info);
-    const details: Record<DetailKind, Json | null> = {
-      fixed_prosthetic: current.fixed_prosthetic_details,
-      denture: current.denture_details,
-      night_guard: current.night_guard_details,
-      implant: current.implant_details,
-    };
-    for (const kind of Object.keys(DETAIL_COLUMN) as DetailKind[]) {
+    const details = detailsOf(current);
+    for (const kind of DETAIL_KINDS) {
       const v = body[kind];
       if (v === undefined) continue;
       // An empty object was ignored by the original; null clears.

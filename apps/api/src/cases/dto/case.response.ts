@@ -1,4 +1,4 @@
-import type { CaseRow, CaseWireFields } from '../case.columns';
+import { type CaseRow, type CaseWireFields, DETAIL_COLUMN } from '../case.columns';
 import type { DetailKind, Json } from './case.schemas';
 
 /** Row types derive from the column catalogue (case.columns.ts). */
@@ -11,12 +11,13 @@ export type { CaseRow, StoredCaseRow } from '../case.columns';
  */
 export type CaseResponse = CaseWireFields & { dental_details: Json | null };
 
+/** The four prescription objects of a row, by detail kind. */
 export function detailsOf(row: CaseRow): Record<DetailKind, Json | null> {
   return {
-    fixed_prosthetic: row.fixed_prosthetic_details,
-    denture: row.denture_details,
-    night_guard: row.night_guard_details,
-    implant: row.implant_details,
+    fixed_prosthetic: row[DETAIL_COLUMN.fixed_prosthetic],
+    denture: row[DETAIL_COLUMN.denture],
+    night_guard: row[DETAIL_COLUMN.night_guard],
+    implant: row[DETAIL_COLUMN.implant],
   };
 }
 
