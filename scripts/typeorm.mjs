@@ -17,6 +17,14 @@ if (!command) {
 if (existsSync('.env')) process.loadEnvFile('.env');
 const cli = require.resolve('typeorm/cli.js');
 
+if (command === 'migration:generate') {
+  // There is no entity model to diff against (the data source loads none).
+  console.error(
+    'LHCMS migrations are written by hand: npm run migration:create -- migrations/<Name>, then add the class to migrations/index.ts (docs/case-columns.md: adding a column to cases).',
+  );
+  process.exit(2);
+}
+
 if (command === 'migration:create') {
   // Needs no database.
   const r = spawnSync(process.execPath, [cli, command, ...rest], { stdio: 'inherit' });
@@ -44,10 +52,5 @@ const childEnv = {
 };
 const args = [cli, command, '-d', 'dist/libs/database/src/data-source.js', ...rest];
 const r = spawnSync(process.execPath, args, { stdio: 'inherit', env: childEnv });
-if (command === 'migration:generate' && r.status === 0) {
-  console.log(
-    'Generated into the path given; move the TypeScript file into migrations/ and add it to migrations/index.ts.',
-  );
-}
 await dev?.stop();
 process.exit(r.status ?? 1);

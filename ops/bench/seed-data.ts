@@ -5,6 +5,9 @@
  * Pure (a seeded PRNG), so the same sizes give the same database.
  */
 
+import type { CaseColumn, CaseRecord } from '../../apps/api/src/cases/case.columns';
+import type { CaseStatus, Priority } from '../../apps/api/src/cases/dto/case.schemas';
+
 export type Rng = () => number;
 
 /** mulberry32: small, fast, good enough for test data. */
@@ -195,29 +198,23 @@ export function isoDate(d: Date): string {
   return d.toISOString().slice(0, 10);
 }
 
-/** One `cases` row as the SQL seed inserts it (column names of the table). */
-export interface SeedRow {
-  lab_id: string;
-  doctor_id: string;
-  product_id: string;
-  status: string;
-  case_name: string | null;
-  description: string | null;
-  priority: string;
-  created_by: string;
-  assigned_to: string | null;
-  case_type: string;
-  due_date: string | null;
-  rush_order: boolean;
-  special_instructions: string | null;
-  patient_info: Json | null;
-  fixed_prosthetic_details: Json | null;
-  denture_details: Json | null;
-  night_guard_details: Json | null;
-  implant_details: Json | null;
-  created_at: string;
-  updated_at: string;
-}
+/**
+ * Columns the SQL seed leaves to the table (identity, defaults, NULL): the
+ * seed writes every other column of the catalogue (case.columns.ts), so a
+ * column added there must be filled here or listed here — seedRow() does not
+ * compile otherwise.
+ */
+export const SEED_LEAVES = [
+  'id',
+  'deleted_at',
+  'case_number',
+  'stage',
+  'held_from_status',
+  'version',
+] as const satisfies readonly CaseColumn[];
+
+/** One `cases` row as the SQL seed inserts it, in plaintext (seed-db encrypts it and adds the blind index). */
+export type SeedRow = Omit<CaseRecord, (typeof SEED_LEAVES)[number] | 'patient_id_bidx'>;
 
 /** Marks the rows the seed wrote (rows created during the run carry a user id). */
 export const SEED_CREATED_BY = 'bench-seed';
@@ -225,7 +222,7 @@ export const SEED_CREATED_BY = 'bench-seed';
 const DAY = 86_400_000;
 
 /** Status by age: old cases are mostly done, recent ones open. */
-function statusFor(r: Rng, ageDays: number): string {
+function statusFor(r: Rng, ageDays: number): CaseStatus {
   if (ageDays < 14)
     return weighted(r, [
       ['pending', 45],
@@ -275,10 +272,10 @@ export function seedRow(labId: string, i: number, n: number, now: Date, spanDays
     status: statusFor(r, ageDays),
     case_name: s('case_name'),
     description: s('description'),
-    priority: body.priority as string,
+    priority: body.priority as Priority,
     created_by: SEED_CREATED_BY,
     assigned_to: s('assigned_to'),
-    case_type: body.case_type as string,
+    case_type: body.case_type as SeedRow['case_type'],
     due_date: isoDate(due),
     rush_order: body.rush_order as boolean,
     special_instructions: s('special_instructions'),

@@ -4,8 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { deriveKey, type DataKey, encryptField, LocalKekProvider, patientRef } from '@lhcms/crypto';
 import { Client } from 'pg';
 import { dataKeyContext } from '../../apps/api/src/encryption/data-key.service';
+import { CASE_COLUMN_NAMES, CASE_TABLE } from '../../apps/api/src/cases/case.columns';
 import { PHI_COLUMNS } from '../../apps/api/src/encryption/phi-cipher';
-import { caseInput, rng, SEED_CREATED_BY, seedRow, type SeedRow } from './seed-data';
+import { caseInput, rng, SEED_CREATED_BY, SEED_LEAVES, seedRow, type SeedRow } from './seed-data';
 
 /**
  * Fixed keys of the bench deployment, so a reused database stays readable:
@@ -75,29 +76,10 @@ async function seededCounts(
   }
 }
 
-const COLUMNS: Array<[keyof SeedRow | 'patient_id_bidx', string]> = [
-  ['lab_id', 'varchar'],
-  ['doctor_id', 'varchar'],
-  ['product_id', 'varchar'],
-  ['status', 'varchar'],
-  ['case_name', 'varchar'],
-  ['description', 'text'],
-  ['priority', 'varchar'],
-  ['created_by', 'varchar'],
-  ['assigned_to', 'varchar'],
-  ['case_type', 'varchar'],
-  ['due_date', 'date'],
-  ['rush_order', 'boolean'],
-  ['special_instructions', 'text'],
-  ['patient_info', 'jsonb'],
-  ['fixed_prosthetic_details', 'jsonb'],
-  ['denture_details', 'jsonb'],
-  ['night_guard_details', 'jsonb'],
-  ['implant_details', 'jsonb'],
-  ['created_at', 'timestamptz'],
-  ['updated_at', 'timestamptz'],
-  ['patient_id_bidx', 'varchar'],
-];
+/** The columns the SQL seed writes, with their SQL types: the catalogue's, less what the seed leaves to the table. */
+export const SEED_COLUMNS: ReadonlyArray<readonly [string, string]> = CASE_COLUMN_NAMES.filter(
+  (c) => !(SEED_LEAVES as readonly string[]).includes(c),
+).map((c) => [c, CASE_TABLE[c].sql]);
 
 type StoredSeedRow = Record<string, unknown> & { lab_id: string; patient_id_bidx: string | null };
 
@@ -130,9 +112,9 @@ function encryptRow(row: SeedRow, dk: DataKey, blindKey: Buffer): StoredSeedRow 
   return out as StoredSeedRow;
 }
 
-const INSERT_SQL = `INSERT INTO cases (${COLUMNS.map(([c]) => c).join(', ')})
-  SELECT ${COLUMNS.map(([c]) => c).join(', ')}
-  FROM jsonb_to_recordset($1::jsonb) AS t(${COLUMNS.map(([c, t]) => `${c} ${t}`).join(', ')})`;
+const INSERT_SQL = `INSERT INTO cases (${SEED_COLUMNS.map(([c]) => c).join(', ')})
+  SELECT ${SEED_COLUMNS.map(([c]) => c).join(', ')}
+  FROM jsonb_to_recordset($1::jsonb) AS t(${SEED_COLUMNS.map(([c, t]) => `${c} ${t}`).join(', ')})`;
 
 /**
  * Multi-row INSERTs (one jsonb_to_recordset statement per batch) as the owner

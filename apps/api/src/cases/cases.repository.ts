@@ -1,7 +1,13 @@
 import { Injectable } from '@nestjs/common';
 
 import { type Db, rows } from '@lhcms/database';
-import type { StoredCaseRow } from './dto/case.response';
+import {
+  CASE_TABLE,
+  type CaseValues,
+  SELECTED_COLUMNS,
+  type StoredCaseRow,
+  WRITABLE_COLUMNS,
+} from './case.columns';
 import type { CaseFilters, Cursor } from './dto/list-query';
 
 /**
@@ -10,16 +16,18 @@ import type { CaseFilters, Cursor } from './dto/list-query';
  * live rows only (`deleted_at IS NULL`). Rows come back close to wire shape
  * (timestamps as ISO-8601 UTC text with microseconds, dates as YYYY-MM-DD),
  * with PHI columns still encrypted — PhiCipher decrypts them — so listing
- * needs no entity hydration. CaseEntity describes the table for TypeORM's
- * migration tooling.
+ * needs no entity hydration. The columns come from the catalogue
+ * (case.columns.ts).
  */
 const ISO = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
-export const CASE_COLUMNS = `id, lab_id, doctor_id, product_id, status, case_name, description, priority,
-  assigned_to, case_type, due_date::text AS due_date, rush_order, special_instructions, patient_info,
-  fixed_prosthetic_details, denture_details, night_guard_details, implant_details,
-  ${ISO('created_at')} AS created_at, ${ISO('updated_at')} AS updated_at,
-  case_number, stage, held_from_status, version`;
+/** The select list: the catalogue's selected columns, dates and timestamps as text. */
+export const CASE_COLUMNS = SELECTED_COLUMNS.map((c) => {
+  const sql = CASE_TABLE[c].sql;
+  if (sql === 'date') return `${c}::text AS ${c}`;
+  if (sql === 'timestamptz') return `${ISO(c)} AS ${c}`;
+  return c;
+}).join(', ');
 
 /**
  * The list order, on the table's columns: a bare `created_at` in ORDER BY
@@ -29,52 +37,7 @@ export const CASE_COLUMNS = `id, lab_id, doctor_id, product_id, status, case_nam
  */
 const NEWEST_FIRST = 'cases.created_at DESC, cases.id DESC';
 
-/** Writable columns as stored (PHI columns already encrypted by PhiCipher). */
-export interface CaseValues {
-  doctor_id: string;
-  product_id: string;
-  case_type: string;
-  status: string;
-  case_name: string | null;
-  description: string | null;
-  priority: string;
-  created_by: string | null;
-  assigned_to: string | null;
-  due_date: string | null;
-  rush_order: boolean;
-  special_instructions: string | null;
-  patient_info: unknown;
-  fixed_prosthetic_details: unknown;
-  denture_details: unknown;
-  night_guard_details: unknown;
-  implant_details: unknown;
-  patient_id_bidx: string | null;
-  case_number: string;
-  stage: string | null;
-}
-
-const WRITABLE = new Set<string>([
-  'doctor_id',
-  'product_id',
-  'case_type',
-  'status',
-  'case_name',
-  'description',
-  'priority',
-  'created_by',
-  'assigned_to',
-  'due_date',
-  'rush_order',
-  'special_instructions',
-  'patient_info',
-  'fixed_prosthetic_details',
-  'denture_details',
-  'night_guard_details',
-  'implant_details',
-  'patient_id_bidx',
-  'case_number',
-  'stage',
-]);
+export type { CaseValues } from './case.columns';
 
 /** Filters as the database sees them: a patient id only through its blind index. */
 export type StoredFilters = Omit<CaseFilters, 'patient_id'> & { patient_id_bidx?: string };
@@ -195,7 +158,7 @@ export class CasesRepository {
   }
 
   async insert(em: Db, labId: string, v: CaseValues): Promise<StoredCaseRow> {
-    const cols = Object.keys(v).filter((c) => WRITABLE.has(c));
+    const cols = Object.keys(v).filter((c) => WRITABLE_COLUMNS.has(c));
     const params: unknown[] = [labId, ...cols.map((c) => v[c as keyof CaseValues])];
     const found = await rows<StoredCaseRow>(
       em,
@@ -212,7 +175,7 @@ export class CasesRepository {
     id: number,
     changes: Partial<CaseValues>,
   ): Promise<StoredCaseRow | undefined> {
-    const cols = Object.keys(changes).filter((c) => WRITABLE.has(c));
+    const cols = Object.keys(changes).filter((c) => WRITABLE_COLUMNS.has(c));
     const params: unknown[] = [id, labId, ...cols.map((c) => changes[c as keyof CaseValues])];
     const set = [...cols.map((c, i) => `${c} = $${i + 3}`), 'updated_at = now()'].join(', ');
     const found = await rows<StoredCaseRow>(

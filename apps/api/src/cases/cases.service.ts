@@ -12,20 +12,27 @@ import {
   type ChangedField,
   type NewCaseEvent,
 } from './case-events.repository';
+import {
+  DETAIL_COLUMN,
+  TRAIL_OMITTED_COLUMNS,
+  TRAIL_VALUE_COLUMNS,
+  wireName,
+} from './case.columns';
 import { CasesError, CasesErrorCode } from './cases.errors';
 import { CasesRepository, type CaseValues, type StoredFilters } from './cases.repository';
 import {
   type CaseResponse,
   type CaseRow,
+  detailsOf,
   type StoredCaseRow,
   toCaseResponse,
 } from './dto/case.response';
-import type {
-  CaseInputBody,
-  CaseStatus,
-  CaseUpdateBody,
-  DetailKind,
-  Json,
+import {
+  type CaseInputBody,
+  type CaseStatus,
+  type CaseUpdateBody,
+  DETAIL_KINDS,
+  type Json,
 } from './dto/case.schemas';
 import { type CaseFilters, encodeCursor, type ListQuery } from './dto/list-query';
 import { IdempotencyRepository } from './idempotency.repository';
@@ -84,24 +91,6 @@ export interface BulkResultItem {
   allowed_transitions?: string[];
 }
 
-const DETAIL_COLUMN: Record<DetailKind, keyof CaseValues> = {
-  fixed_prosthetic: 'fixed_prosthetic_details',
-  denture: 'denture_details',
-  night_guard: 'night_guard_details',
-  implant: 'implant_details',
-};
-
-/** Fields whose values may appear in the timeline; the others (PHI) are named only. */
-const NON_PHI_FIELDS = new Set([
-  'priority',
-  'status',
-  'assigned_to',
-  'due_date',
-  'rush_order',
-  'case_type',
-  'stage',
-]);
-
 /** The original stored a detail object only when it was non-empty. */
 function detail(v: Json | null | undefined): Json | null {
   return v && Object.keys(v).length > 0 ? v : null;
@@ -109,11 +98,6 @@ function detail(v: Json | null | undefined): Json | null {
 
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-}
-
-/** Wire name of a column (the prescription columns end in `_details`). */
-function fieldName(col: string): string {
-  return col.endsWith('_details') ? col.slice(0, -'_details'.length) : col;
 }
 
 /** YYMM of now in UTC (the case number's period). */
@@ -164,10 +148,7 @@ export class CasesService {
       resourceType: 'case',
       resourceId: id,
       interaction,
-      changedFields: this.audit.caseChangedFields(
-        changes,
-        before as unknown as Record<string, unknown>,
-      ),
+      changedFields: this.audit.caseChangedFields(changes, before),
       patients,
     });
   }
@@ -436,7 +417,7 @@ export class CasesService {
         throw CasesError.reasonRequired('change the due date');
       const statusChange =
         changes.status !== undefined
-          ? this.transition(actor, current, changes.status as CaseStatus, body.reason)
+          ? this.transition(actor, current, changes.status, body.reason)
           : undefined;
       if (statusChange?.entersProduction) changes.stage = await this.firstStage(em, actor.labId);
       if (changes.patient_info !== undefined) {
@@ -455,11 +436,13 @@ export class CasesService {
         current.patient_info,
         changes.patient_info,
       ]);
+      // Status and stage have events of their own. Values only for the catalogue's
+      // `trail: 'value'` columns (never PHI); names for the others.
       const changed: ChangedField[] = Object.keys(changes)
-        .filter((c) => c !== 'patient_id_bidx' && c !== 'status' && c !== 'stage')
+        .filter((c) => !TRAIL_OMITTED_COLUMNS.has(c) && c !== 'status' && c !== 'stage')
         .map((c) => {
-          const f = fieldName(c);
-          return NON_PHI_FIELDS.has(f)
+          const f = wireName(c);
+          return TRAIL_VALUE_COLUMNS.has(c)
             ? {
                 field: f,
                 from: (current as unknown as Record<string, unknown>)[c],
@@ -681,13 +664,8 @@ export class CasesService {
     set('case_type', body.case_type, current.case_type);
     // Replaced wholesale, as in the original (no merge).
     set('patient_info', body.patient_info, current.patient_info);
-    const details: Record<DetailKind, Json | null> = {
-      fixed_prosthetic: current.fixed_prosthetic_details,
-      denture: current.denture_details,
-      night_guard: current.night_guard_details,
-      implant: current.implant_details,
-    };
-    for (const kind of Object.keys(DETAIL_COLUMN) as DetailKind[]) {
+    const details = detailsOf(current);
+    for (const kind of DETAIL_KINDS) {
       const v = body[kind];
       if (v === undefined) continue;
       // An empty object was ignored by the original; null clears.

@@ -9,29 +9,16 @@ import {
   keyVersionOf,
   patientRef,
 } from '@lhcms/crypto';
+import { ENCRYPTED_COLUMNS } from '../cases/case.columns';
 import { DataKeyService } from './data-key.service';
 
-/** A PHI column and whether it holds JSON (objects) or text. */
-interface PhiColumn {
-  column: string;
-  json: boolean;
-}
-
 /**
- * The columns that can carry PHI: the patient object, the free-text fields,
- * and the prescription objects (they carry clinical detail and free-text
- * notes). They are stored encrypted; nothing else is.
+ * The columns that can carry PHI — the patient object, the free-text fields
+ * and the prescription objects — and whether each holds JSON: the
+ * catalogue's encrypted columns (cases/case.columns.ts, where the
+ * classification is decided). They are stored encrypted; nothing else is.
  */
-export const PHI_COLUMNS: readonly PhiColumn[] = [
-  { column: 'patient_info', json: true },
-  { column: 'case_name', json: false },
-  { column: 'description', json: false },
-  { column: 'special_instructions', json: false },
-  { column: 'fixed_prosthetic_details', json: true },
-  { column: 'denture_details', json: true },
-  { column: 'night_guard_details', json: true },
-  { column: 'implant_details', json: true },
-];
+export const PHI_COLUMNS = ENCRYPTED_COLUMNS;
 
 type Values = Record<string, unknown>;
 

@@ -1,81 +1,23 @@
-import type { CaseStatus, CaseType, DetailKind, Json, Priority } from './case.schemas';
+import { type CaseRow, type CaseWireFields, DETAIL_COLUMN } from '../case.columns';
+import type { DetailKind, Json } from './case.schemas';
 
-type PhiColumnName =
-  | 'patient_info'
-  | 'case_name'
-  | 'description'
-  | 'special_instructions'
-  | 'fixed_prosthetic_details'
-  | 'denture_details'
-  | 'night_guard_details'
-  | 'implant_details';
+/** Row types derive from the column catalogue (case.columns.ts). */
+export type { CaseRow, StoredCaseRow } from '../case.columns';
 
-/** A `cases` row as stored: PHI columns hold `enc:v1:…` text (or legacy plaintext). */
-export type StoredCaseRow = Omit<CaseRow, PhiColumnName> & Record<PhiColumnName, string | null>;
+/**
+ * The v1 wire Case: every selected column under its wire name, and the
+ * prescription of the case's own type as `dental_details`. toCaseResponse
+ * sends them in the original's key order, then the additive fields.
+ */
+export type CaseResponse = CaseWireFields & { dental_details: Json | null };
 
-/** A `cases` row in plaintext (decrypted); timestamps already ISO-8601 UTC text. */
-export interface CaseRow {
-  id: number;
-  lab_id: string;
-  doctor_id: string;
-  product_id: string;
-  status: CaseStatus;
-  case_name: string | null;
-  description: string | null;
-  priority: Priority;
-  assigned_to: string | null;
-  case_type: CaseType;
-  due_date: string | null;
-  rush_order: boolean;
-  special_instructions: string | null;
-  patient_info: Json | null;
-  fixed_prosthetic_details: Json | null;
-  denture_details: Json | null;
-  night_guard_details: Json | null;
-  implant_details: Json | null;
-  created_at: string;
-  updated_at: string;
-  case_number: string | null;
-  stage: string | null;
-  held_from_status: 'pending' | 'in_progress' | null;
-  version: number;
-}
-
-/** The v1 wire Case: the original's keys in its order, then the additive fields. */
-export interface CaseResponse {
-  id: number;
-  doctor_id: string;
-  product_id: string;
-  lab_id: string;
-  case_name: string | null;
-  description: string | null;
-  priority: Priority;
-  status: CaseStatus;
-  assigned_to: string | null;
-  patient_info: Json | null;
-  dental_details: Json | null;
-  due_date: string | null;
-  rush_order: boolean;
-  special_instructions: string | null;
-  case_type: CaseType;
-  created_at: string;
-  updated_at: string;
-  fixed_prosthetic: Json | null;
-  denture: Json | null;
-  night_guard: Json | null;
-  implant: Json | null;
-  case_number: string | null;
-  stage: string | null;
-  held_from_status: 'pending' | 'in_progress' | null;
-  version: number;
-}
-
+/** The four prescription objects of a row, by detail kind. */
 export function detailsOf(row: CaseRow): Record<DetailKind, Json | null> {
   return {
-    fixed_prosthetic: row.fixed_prosthetic_details,
-    denture: row.denture_details,
-    night_guard: row.night_guard_details,
-    implant: row.implant_details,
+    fixed_prosthetic: row[DETAIL_COLUMN.fixed_prosthetic],
+    denture: row[DETAIL_COLUMN.denture],
+    night_guard: row[DETAIL_COLUMN.night_guard],
+    implant: row[DETAIL_COLUMN.implant],
   };
 }
 
