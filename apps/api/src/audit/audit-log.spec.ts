@@ -50,7 +50,7 @@ describe('audit log stream', () => {
     expect(JSON.stringify(line)).not.toContain('PHI');
   });
 
-  it('ships a batch as one JSON line per event (seq null until known), all of it written by shutdown even right after start', () => {
+  it('ships a batch as one JSON line per event (seq null until known), all of it written by shutdown even right after start', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lhcms-audit-log-'));
     try {
       const file = join(dir, 'audit.log');
@@ -60,8 +60,8 @@ describe('audit log stream', () => {
       log.ship([]);
       // Shut down at once, in the same tick: whatever was shipped is in the file afterwards
       // (the file is opened synchronously; opened asynchronously, it was not ready yet and
-      // flushSync had nothing to write to).
-      log.onApplicationShutdown();
+      // flushSync had nothing to write to; and a write already in flight is waited for).
+      await log.onApplicationShutdown();
       const lines = text()
         .trimEnd()
         .split('\n')

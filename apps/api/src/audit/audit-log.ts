@@ -59,12 +59,37 @@ export class AuditLog implements OnApplicationShutdown {
     this.destination.write(out);
   }
 
-  onApplicationShutdown(): void {
-    const d = this.destination as { flushSync?: () => void };
-    try {
-      d.flushSync?.();
-    } catch {
-      /* nothing buffered */
+  /**
+   * Everything shipped is in the destination before the process exits: what
+   * is buffered is written now, and a write already in flight (asynchronous,
+   * in the thread pool, which process.exit does not wait for) is waited for,
+   * up to a second.
+   */
+  async onApplicationShutdown(): Promise<void> {
+    const d = this.destination as pino.DestinationStream & {
+      flushSync?: () => void;
+      /** sonic-boom's own flag: an asynchronous write is in flight. */
+      _writing?: boolean;
+      once?: (event: 'write' | 'error', fn: () => void) => void;
+    };
+    const flush = () => {
+      try {
+        d.flushSync?.();
+      } catch {
+        /* nothing buffered, or not open */
+      }
+    };
+    flush();
+    const until = Date.now() + 1000;
+    while (d._writing === true && Date.now() < until) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 20);
+        d.once?.('write', () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
     }
+    flush();
   }
 }
