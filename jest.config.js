@@ -38,7 +38,7 @@ const common = {
 //   service  test/service/**/*.service-spec.ts and test/**/*.int-spec.ts: Nest modules or SQL on
 //            the real PostgreSQL, no HTTP server.
 //   e2e      test/**/*.e2e-spec.ts: the API over HTTP with ums-dev (faults tier: test/faults).
-//   deploy   everything under test/deploy, test/ops and test/bench: Helm, Docker image,
+//   deploy   everything under test/deploy, test/ops and test/bench: the build, Helm, Docker image,
 //            backup/restore, nginx, benchmark smoke runs.
 const DEPLOY_DIRS = ['deploy', 'ops', 'bench'];
 const deployOnly = DEPLOY_DIRS.map((d) => `<rootDir>/test/${d}/`);
