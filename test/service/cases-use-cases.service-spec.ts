@@ -6,6 +6,7 @@ import { testDatabaseUrls, testEnv } from '@lhcms/testing';
 import { AppModule } from '../../apps/api/src/app.module';
 import { CasesErrorCode } from '../../apps/api/src/cases/cases.errors';
 import { type CaseActor, CasesService } from '../../apps/api/src/cases/cases.service';
+import { decodeCursor } from '../../apps/api/src/cases/dto/list-query';
 import { AuthErrorCode } from '../../apps/api/src/ums-gateway/ums-gateway.errors';
 
 /**
@@ -166,5 +167,116 @@ describe('CasesService (service tier: Nest module + PostgreSQL, no HTTP)', () =>
       ['created', 'pending'],
       ['status_changed', winner],
     ]);
+  });
+
+  it('moves stages forward freely, backward only with a reason, and only while in progress', async () => {
+    const { case: c } = await cases.create(actor, newCase);
+    expect(await codeOf(cases.changeStage(actor, c.id, 'design', undefined))).toBe(
+      CasesErrorCode.InvalidStage,
+    );
+    await cases.changeStatus(actor, c.id, 'in_progress', undefined);
+    await expect(cases.changeStage(actor, c.id, 'qc', undefined)).resolves.toMatchObject({
+      stage: 'qc',
+    });
+    expect(await codeOf(cases.changeStage(actor, c.id, 'painting', undefined))).toBe(
+      CasesErrorCode.InvalidStage,
+    );
+    expect(await codeOf(cases.changeStage(actor, c.id, 'design', undefined))).toBe(
+      CasesErrorCode.ReasonRequired,
+    );
+    await expect(cases.changeStage(actor, c.id, 'design', 'QC failed')).resolves.toMatchObject({
+      stage: 'design',
+    });
+    const { events } = await cases.timeline(actor, c.id);
+    expect(events.filter((e) => e.event_type === 'stage_changed').map((e) => e.to_stage)).toEqual([
+      'qc',
+      'design',
+    ]);
+    expect(events[events.length - 1].reason).toBe('QC failed');
+  });
+
+  it('bulk status: each case on its own, a failure undoes none of the others', async () => {
+    const a = (await cases.create(actor, newCase)).case;
+    const b = (await cases.create(actor, newCase)).case;
+    await cases.changeStatus(actor, b.id, 'cancelled', 'duplicate');
+    const elsewhere = (await cases.create({ ...actor, labId: `${labId}y` }, newCase)).case;
+    const result = await cases.bulkStatus(actor, [a.id, b.id, elsewhere.id], 'in_progress');
+    expect(result).toMatchObject({
+      succeeded: 1,
+      failed: 2,
+      results: [
+        { id: a.id, ok: true, status: 'in_progress', version: 2 },
+        { id: b.id, ok: false, code: 409, allowed_transitions: [] },
+        { id: elsewhere.id, ok: false, code: 404 },
+      ],
+    });
+    await expect(cases.get(actor, a.id)).resolves.toMatchObject({ status: 'in_progress' });
+    await expect(cases.get({ ...actor, labId: `${labId}y` }, elsewhere.id)).resolves.toMatchObject({
+      status: 'pending',
+      version: 1,
+    });
+  });
+
+  it('deletes softly: the case is gone for reads and writes, the audit row stays', async () => {
+    const { case: c } = await cases.create(actor, newCase);
+    expect(await codeOf(cases.remove(actor, c.id, { ifMatch: 7 }))).toBe(
+      CasesErrorCode.VersionMismatch,
+    );
+    await cases.remove(actor, c.id, { ifMatch: 1 });
+    expect(await codeOf(cases.get(actor, c.id))).toBe(CasesErrorCode.CaseNotFound);
+    expect(await codeOf(cases.update(actor, c.id, { priority: 'low' }))).toBe(
+      CasesErrorCode.CaseNotFound,
+    );
+    expect(await codeOf(cases.remove(actor, c.id))).toBe(CasesErrorCode.CaseNotFound);
+    const audit = await owner.query(
+      `SELECT interaction FROM audit_events WHERE lab_id = $1 AND resource_id = $2 ORDER BY seq`,
+      [labId, String(c.id)],
+    );
+    expect(audit.rows.map((r: { interaction: string }) => r.interaction)).toEqual([
+      'create',
+      'delete',
+    ]);
+  });
+
+  it('lists by page and by cursor, and finds a patient by id (through the blind index)', async () => {
+    const lab = { ...actor, labId: `${labId}l` };
+    const made = [];
+    for (let i = 0; i < 3; i++)
+      made.push(
+        (
+          await cases.create(lab, {
+            ...newCase,
+            patient_info: { patient_id: `MRN-LIST-${i}` },
+          })
+        ).case.id,
+      );
+    const page = await cases.list(lab, { mode: 'page', page: 1, perPage: 2, filters: {} });
+    expect(page).toMatchObject({
+      pagination: { page: 1, per_page: 2, total: 3, pages: 2, has_next: true },
+    });
+    expect(page.cases).toHaveLength(2);
+
+    const seen: number[] = [];
+    let cursor: string | null | undefined;
+    do {
+      const next = await cases.list(lab, {
+        mode: 'cursor',
+        cursor: cursor ? decodeCursor(cursor) : undefined,
+        limit: 2,
+        filters: {},
+      });
+      if (!('next_cursor' in next)) throw new Error('not a cursor page');
+      seen.push(...next.cases.map((c) => c.id));
+      cursor = next.next_cursor;
+    } while (cursor);
+    expect([...seen].sort((x, y) => x - y)).toEqual(made);
+
+    const found = await cases.list(lab, {
+      mode: 'page',
+      page: 1,
+      perPage: 10,
+      filters: { patient_id: 'MRN-LIST-1' },
+    });
+    expect(found.cases.map((c) => c.id)).toEqual([made[1]]);
   });
 });
