@@ -7,17 +7,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: [
-      'dist/**',
-      'node_modules/**',
-      'coverage/**',
-      '.data/**',
-      '.tools/**',
-      'helm/**',
-      '**/*.js',
-      '**/*.mjs',
-      '**/*.cjs',
-    ],
+    ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.data/**', '.tools/**', 'helm/**'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
@@ -58,6 +48,22 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
       '@typescript-eslint/unbound-method': 'off',
     },
+  },
+  {
+    // The JavaScript files (scripts/, ops/bench/*.mjs, the Jest and ESLint configurations):
+    // the recommended rules, without type information (they are not in a TypeScript project).
+    files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    files: ['**/*.js', '**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    // Command-line scripts print to the terminal (the service itself logs through pino).
+    files: ['scripts/**', 'ops/bench/*.mjs'],
+    rules: { 'no-console': 'off' },
   },
   prettier,
 );

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { UmsDevServer } from '@lhcms/ums-dev';
 import {
   cleanEnv,
+  eventually,
   freePort,
   isolatedSeed,
   loginSeedUser,
@@ -63,16 +64,20 @@ export async function startApiProcess(o: {
   const proc = spawnNode('dist/apps/api/src/main.js', cleanEnv(env));
   const url = `http://127.0.0.1:${port}`;
   // Listening (the database may still be down): liveness answers.
-  const until = Date.now() + 30_000;
-  for (;;) {
-    if (proc.child.exitCode !== null) {
-      throw new Error(`the API exited at start:\n${proc.output()}`);
-    }
-    const live = await fetch(`${url}/health/live`).catch(() => undefined);
-    if (live?.status === 200) break;
-    if (Date.now() > until) throw new Error(`the API did not start:\n${proc.output()}`);
-    await sleep(50);
-  }
+  await eventually(
+    async () => {
+      if (proc.child.exitCode !== null) {
+        throw new Error(`the API exited at start:\n${proc.output()}`);
+      }
+      const live = await fetch(`${url}/health/live`).catch(() => undefined);
+      return live?.status === 200;
+    },
+    30_000,
+    'the API to listen',
+  ).catch((err: Error) => {
+    if (proc.child.exitCode !== null) throw err;
+    throw new Error(`the API did not start: ${err.message}\n${proc.output()}`);
+  });
   const tokens = new Map<string, string>();
   return {
     url,

@@ -44,7 +44,7 @@ function productionEnv(
   });
 }
 import { CacheStore } from '@lhcms/cache';
-import { ObservabilityTestModule } from '../support/observability-test.module';
+import { ObservabilityTestModule, slowRequests } from '../support/observability-test.module';
 
 const IN_FLIGHT = 50;
 /** Kubernetes' terminationGracePeriodSeconds in the chart is 45 s; the drain must end well before. */
@@ -134,9 +134,15 @@ describe('graceful shutdown of the built server (dist/apps/api/src/main.js)', ()
 
     const sigtermAt = Date.now();
     s.child.kill('SIGTERM');
-    await sleep(100);
     // Readiness is 503 at once while the server still serves (SHUTDOWN_DELAY_MS); liveness stays 200.
-    const ready = await request(api(), '/health/ready');
+    const ready = await eventually(
+      async () => {
+        const r = await request(api(), '/health/ready');
+        return r.status !== 200 && r;
+      },
+      1000,
+      'readiness to fail after SIGTERM',
+    );
     expect(ready.status).toBe(503);
     expect(ready.body.status).toBe('shutting_down');
     expect((await request(api(), '/health/live')).status).toBe(200);
@@ -398,8 +404,9 @@ describe('close order inside the app', () => {
       const quietClosed = new Promise((resolve) => quietSocket.once('close', resolve));
       expect((await get(busy, '/health/live')).status).toBe(200);
       // An in-flight request keeps the server open past the listener's close.
+      const started = slowRequests.started;
       const inFlight = request(api.url, '/test-only/slow?ms=800');
-      await sleep(50);
+      await eventually(async () => slowRequests.started > started, 1000, 'the request in flight');
       // What main.ts does on SIGTERM (the typings omit the signal parameter).
       const closeWithSignal: (signal?: string) => Promise<void> = api.app.close.bind(api.app);
       const closing = closeWithSignal('SIGTERM');
@@ -438,8 +445,9 @@ describe('close order inside the app', () => {
     });
     const ds = api.app.get(DataSource);
     const store = api.app.get(CacheStore);
+    const started = slowRequests.started;
     const pending = request(api.url, '/test-only/slow?ms=500');
-    await sleep(150);
+    await eventually(async () => slowRequests.started > started, 1000, 'the request in flight');
     const closing = api.close();
     const res = await pending;
     expect(res.status).toBe(200);

@@ -34,6 +34,12 @@ import { DataSource } from 'typeorm';
  * the request context holds in a guard, a pipe and a handler.
  */
 
+/**
+ * How many /test-only/slow requests reached the handler, and how many of them finished
+ * (before sending their response): tests wait for these with `eventually()`, not a sleep.
+ */
+export const slowRequests = { started: 0, finished: 0 };
+
 /** Seeded into bodies and log calls; must never reach a log line. */
 export const PHI_MARKER = 'PHI-MARKER-Zq81';
 /** The bearer token of the test-only guard; must never reach a log line. */
@@ -125,10 +131,15 @@ class ObservabilityTestController {
   /** Holds the request `ms` milliseconds, then uses the database and the cache. */
   @Get('slow')
   async slow(@Query('ms') ms = '300') {
-    await sleep(Number(ms));
-    const [{ one }] = await this.ds.query<Array<{ one: number }>>('SELECT 1 AS one');
-    await this.cache.set('test-only:slow', 'ok', 5000);
-    return { db: one, cache: await this.cache.get<string>('test-only:slow') };
+    slowRequests.started++;
+    try {
+      await sleep(Number(ms));
+      const [{ one }] = await this.ds.query<Array<{ one: number }>>('SELECT 1 AS one');
+      await this.cache.set('test-only:slow', 'ok', 5000);
+      return { db: one, cache: await this.cache.get<string>('test-only:slow') };
+    } finally {
+      slowRequests.finished++;
+    }
   }
 }
 
