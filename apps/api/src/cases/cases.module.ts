@@ -8,6 +8,7 @@ import { IdempotencyRepository } from './idempotency.repository';
 import { LabSettingsController } from './lab-settings.controller';
 import { LabSettingsRepository } from './lab-settings.repository';
 import { LinksHubClient } from './linkshub/linkshub.client';
+import { CASE_USE_CASES } from './use-cases';
 
 @Module({
   // No TypeORM repositories: the DataSource connects after boot (DatabaseConnector), and the
@@ -16,6 +17,7 @@ import { LinksHubClient } from './linkshub/linkshub.client';
   controllers: [CasesController, LabSettingsController],
   providers: [
     CasesService,
+    ...CASE_USE_CASES,
     CasesRepository,
     CaseEventsRepository,
     LabSettingsRepository,

@@ -1,0 +1,154 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { rows } from '@lhcms/database';
+import { AuditService } from '../../audit';
+import { PhiCipher } from '../../encryption/phi-cipher';
+import { AuthError } from '../../ums-gateway/ums-gateway.errors';
+import { allowedNext, checkTransition } from '../case-lifecycle';
+import { CaseEventsRepository, type NewCaseEvent } from '../case-events.repository';
+import { CasesError } from '../cases.errors';
+import { CasesRepository } from '../cases.repository';
+import {
+  type CaseResponse,
+  type CaseRow,
+  type StoredCaseRow,
+  toCaseResponse,
+} from '../dto/case.response';
+import type { CaseStatus } from '../dto/case.schemas';
+import { LabSettingsRepository } from '../lab-settings.repository';
+import type { CaseActor, WriteOptions } from './case-use-case.types';
+
+/** What a status move implies (see `CaseWrites.transition`). */
+export interface Transition {
+  reopen: boolean;
+  entersProduction: boolean;
+}
+
+/**
+ * What the case use cases share, in one place: decryption of stored rows,
+ * the lock-and-If-Match of a write, the lifecycle check of a status move,
+ * and the timeline event and audit row a write records in its own
+ * transaction.
+ */
+@Injectable()
+export class CaseWrites {
+  constructor(
+    private readonly repo: CasesRepository,
+    private readonly events: CaseEventsRepository,
+    private readonly settings: LabSettingsRepository,
+    private readonly phi: PhiCipher,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** A stored row with its PHI decrypted. */
+  plain(labId: string, row: StoredCaseRow): Promise<CaseRow> {
+    return this.phi.decrypt(labId, row) as Promise<CaseRow>;
+  }
+
+  /** A stored row as the API answers it. */
+  async response(labId: string, row: StoredCaseRow): Promise<CaseResponse> {
+    return toCaseResponse(await this.plain(labId, row));
+  }
+
+  async responses(labId: string, list: StoredCaseRow[]): Promise<CaseResponse[]> {
+    return (await this.phi.decryptAll(labId, list)).map((r) => toCaseResponse(r as CaseRow));
+  }
+
+  /**
+   * The audit row of a write, in the write's own transaction (both commit or
+   * neither). `changes` and `before` are the plaintext views: the audit keeps
+   * names only for PHI fields and keys the patient, never stores it.
+   */
+  auditWrite(
+    em: EntityManager,
+    actor: CaseActor,
+    id: number,
+    interaction: 'create' | 'update' | 'status_change' | 'delete',
+    changes: Record<string, unknown>,
+    before: CaseRow | undefined,
+    patients: unknown[],
+  ): Promise<void> {
+    return this.audit.recordChange(em, {
+      labId: actor.labId,
+      resourceType: 'case',
+      resourceId: id,
+      interaction,
+      changedFields: this.audit.caseChangedFields(changes, before),
+      patients,
+    });
+  }
+
+  /** A timeline event of the actor's write; its reason is stored encrypted. */
+  async event(
+    em: EntityManager,
+    actor: CaseActor,
+    e: Omit<NewCaseEvent, 'labId' | 'actorUserId' | 'requestId'> & { reasonText?: string },
+  ): Promise<void> {
+    const { reasonText, ...rest } = e;
+    await this.events.insert(em, {
+      ...rest,
+      labId: actor.labId,
+      actorUserId: actor.userId,
+      requestId: actor.requestId,
+      reason: reasonText
+        ? await this.phi.encryptText(actor.labId, 'case_events.reason', reasonText)
+        : null,
+    });
+  }
+
+  /** Locks the live case for the rest of the transaction and checks If-Match. */
+  async lock(
+    em: EntityManager,
+    actor: CaseActor,
+    id: number,
+    opts: WriteOptions,
+  ): Promise<CaseRow> {
+    const stored = await this.repo.findById(em, actor.labId, id, true);
+    if (!stored) throw CasesError.notFound();
+    if (opts.ifMatch !== undefined && opts.ifMatch !== stored.version)
+      throw CasesError.versionMismatch(stored.version);
+    return this.plain(actor.labId, stored);
+  }
+
+  /**
+   * Checks a status move (409 with the allowed next states; 403 for a reopen
+   * without case:reopen; 400 without a required reason) and says what it
+   * implies: a case entering production for the first time starts at the
+   * lab's first stage.
+   */
+  transition(
+    actor: CaseActor,
+    current: CaseRow,
+    to: CaseStatus,
+    reason: string | undefined,
+  ): Transition {
+    const v = checkTransition(current.status, to, current.held_from_status, true);
+    if (!v.ok) {
+      throw CasesError.illegalTransition(
+        current.status,
+        to,
+        allowedNext(current.status, current.held_from_status, actor.canReopen),
+      );
+    }
+    if (v.reopen && !actor.canReopen) throw AuthError.missingPermission('case:reopen');
+    if (v.reasonRequired && !reason) {
+      throw CasesError.reasonRequired(
+        v.reopen ? 'reopen a completed case' : `move a case to ${to}`,
+      );
+    }
+    return { reopen: v.reopen, entersProduction: to === 'in_progress' && current.stage === null };
+  }
+
+  /**
+   * Lets this transaction move a completed case back (the database trigger
+   * refuses it otherwise); only after `transition` said it is a reopen.
+   */
+  async allowReopen(em: EntityManager): Promise<void> {
+    await rows(em, `SELECT set_config('lhcms.case_reopen', 'on', true)`);
+  }
+
+  /** The lab's first production stage (where a case entering in_progress starts). */
+  async firstStage(em: EntityManager, labId: string): Promise<string> {
+    return (await this.settings.get(em, labId)).stages[0];
+  }
+}

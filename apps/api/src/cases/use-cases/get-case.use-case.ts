@@ -1,0 +1,58 @@
+import { Injectable } from '@nestjs/common';
+import { rows, TenantDb } from '@lhcms/database';
+import { PhiCipher } from '../../encryption/phi-cipher';
+import { CaseEventsRepository } from '../case-events.repository';
+import { CasesError } from '../cases.errors';
+import { CasesRepository } from '../cases.repository';
+import type { CaseResponse } from '../dto/case.response';
+import { CaseWrites } from './case-writes';
+import type { CaseActor } from './case-use-case.types';
+
+/** One case of the actor's lab (by id or by case number), and its timeline. */
+@Injectable()
+export class GetCase {
+  constructor(
+    private readonly db: TenantDb,
+    private readonly repo: CasesRepository,
+    private readonly events: CaseEventsRepository,
+    private readonly phi: PhiCipher,
+    private readonly cases: CaseWrites,
+  ) {}
+
+  async byId(actor: CaseActor, id: number): Promise<CaseResponse> {
+    const row = await this.db.read(actor.labId, (em) => this.repo.findById(em, actor.labId, id));
+    if (!row) throw CasesError.notFound();
+    return this.cases.response(actor.labId, row);
+  }
+
+  async byNumber(actor: CaseActor, caseNumber: string): Promise<CaseResponse> {
+    const row = await this.db.read(actor.labId, (em) =>
+      this.repo.findByNumber(em, actor.labId, caseNumber),
+    );
+    if (!row) throw CasesError.notFound();
+    return this.cases.response(actor.labId, row);
+  }
+
+  /** The timeline of a live case, oldest first (a deleted case's history stays, but is not served). */
+  async timeline(actor: CaseActor, id: number) {
+    return this.db.read(actor.labId, async (em) => {
+      const exists = await rows(
+        em,
+        `SELECT 1 FROM cases WHERE id = $1 AND lab_id = $2 AND deleted_at IS NULL`,
+        [id, actor.labId],
+      );
+      if (exists.length === 0) throw CasesError.notFound();
+      const list = await this.events.list(em, actor.labId, id);
+      const events = [];
+      for (const e of list) {
+        events.push({
+          ...e,
+          reason: e.reason
+            ? await this.phi.decryptText(actor.labId, 'case_events.reason', e.reason)
+            : null,
+        });
+      }
+      return { events };
+    });
+  }
+}
