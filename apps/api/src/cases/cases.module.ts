@@ -8,13 +8,14 @@ import { IdempotencyRepository } from './idempotency.repository';
 import { LabSettingsController } from './lab-settings.controller';
 import { LabSettingsRepository } from './lab-settings.repository';
 import { LinksHubClient } from './linkshub/linkshub.client';
+import { ReferenceDataController } from './reference-data/reference-data.controller';
 import { CASE_USE_CASES } from './use-cases';
 
 @Module({
   // No TypeORM repositories: the DataSource connects after boot (DatabaseConnector), and the
   // repositories here run SQL through TenantDb.
   imports: [EncryptionModule],
-  controllers: [CasesController, LabSettingsController],
+  controllers: [CasesController, ReferenceDataController, LabSettingsController],
   providers: [
     CasesService,
     ...CASE_USE_CASES,

@@ -1,11 +1,9 @@
-import { Body, Controller, Get, Put, Req } from '@nestjs/common';
+import { Body, Controller, Get, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyRequest } from 'fastify';
-import { RequestContext } from '@lhcms/request-context';
 import { ApiErrors, ApiJsonBody, ApiOk } from '../common/openapi/api-docs.decorators';
 import { SchemaPipe } from '../common/validation/schema.pipe';
 import { Permission, RequirePermission } from '../ums-gateway';
-import { roleAllows } from '../ums-gateway/permissions';
+import { Actor } from './case-params.decorators';
 import { type CaseActor, CasesService } from './cases.service';
 import type { LabSettingsBody } from './dto/case.schemas';
 
@@ -13,21 +11,7 @@ import type { LabSettingsBody } from './dto/case.schemas';
 @ApiTags('lab settings')
 @Controller('api/v1/lab-settings')
 export class LabSettingsController {
-  constructor(
-    private readonly cases: CasesService,
-    private readonly context: RequestContext,
-  ) {}
-
-  private actor(req: FastifyRequest): CaseActor {
-    const lab = this.context.lab;
-    return {
-      userId: this.context.principal.userId,
-      labId: lab.labId,
-      token: '',
-      canReopen: roleAllows(lab.role, Permission.CaseReopen),
-      requestId: String(req.id),
-    };
-  }
+  constructor(private readonly cases: CasesService) {}
 
   @Get()
   @RequirePermission(Permission.CaseRead)
@@ -37,8 +21,8 @@ export class LabSettingsController {
   })
   @ApiOk('LabSettings')
   @ApiErrors(401, 403, 429, 503)
-  get(@Req() req: FastifyRequest) {
-    return this.cases.getSettings(this.actor(req));
+  get(@Actor() actor: CaseActor) {
+    return this.cases.getSettings(actor);
   }
 
   @Put()
@@ -51,10 +35,7 @@ export class LabSettingsController {
   @ApiJsonBody('LabSettingsUpdate')
   @ApiOk('LabSettings')
   @ApiErrors(400, 401, 403, 415, 429, 503)
-  put(
-    @Req() req: FastifyRequest,
-    @Body(new SchemaPipe('LabSettingsUpdate')) body: LabSettingsBody,
-  ) {
-    return this.cases.saveSettings(this.actor(req), body.stages);
+  put(@Actor() actor: CaseActor, @Body(new SchemaPipe('LabSettingsUpdate')) body: LabSettingsBody) {
+    return this.cases.saveSettings(actor, body.stages);
   }
 }
