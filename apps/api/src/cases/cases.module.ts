@@ -7,12 +7,12 @@ import { CasesService } from './cases.service';
 import { IdempotencyRepository } from './idempotency.repository';
 import { LabSettingsController } from './lab-settings.controller';
 import { LabSettingsRepository } from './lab-settings.repository';
-import { LinksHubClient } from './linkshub/linkshub.client';
+import { LinksHubModule } from './linkshub/linkshub.client';
 
 @Module({
   // No TypeORM repositories: the DataSource connects after boot (DatabaseConnector), and the
   // repositories here run SQL through TenantDb.
-  imports: [EncryptionModule],
+  imports: [EncryptionModule, LinksHubModule],
   controllers: [CasesController, LabSettingsController],
   providers: [
     CasesService,
@@ -20,7 +20,6 @@ import { LinksHubClient } from './linkshub/linkshub.client';
     CaseEventsRepository,
     LabSettingsRepository,
     IdempotencyRepository,
-    LinksHubClient,
   ],
   exports: [CasesService],
 })
