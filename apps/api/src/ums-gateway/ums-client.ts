@@ -48,6 +48,11 @@ export class UmsClient {
     );
   }
 
+  /** `/health` at the UMS's root (the path of UMS_BASE_URL is replaced, as before). */
+  private get healthUrl(): string {
+    return new URL('/health', this.base).href;
+  }
+
   get breakerState(): BreakerState {
     return this.breaker.state;
   }
@@ -60,11 +65,33 @@ export class UmsClient {
     return this.get('labs', token);
   }
 
-  private headers(token: string): Record<string, string> {
-    const h: Record<string, string> = {
-      authorization: `Bearer ${token}`,
-      accept: 'application/json',
-    };
+  /**
+   * GET {UMS_BASE_URL}/health for readiness (no token, X-API-Key when set, no
+   * retries, outside the breaker): the status, observed as a UMS call. A
+   * failure is an error with the socket error's code and message only (the
+   * axios error, with the API key, stays here).
+   */
+  async health(signal: AbortSignal): Promise<number> {
+    const started = performance.now();
+    const observe = (outcome: UmsOutcome) =>
+      this.observer.umsCall('health', outcome, (performance.now() - started) / 1000);
+    let status: number;
+    try {
+      ({ status } = await firstValueFrom(
+        this.http.get<string>(this.healthUrl, { headers: this.headers(), signal }),
+      ));
+    } catch (err) {
+      observe(isTimeout(err, signal) ? 'timeout' : 'error');
+      const { code, message } = err as { code?: unknown; message?: unknown };
+      throw Object.assign(new Error(String(message)), { name: 'UmsHealthError', code });
+    }
+    observe(status < 300 || status === 404 ? 'ok' : status === 401 ? 'unauthorized' : 'error');
+    return status;
+  }
+
+  private headers(token?: string): Record<string, string> {
+    const h: Record<string, string> = { accept: 'application/json' };
+    if (token !== undefined) h.authorization = `Bearer ${token}`;
     if (this.env.UMS_API_KEY) h['x-api-key'] = this.env.UMS_API_KEY;
     return h;
   }
