@@ -4,7 +4,12 @@ import type { Principal } from '@lhcms/request-context';
 import { randomUUID } from 'node:crypto';
 import passport, { Passport } from 'passport';
 import { Strategy } from 'passport-jwt';
-import { TokenRejected, type TokenRequest, TokenVerifier } from './token-verifier';
+import {
+  TokenRejected,
+  type TokenRequest,
+  TokenVerifier,
+  type VerifiedClaims,
+} from './token-verifier';
 import { UmsGatewayService } from './ums-gateway.service';
 
 /**
@@ -37,16 +42,29 @@ export class UmsJwtStrategy extends PassportStrategy(Strategy) implements OnModu
     passport.unuse(this.name);
   }
 
+  /** After passport-jwt verified the token (or it was remembered, or no key is configured). */
   async validate(req: TokenRequest, payload: unknown): Promise<Principal> {
     const claims = this.verifier.checkClaims(payload);
+    this.verifier.remember(req.token, claims);
     return this.gateway.principalFor(req.token, claims);
   }
 
+  /**
+   * passport-jwt verifies every token it has not seen; a token that passed
+   * before goes straight to validate() while it is unexpired (TokenVerifier
+   * remembered()), and without a local key the token is decoded and checked.
+   */
   override authenticate(req: Parameters<Strategy['authenticate']>[0], options?: unknown): void {
-    if (this.verifier.verifiesSignatures) return super.authenticate(req, options);
     const { token } = req as unknown as TokenRequest;
+    let claims: VerifiedClaims | undefined;
+    try {
+      claims = this.verifier.remembered(token);
+    } catch (err) {
+      return this.fail(err, 401);
+    }
+    if (!claims && this.verifier.verifiesSignatures) return super.authenticate(req, options);
     Promise.resolve()
-      .then(() => this.validate({ token }, this.verifier.decodeChecked(token)))
+      .then(() => this.validate({ token }, claims ?? this.verifier.decodeChecked(token)))
       .then(
         (principal) => this.success(principal),
         (err: unknown) =>

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { TtlCache } from '@lhcms/cache';
 import { Env } from '@lhcms/config';
 import {
   createRemoteJWKSet,
@@ -8,7 +9,7 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
-import { KeyObject } from 'node:crypto';
+import { createSecretKey, KeyObject } from 'node:crypto';
 import { Strategy, type StrategyOptions } from 'passport-jwt';
 
 type StrategyOptionsWithRequest = Extract<StrategyOptions, { passReqToCallback: true }>;
@@ -51,10 +52,13 @@ const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 @Injectable()
 export class TokenVerifier {
   readonly algorithms: Algorithm[];
-  private readonly secret?: Buffer;
+  /** A KeyObject made once: HMAC with a raw Buffer key imports the key on every call. */
+  private readonly secret?: KeyObject;
   private readonly jwks?: JWTVerifyGetKey;
   /** jose's WebCrypto keys as node KeyObjects (what jsonwebtoken takes), per JWKS key. */
   private readonly keyObjects = new WeakMap<object, KeyObject>();
+  /** Tokens that passed all three steps, until they expire (see remembered()). */
+  private readonly verified = new TtlCache<string, VerifiedClaims>(10_000);
   /** A bare passport-jwt strategy with the same options, for verify(). */
   private readonly strategy: Strategy;
 
@@ -65,7 +69,7 @@ export class TokenVerifier {
         timeoutDuration: env.UMS_TIMEOUT_MS,
       });
     } else if (env.JWT_SECRET_KEY) {
-      this.secret = Buffer.from(env.JWT_SECRET_KEY, 'utf8');
+      this.secret = createSecretKey(Buffer.from(env.JWT_SECRET_KEY, 'utf8'));
     }
     this.strategy = new Strategy(this.strategyOptions(), (_req, payload, done) => {
       try {
@@ -87,7 +91,7 @@ export class TokenVerifier {
       jwtFromRequest: (req: TokenRequest) => req.token,
       secretOrKeyProvider: (_req: unknown, raw: string, done) => {
         this.keyFor(raw).then(
-          (key) => done(null, key as Buffer),
+          (key) => done(null, key as unknown as Buffer), // jsonwebtoken takes KeyObjects; the typings predate them
           (err: unknown) => done(err),
         );
       },
@@ -98,7 +102,7 @@ export class TokenVerifier {
   }
 
   /** Step 1: shape and algorithm, then the key to verify with. Rejections are TokenRejected. */
-  async keyFor(token: string): Promise<Buffer | KeyObject> {
+  async keyFor(token: string): Promise<KeyObject> {
     const header = this.checkedHeader(token);
     if (this.secret) return this.secret;
     if (!this.jwks) throw new TokenRejected('no key configured');
@@ -130,11 +134,43 @@ export class TokenVerifier {
   }
 
   /**
-   * All three steps outside a request: through the same passport-jwt
-   * pipeline when signatures are checked locally, else decode-only.
+   * A token that verified once verifies again until it expires (same bytes,
+   * same key): its claims, with expiry and not-before checked again now
+   * (TokenRejected once past them); undefined for a token not seen. Saves
+   * the parse and signature check of a token a board refresh repeats (the
+   * guard path cost ~13 µs more without it; docs/adr, h9-passport).
    */
-  verify(token: string): Promise<VerifiedClaims> {
-    if (!this.verifiesSignatures) return Promise.resolve().then(() => this.decodeChecked(token));
+  remembered(token: string): VerifiedClaims | undefined {
+    const known = this.verified.get(token);
+    if (!known) return undefined;
+    const now = Math.floor(Date.now() / 1000);
+    if (known.exp + CLOCK_TOLERANCE_S < now) throw new TokenRejected('expired');
+    if (typeof known.nbf === 'number' && known.nbf - CLOCK_TOLERANCE_S > now)
+      throw new TokenRejected('not yet valid');
+    return known;
+  }
+
+  /** Called once a token passed all three steps; bounded, and never past its expiry. */
+  remember(token: string, claims: VerifiedClaims): void {
+    this.verified.set(token, claims, (claims.exp + CLOCK_TOLERANCE_S) * 1000);
+  }
+
+  /**
+   * All three steps outside a request: through the same passport-jwt
+   * pipeline when signatures are checked locally, else decode-only; a
+   * remembered token is not verified again.
+   */
+  async verify(token: string): Promise<VerifiedClaims> {
+    const known = this.remembered(token);
+    if (known) return known;
+    const claims = this.verifiesSignatures
+      ? await this.verifyAfresh(token)
+      : this.decodeChecked(token);
+    this.remember(token, claims);
+    return claims;
+  }
+
+  private verifyAfresh(token: string): Promise<VerifiedClaims> {
     return new Promise<VerifiedClaims>((resolve, reject) => {
       const run = Object.create(this.strategy) as Strategy;
       run.success = (claims: VerifiedClaims) => resolve(claims);
