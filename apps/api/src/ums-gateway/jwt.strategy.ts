@@ -4,12 +4,7 @@ import type { Principal } from '@lhcms/request-context';
 import { randomUUID } from 'node:crypto';
 import passport, { Passport } from 'passport';
 import { Strategy } from 'passport-jwt';
-import {
-  TokenRejected,
-  type TokenRequest,
-  TokenVerifier,
-  type VerifiedClaims,
-} from './token-verifier';
+import { TokenRejected, type TokenRequest, TokenVerifier } from './token-verifier';
 import { UmsGatewayService } from './ums-gateway.service';
 
 /**
@@ -50,21 +45,22 @@ export class UmsJwtStrategy extends PassportStrategy(Strategy) implements OnModu
   }
 
   /**
-   * passport-jwt verifies every token it has not seen; a token that passed
-   * before goes straight to validate() while it is unexpired (TokenVerifier
-   * remembered()), and without a local key the token is decoded and checked.
+   * A token that passed before, while it is unexpired (TokenVerifier
+   * remembered()): its principal through validate(), without passport's
+   * per-request machinery (the guard's fast path; docs/adr, h9-passport).
+   * Undefined for a token not seen: passport-jwt verifies it.
    */
+  async rememberedPrincipal(token: string): Promise<Principal | undefined> {
+    const claims = this.verifier.remembered(token);
+    return claims && this.validate({ token }, claims);
+  }
+
+  /** Without a local key, passport-jwt has nothing to verify with: decode and check, and the UMS decides. */
   override authenticate(req: Parameters<Strategy['authenticate']>[0], options?: unknown): void {
+    if (this.verifier.verifiesSignatures) return super.authenticate(req, options);
     const { token } = req as unknown as TokenRequest;
-    let claims: VerifiedClaims | undefined;
-    try {
-      claims = this.verifier.remembered(token);
-    } catch (err) {
-      return this.fail(err, 401);
-    }
-    if (!claims && this.verifier.verifiesSignatures) return super.authenticate(req, options);
     Promise.resolve()
-      .then(() => this.validate({ token }, claims ?? this.verifier.decodeChecked(token)))
+      .then(() => this.validate({ token }, this.verifier.decodeChecked(token)))
       .then(
         (principal) => this.success(principal),
         (err: unknown) =>
