@@ -7,14 +7,14 @@ import { CasesService } from './cases.service';
 import { IdempotencyRepository } from './idempotency.repository';
 import { LabSettingsController } from './lab-settings.controller';
 import { LabSettingsRepository } from './lab-settings.repository';
-import { LinksHubClient } from './linkshub/linkshub.client';
+import { LinksHubModule } from './linkshub/linkshub.client';
 import { ReferenceDataController } from './reference-data/reference-data.controller';
 import { CASE_USE_CASES } from './use-cases';
 
 @Module({
   // No TypeORM repositories: the DataSource connects after boot (DatabaseConnector), and the
   // repositories here run SQL through TenantDb.
-  imports: [EncryptionModule],
+  imports: [EncryptionModule, LinksHubModule],
   controllers: [CasesController, ReferenceDataController, LabSettingsController],
   providers: [
     CasesService,
@@ -23,7 +23,6 @@ import { CASE_USE_CASES } from './use-cases';
     CaseEventsRepository,
     LabSettingsRepository,
     IdempotencyRepository,
-    LinksHubClient,
   ],
   exports: [CasesService],
 })

@@ -7,6 +7,7 @@ import { DatabaseConnector } from '@lhcms/database';
 import type { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import { MetricsService } from '../metrics/metrics.service';
+import { UmsClient } from '../ums-gateway';
 
 /** Each dependency check gives up after this long (the readiness probe's own timeout is longer). */
 export const CHECK_TIMEOUT_MS = 1500;
@@ -60,7 +61,8 @@ function degradedIfDown(key: DependencyKey, r: HealthIndicatorResult): HealthInd
 /**
  * Dependency checks: PostgreSQL (`SELECT 1` on the app's primary pool), Redis
  * (when REDIS_URL is set: RedisLink's state, and a PING within
- * REDIS_TIMEOUT_MS while it is up) and the UMS (`GET {UMS_BASE_URL}/health`),
+ * REDIS_TIMEOUT_MS while it is up) and the UMS (`GET {UMS_BASE_URL}/health`,
+ * UmsClient.health),
  * each bounded by CHECK_TIMEOUT_MS and cached for CHECK_CACHE_MS (concurrent
  * probes share one run).
  *
@@ -82,6 +84,7 @@ export class DependencyChecks {
     private readonly env: Env,
     private readonly redisLink: RedisLink,
     private readonly metrics: MetricsService,
+    private readonly umsClient: UmsClient,
     @InjectDataSource() private readonly dataSource: DataSource,
     connector: DatabaseConnector,
   ) {
@@ -189,30 +192,10 @@ export class DependencyChecks {
    * has no health endpoint (the published LHUMS has none).
    */
   private async umsHealth(signal: AbortSignal): Promise<Record<string, unknown> | void> {
-    const base = this.env.UMS_BASE_URL;
-    if (!base) throw new CheckFailed('not configured');
-    const started = performance.now();
-    const seconds = () => (performance.now() - started) / 1000;
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.env.UMS_API_KEY) headers['x-api-key'] = this.env.UMS_API_KEY;
-    let status: number;
-    try {
-      const res = await fetch(new URL('/health', base), { signal, headers, redirect: 'manual' });
-      status = res.status;
-      await res.body?.cancel().catch(() => undefined);
-    } catch (err) {
-      this.metrics.umsCall('health', signal.aborted ? 'timeout' : 'error', seconds());
-      throw (err as { cause?: unknown }).cause ?? err;
-    }
-    if (status >= 200 && status < 300) {
-      this.metrics.umsCall('health', 'ok', seconds());
-      return;
-    }
-    if (status === 404) {
-      this.metrics.umsCall('health', 'ok', seconds());
-      return { note: 'reachable; the UMS has no /health endpoint (404)' };
-    }
-    this.metrics.umsCall('health', status === 401 ? 'unauthorized' : 'error', seconds());
+    if (!this.env.UMS_BASE_URL) throw new CheckFailed('not configured');
+    const status = await this.umsClient.health(signal);
+    if (status >= 200 && status < 300) return;
+    if (status === 404) return { note: 'reachable; the UMS has no /health endpoint (404)' };
     throw new CheckFailed(`status ${status}`);
   }
 }

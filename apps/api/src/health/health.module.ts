@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { UmsGatewayModule } from '../ums-gateway';
 import { DependencyChecks } from './dependency-checks';
 import { HealthController } from './health.controller';
 import { ShutdownState } from './shutdown-state';
@@ -10,7 +11,7 @@ import { ShutdownState } from './shutdown-state';
  * when a dependency goes down and when it recovers instead.
  */
 @Module({
-  imports: [TerminusModule.forRoot({ logger: false })],
+  imports: [TerminusModule.forRoot({ logger: false }), UmsGatewayModule],
   controllers: [HealthController],
   providers: [DependencyChecks, ShutdownState],
   exports: [ShutdownState],

@@ -3,3 +3,4 @@ export { UmsGatewayModule } from './ums-gateway.module';
 export { UmsGatewayService } from './ums-gateway.service';
 export { AuthError, AuthErrorCode } from './ums-gateway.errors';
 export { Permission, RequirePermission } from './permissions';
+export { UmsClient } from './ums-client';

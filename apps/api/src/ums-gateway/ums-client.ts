@@ -1,6 +1,10 @@
+import { HttpService } from '@nestjs/axios';
 import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@lhcms/config';
+import type { AxiosResponse } from 'axios';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { firstValueFrom } from 'rxjs';
+import { isTimeout } from '../common/http/outbound';
 import { type BreakerState, CircuitBreaker } from './circuit-breaker';
 import { UmsUnauthorized, UmsUnavailable } from './ums-gateway.errors';
 
@@ -21,7 +25,7 @@ const PATHS: Record<Exclude<UmsOperation, 'health'>, string> = {
 };
 
 /**
- * HTTP client of the UMS: a short timeout per call, bounded retries with
+ * HTTP client of the UMS (@nestjs/axios HttpService): a short timeout per call, bounded retries with
  * backoff for these idempotent GETs (network errors, timeouts, 5xx), and a
  * circuit breaker so a dead UMS costs nothing per request. `X-API-Key` is sent
  * when UMS_API_KEY is set. 401/403/404/422 mean "this token is not valid".
@@ -34,6 +38,7 @@ export class UmsClient {
   constructor(
     @Inject(Env) private readonly env: Env,
     @Inject(UMS_CALL_OBSERVER) private readonly observer: UmsCallObserver,
+    private readonly http: HttpService,
   ) {
     this.base = (env.UMS_BASE_URL ?? '').replace(/\/+$/, '');
     this.breaker = new CircuitBreaker(
@@ -41,6 +46,11 @@ export class UmsClient {
       env.UMS_BREAKER_RESET_MS,
       (s: BreakerState) => observer.setUmsCircuitOpen(s === 'open'),
     );
+  }
+
+  /** `/health` at the UMS's root (the path of UMS_BASE_URL is replaced, as before). */
+  private get healthUrl(): string {
+    return new URL('/health', this.base).href;
   }
 
   get breakerState(): BreakerState {
@@ -55,11 +65,33 @@ export class UmsClient {
     return this.get('labs', token);
   }
 
-  private headers(token: string): Record<string, string> {
-    const h: Record<string, string> = {
-      authorization: `Bearer ${token}`,
-      accept: 'application/json',
-    };
+  /**
+   * GET {UMS_BASE_URL}/health for readiness (no token, X-API-Key when set, no
+   * retries, outside the breaker): the status, observed as a UMS call. A
+   * failure is an error with the socket error's code and message only (the
+   * axios error, with the API key, stays here).
+   */
+  async health(signal: AbortSignal): Promise<number> {
+    const started = performance.now();
+    const observe = (outcome: UmsOutcome) =>
+      this.observer.umsCall('health', outcome, (performance.now() - started) / 1000);
+    let status: number;
+    try {
+      ({ status } = await firstValueFrom(
+        this.http.get<string>(this.healthUrl, { headers: this.headers(), signal }),
+      ));
+    } catch (err) {
+      observe(isTimeout(err, signal) ? 'timeout' : 'error');
+      const { code, message } = err as { code?: unknown; message?: unknown };
+      throw Object.assign(new Error(String(message)), { name: 'UmsHealthError', code });
+    }
+    observe(status < 300 || status === 404 ? 'ok' : status === 401 ? 'unauthorized' : 'error');
+    return status;
+  }
+
+  private headers(token?: string): Record<string, string> {
+    const h: Record<string, string> = { accept: 'application/json' };
+    if (token !== undefined) h.authorization = `Bearer ${token}`;
     if (this.env.UMS_API_KEY) h['x-api-key'] = this.env.UMS_API_KEY;
     return h;
   }
@@ -76,14 +108,18 @@ export class UmsClient {
     let last: UmsUnavailable = new UmsUnavailable('UMS unreachable', 'error');
     for (let attempt = 0; attempt <= this.env.UMS_RETRIES; attempt++) {
       if (attempt > 0) await sleep(50 * 2 ** (attempt - 1));
-      let res: Response;
+      const signal = AbortSignal.timeout(this.env.UMS_TIMEOUT_MS);
+      let res: AxiosResponse<string>;
       try {
-        res = await fetch(`${this.base}${PATHS[op]}`, {
-          headers: this.headers(token),
-          signal: AbortSignal.timeout(this.env.UMS_TIMEOUT_MS),
-        });
+        res = await firstValueFrom(
+          this.http.get<string>(`${this.base}${PATHS[op]}`, {
+            headers: this.headers(token),
+            signal,
+          }),
+        );
       } catch (err) {
-        const timeout = (err as Error).name === 'TimeoutError';
+        // The axios error carries the request (URL, token, API key): it goes no further.
+        const timeout = isTimeout(err, signal);
         last = new UmsUnavailable(
           timeout ? 'UMS timed out' : 'UMS unreachable',
           timeout ? 'timeout' : 'error',
@@ -91,18 +127,16 @@ export class UmsClient {
         continue;
       }
       if (res.status >= 500) {
-        await res.body?.cancel();
         last = new UmsUnavailable(`UMS answered ${res.status}`, 'error');
         continue;
       }
       this.breaker.success();
       if (res.status !== 200) {
-        await res.body?.cancel();
         observe('unauthorized');
         throw new UmsUnauthorized(`UMS answered ${res.status}`);
       }
       try {
-        const body: unknown = await res.json();
+        const body: unknown = JSON.parse(res.data);
         observe('ok');
         return body;
       } catch {

@@ -11,7 +11,7 @@ import {
   principalFrom,
   userOf,
 } from './principal-mapper';
-import { TokenRejected, TokenVerifier, type VerifiedClaims } from './token-verifier';
+import type { VerifiedClaims } from './token-verifier';
 import { UmsClient } from './ums-client';
 import { AuthError, AuthErrorCode, UmsUnauthorized, UmsUnavailable } from './ums-gateway.errors';
 
@@ -22,8 +22,8 @@ export interface CacheObserver {
 export const CACHE_OBSERVER = Symbol('CACHE_OBSERVER');
 
 /**
- * Turns a bearer token into a Principal: local checks first, then the
- * principal cache, then the UMS (shape A, else shape B). Concurrent requests
+ * Turns a verified token into a Principal: the principal caches, then the
+ * UMS (shape A, else shape B). Concurrent requests
  * with the same uncached token share one UMS round trip.
  */
 @Injectable()
@@ -33,20 +33,17 @@ export class UmsGatewayService {
 
   constructor(
     @Inject(Env) private readonly env: Env,
-    private readonly verifier: TokenVerifier,
     private readonly cache: PrincipalCache,
     private readonly ums: UmsClient,
     @Inject(CACHE_OBSERVER) private readonly observer: CacheObserver,
   ) {}
 
-  async authenticate(token: string): Promise<Principal> {
-    let claims: VerifiedClaims;
-    try {
-      claims = await this.verifier.verify(token);
-    } catch (err) {
-      if (err instanceof TokenRejected) throw AuthError.invalidToken();
-      throw err;
-    }
+  /**
+   * The principal of a token whose signature and claims passed (UmsJwtStrategy
+   * calls this from validate()): the per-replica cache, the shared cache,
+   * then the UMS.
+   */
+  async principalFor(token: string, claims: VerifiedClaims): Promise<Principal> {
     const local = this.local.get(token);
     if (this.env.UMS_LOCAL_CACHE_TTL > 0)
       this.observer.cacheLookup('principal_local', local !== undefined);

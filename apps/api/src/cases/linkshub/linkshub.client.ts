@@ -1,5 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { HttpModule, HttpService } from '@nestjs/axios';
+import { Inject, Injectable, Module } from '@nestjs/common';
 import { Env } from '@lhcms/config';
+import type { AxiosResponse } from 'axios';
+import { firstValueFrom } from 'rxjs';
+import { outboundHttpConfig } from '../../common/http/outbound';
 import { CasesError, CasesErrorCode } from '../cases.errors';
 
 type Json = Record<string, unknown>;
@@ -59,14 +63,18 @@ export function toDoctorAccount(raw: unknown): DoctorAccount {
  * LINKSHUB_CORE_URL the create-time checks are skipped and doctor-info is
  * 501 `Doctor directory (LinksHub Core) is not configured` — a fact of the
  * deployment, which the error SLO leaves out (SLO_EXCLUDED_5XX), not an
- * outage. Calls carry the caller's bearer token and a timeout; an
- * unreachable directory is 503, never a silent pass.
+ * outage. Calls (@nestjs/axios HttpService, no retries: creates are not
+ * slowed down by a failing directory) carry the caller's bearer token and a
+ * timeout; an unreachable directory is 503, never a silent pass.
  */
 @Injectable()
 export class LinksHubClient {
   private readonly base?: string;
 
-  constructor(@Inject(Env) private readonly env: Env) {
+  constructor(
+    @Inject(Env) private readonly env: Env,
+    private readonly http: HttpService,
+  ) {
     this.base = env.LINKSHUB_CORE_URL?.replace(/\/+$/, '');
   }
 
@@ -81,24 +89,32 @@ export class LinksHubClient {
         'Doctor directory (LinksHub Core) is not configured',
       );
     }
-    try {
-      const res = await fetch(`${this.base}${path}`, {
-        headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
-        signal: AbortSignal.timeout(this.env.LINKSHUB_TIMEOUT_MS),
-      });
-      if (res.status >= 500) {
-        await res.body?.cancel();
-        throw new Error(`status ${res.status}`);
-      }
-      const body: unknown =
-        res.status === 200 ? await res.json().catch(() => undefined) : await res.body?.cancel();
-      return { status: res.status, body };
-    } catch {
-      throw new CasesError(
+    const unavailable = () =>
+      new CasesError(
         CasesErrorCode.DirectoryUnavailable,
         'Doctor directory (LinksHub Core) is unavailable',
       );
+    let res: AxiosResponse<string>;
+    try {
+      res = await firstValueFrom(
+        this.http.get<string>(`${this.base}${path}`, {
+          headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+          signal: AbortSignal.timeout(this.env.LINKSHUB_TIMEOUT_MS),
+        }),
+      );
+    } catch {
+      throw unavailable(); // the axios error carries the URL and the caller's token: it goes no further
     }
+    if (res.status >= 500) throw unavailable();
+    let body: unknown;
+    if (res.status === 200) {
+      try {
+        body = JSON.parse(res.data);
+      } catch {
+        body = undefined;
+      }
+    }
+    return { status: res.status, body };
   }
 
   /** The doctor record, or undefined when the directory does not know it. */
@@ -134,3 +150,16 @@ export class LinksHubClient {
       throw new CasesError(CasesErrorCode.ProductNotFound, 'Product not found');
   }
 }
+
+/** The LinksHub client with its HttpModule (timeout LINKSHUB_TIMEOUT_MS, the outbound defaults). */
+@Module({
+  imports: [
+    HttpModule.registerAsync({
+      inject: [Env],
+      useFactory: (env: Env) => outboundHttpConfig(env.LINKSHUB_TIMEOUT_MS),
+    }),
+  ],
+  providers: [LinksHubClient],
+  exports: [LinksHubClient],
+})
+export class LinksHubModule {}
