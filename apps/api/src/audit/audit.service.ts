@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { FastifyRequest } from 'fastify';
@@ -14,12 +13,12 @@ import {
   type AuditRecord,
   type ChangedField,
   insertStatement,
-  outcomeOf,
-  SECURITY_EVENT,
 } from './audit-event';
 import { AuditBatchWriter } from './audit-batch-writer';
 import { AuditConnections } from './audit-connections';
 import { caseChangedFields } from './changed-fields';
+import { crossLabRecordsOf } from './cross-lab-attempt';
+import { actorOf, requestRecord } from './request-record';
 import { AuditError } from './audit.errors';
 import { type AuditKeys, auditKeys, patientRefOf } from './audit-keys';
 import { AuditLog, type ShippedAuditEvent } from './audit-log';
@@ -39,21 +38,8 @@ export interface AuditedChange {
   patients: unknown[];
 }
 
-/** outcome_detail of the owning lab's row when a case id of that lab was tried from another lab. */
-export const CROSS_LAB_ATTEMPT = 'CROSS_LAB_ATTEMPT';
-
 const REQUEST_KEY = 'lhcms.audit.request';
 const RECORDED_KEY = 'lhcms.audit.recorded';
-const LAB_ID = /^[A-Za-z0-9_-]{1,50}$/;
-const PLAIN_ID = /^[A-Za-z0-9._:-]{1,100}$/;
-const USER_AGENT_MAX = 256;
-
-function clean(text: string | undefined, max: number): string | null {
-  if (!text) return null;
-  // eslint-disable-next-line no-control-regex
-  const t = text.replace(/[\u0000-\u001f\u007f]/g, ' ').trim();
-  return t ? t.slice(0, max) : null;
-}
 
 /** Patient refs memoised per (lab, id, version): enough for every case on many labs' boards. */
 const REF_MEMO_ENTRIES = 20_000;
@@ -205,7 +191,7 @@ export class AuditService implements OnModuleInit {
       ? this.cls.get<{ req: FastifyRequest; spec: AuditSpec } | undefined>(REQUEST_KEY)
       : undefined;
     const record: AuditRecord = {
-      ...this.who(bound?.req),
+      ...actorOf(this.context, bound?.req),
       occurred_at: new Date(),
       lab_id: change.labId,
       event_type: bound ? 'rest' : 'system',
@@ -256,7 +242,7 @@ export class AuditService implements OnModuleInit {
   async recordRead(req: FastifyRequest, spec: AuditSpec, result: unknown): Promise<void> {
     if (!this.enabled) return;
     const status = spec.successStatus ?? 200;
-    const record = this.fromRequest(req, spec, status, null);
+    const record = requestRecord(this.context, req, spec, status, null);
     const subjects: AuditSubjects = spec.subjects ? spec.subjects(result) : {};
     const lab = record.lab_id;
     const ids = (subjects.ids ?? []).map(String);
@@ -295,7 +281,7 @@ export class AuditService implements OnModuleInit {
     const config = req.routeOptions?.config as unknown as Record<string, unknown> | undefined;
     const spec = config?.[AUDIT_ROUTE_CONFIG_KEY] as AuditSpec | undefined;
     if (!spec) return false;
-    const record = this.fromRequest(req, spec, status, code ?? null);
+    const record = requestRecord(this.context, req, spec, status, code ?? null);
     const notFound = code === CasesErrorCode.CaseNotFound && spec.resourceType === 'case';
     const owners = notFound && record.resource_id ? [record.resource_id] : [];
     const elsewhere = await this.crossLabRecords(record, owners);
@@ -314,7 +300,13 @@ export class AuditService implements OnModuleInit {
     if (!this.enabled || caseIds.length === 0 || !this.cls.isActive()) return;
     const bound = this.cls.get<{ req: FastifyRequest; spec: AuditSpec } | undefined>(REQUEST_KEY);
     if (!bound) return;
-    const base = this.fromRequest(bound.req, bound.spec, 404, CasesErrorCode.CaseNotFound);
+    const base = requestRecord(
+      this.context,
+      bound.req,
+      bound.spec,
+      404,
+      CasesErrorCode.CaseNotFound,
+    );
     const elsewhere = await this.crossLabRecords(base, caseIds.map(String));
     await Promise.all(elsewhere.map((r) => this.write(r)));
   }
@@ -340,26 +332,7 @@ export class AuditService implements OnModuleInit {
       this.log.warn({ err: errorFacts(err) }, 'case owner lookup failed: the request is refused');
       throw AuditError.unavailable();
     }
-    const byLab = new Map<string, string[]>();
-    for (const { id, lab_id } of found) {
-      if (lab_id === null || lab_id === actor.lab_id) continue;
-      byLab.set(lab_id, [...(byLab.get(lab_id) ?? []), id]);
-    }
-    return [...byLab].map(([labId, owned]) => ({
-      ...actor,
-      lab_id: labId,
-      event_type: SECURITY_EVENT,
-      resource_type: 'case',
-      resource_id: owned.length === 1 ? owned[0] : null,
-      entity_ids: owned.length > 1 ? owned : null,
-      subject_count: owned.length,
-      patient_ref: null,
-      patient_refs: null,
-      changed_fields: null,
-      query: { actor_lab_id: actor.lab_id },
-      outcome: 'denied',
-      outcome_detail: CROSS_LAB_ATTEMPT,
-    }));
+    return crossLabRecordsOf(actor, found);
   }
 
   /** Records an event outside any request (retention, operations). */
@@ -368,7 +341,7 @@ export class AuditService implements OnModuleInit {
   ): Promise<void> {
     if (!this.enabled) return;
     await this.write({
-      ...this.who(undefined),
+      ...actorOf(this.context, undefined),
       occurred_at: new Date(),
       lab_id: null,
       event_type: 'system',
@@ -413,92 +386,6 @@ export class AuditService implements OnModuleInit {
       );
       throw AuditError.unavailable();
     }
-  }
-
-  /** Who acted and from where: the principal and lab of the request context, the socket facts of the request. */
-  private who(
-    req: FastifyRequest | undefined,
-  ): Pick<
-    AuditRecord,
-    | 'actor_user_id'
-    | 'actor_type'
-    | 'actor_role'
-    | 'source_ip'
-    | 'user_agent'
-    | 'request_id'
-    | 'http_method'
-    | 'route'
-  > {
-    const principal = this.context.principalOrUndefined;
-    const lab = this.context.labOrUndefined;
-    if (!req) {
-      return {
-        actor_user_id: principal?.userId ?? null,
-        actor_type: principal ? 'user' : 'system',
-        actor_role: lab?.role ?? null,
-        source_ip: null,
-        user_agent: null,
-        request_id: this.context.requestId ?? null,
-        http_method: null,
-        route: null,
-      };
-    }
-    const ua = req.headers['user-agent'];
-    return {
-      actor_user_id: principal?.userId ?? null,
-      actor_type: principal ? 'user' : 'anonymous',
-      actor_role: lab?.role ?? (principal?.isSystemAdmin ? 'system_admin' : null),
-      // Fastify's request.ip honours TRUSTED_PROXIES (trustProxy); X-Forwarded-For is never read here.
-      source_ip: isIP(req.ip) ? req.ip : null,
-      user_agent: clean(typeof ua === 'string' ? ua : undefined, USER_AGENT_MAX),
-      request_id: String(req.id).slice(0, 128),
-      http_method: req.method,
-      route: req.routeOptions?.url ?? null,
-    };
-  }
-
-  private fromRequest(
-    req: FastifyRequest,
-    spec: AuditSpec,
-    status: number,
-    code: string | null,
-  ): AuditRecord {
-    const who = this.who(req);
-    let labId = this.context.labOrUndefined?.labId ?? null;
-    if (!labId && this.context.principalOrUndefined) {
-      // A member of another lab naming this one in X-Lab-Id: the lab's admins see the refused attempt.
-      const h = req.headers['x-lab-id'];
-      const requested = (Array.isArray(h) ? h[0] : h)?.trim();
-      if (requested && LAB_ID.test(requested)) labId = requested;
-    }
-    const params = (req.params ?? {}) as Record<string, unknown>;
-    const rawId = spec.idParam ? params[spec.idParam] : undefined;
-    const query: Record<string, unknown> = {};
-    const q = (req.query ?? {}) as Record<string, unknown>;
-    for (const name of spec.queryParams ?? []) {
-      const v = q[name];
-      if (typeof v === 'string') query[name] = v.slice(0, 100);
-      else if (Array.isArray(v)) query[name] = v.map((x) => String(x).slice(0, 100)).slice(0, 5);
-    }
-    return {
-      ...who,
-      occurred_at: new Date(),
-      lab_id: labId,
-      event_type: 'rest',
-      action: ACTION_OF[spec.interaction],
-      interaction: spec.interaction,
-      resource_type: spec.resourceType,
-      resource_id: typeof rawId === 'string' && PLAIN_ID.test(rawId) ? rawId : null,
-      patient_ref: null,
-      subject_count: null,
-      entity_ids: null,
-      patient_refs: null,
-      query: Object.keys(query).length > 0 ? query : null,
-      changed_fields: null,
-      outcome: outcomeOf(status),
-      outcome_detail: code ? code.slice(0, 64) : null,
-      http_status: status,
-    };
   }
 }
 
