@@ -38,6 +38,39 @@ export default tseslint.config(
     rules: { '@typescript-eslint/consistent-type-imports': 'off' },
   },
   {
+    // Module boundaries. `common/` is what every module may use; it knows no feature module
+    // (each module registers its error statuses and wire schemas with common/ instead).
+    files: ['apps/api/src/common/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.\\./\\.\\./(?!common/)[^/]+/',
+              message: 'common/ depends on no feature module: register with common/ instead.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The libraries are the application's foundation: they never import an app (libs/testing,
+    // which starts the real API for the tests, excepted).
+    files: ['libs/**/*.ts'],
+    ignores: ['libs/testing/**', '**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [{ regex: '(^|/)apps/', message: 'a library never imports an app.' }],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.spec.ts', 'test/**/*.ts', 'libs/testing/**/*.ts'],
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',

@@ -1,11 +1,14 @@
-import { validator } from '../../apps/api/src/common/validation/schema.pipe';
+import { SCHEMAS } from '../../apps/api/src/cases/dto/case.schemas';
+import { registerSchemas, validator } from '../../apps/api/src/common/validation/schema.pipe';
+
+registerSchemas(SCHEMAS);
 import { caseInput, rng, SEED_CREATED_BY, seedRow } from './seed-data';
 
 describe('bench seed data', () => {
   it('create bodies are valid CaseInput for the API (the same validator)', () => {
     const r = rng(1);
     for (let i = 0; i < 500; i++)
-      expect(validator.validate('CaseInput', caseInput(r))).toBeUndefined();
+      expect(validator().validate('CaseInput', caseInput(r))).toBeUndefined();
   });
 
   it('seed rows carry the prescription that matches the case type, and realistic fields', () => {
@@ -26,7 +29,7 @@ describe('bench seed data', () => {
       if (r.case_type === 'denture') expect(r.denture_details).not.toBeNull();
       if (r.case_type === 'night_guard') expect(r.night_guard_details).not.toBeNull();
       if (r.case_type === 'implant') expect(r.implant_details).not.toBeNull();
-      expect(validator.validate('PatientInfo', r.patient_info)).toBeUndefined();
+      expect(validator().validate('PatientInfo', r.patient_info)).toBeUndefined();
     }
     // Old cases are mostly completed, the newest mostly open.
     const old = rows.slice(0, 200).filter((r) => r.status === 'completed').length;

@@ -11,6 +11,7 @@ import {
 import type { FastifyReply } from 'fastify';
 import { RequestContext } from '@lhcms/request-context';
 import { ApiErrors, ApiJsonBody, ApiOk } from '../common/openapi/api-docs.decorators';
+import { AUDIT_SCHEMAS } from './audit.schemas';
 import { SchemaPipe } from '../common/validation/schema.pipe';
 import { CasesError } from '../cases/cases.errors';
 import { isCaseId } from '../cases/id.pipe';
@@ -197,7 +198,7 @@ export class AuditReviewController {
     subjects: pageSubjects,
   })
   async patientAccessReport(
-    @Body(new SchemaPipe('PatientAccessReportRequest')) b: PatientAccessReportBody,
+    @Body(new SchemaPipe(AUDIT_SCHEMAS, 'PatientAccessReportRequest')) b: PatientAccessReportBody,
   ): Promise<Page & { patient_ref: string }> {
     const pid = b.patient_id;
     if (pid.trim() === '') {

@@ -1,4 +1,5 @@
 import { DomainError } from '../common/errors/domain-error';
+import { registerErrorStatuses } from '../common/errors/error-status';
 
 export enum AuditErrorCode {
   /** The audit record could not be written: the request is refused (fail closed). */
@@ -6,9 +7,18 @@ export enum AuditErrorCode {
   InvalidQuery = 'AUDIT_INVALID_QUERY',
 }
 
+/** The HTTP status of each code (the exception filter answers with it). */
+registerErrorStatuses<AuditErrorCode>({
+  [AuditErrorCode.Unavailable]: 503,
+  [AuditErrorCode.InvalidQuery]: 400,
+});
+
 export class AuditError extends DomainError<AuditErrorCode> {
   static unavailable(): AuditError {
-    return new AuditError(AuditErrorCode.Unavailable, 'Audit trail unavailable');
+    const err = new AuditError(AuditErrorCode.Unavailable, 'Audit trail unavailable');
+    // The trail itself failed: nothing more can be recorded about this request.
+    err.recordable = false;
+    return err;
   }
 
   static invalidQuery(errors: Record<string, string>): AuditError {

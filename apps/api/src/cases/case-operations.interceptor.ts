@@ -7,7 +7,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import { type Observable, tap } from 'rxjs';
 import { DomainError } from '../common/errors/domain-error';
-import { type ErrorCode, statusFor } from '../common/errors/error-status';
+import { statusFor } from '../common/errors/error-status';
 import { type CaseOperation, MetricsService } from '../metrics/metrics.service';
 import { CASE_OPERATION } from './case-route.decorator';
 
@@ -36,7 +36,7 @@ export class CaseOperationsInterceptor implements NestInterceptor {
       tap({
         next: () => this.metrics.caseOperation(operation, 'success'),
         error: (err: unknown) => {
-          const status = err instanceof DomainError ? statusFor(err.code as ErrorCode) : 500;
+          const status = err instanceof DomainError ? statusFor(String(err.code)) : 500;
           this.metrics.caseOperation(operation, status < 500 ? 'client_error' : 'error');
         },
       }),

@@ -13,6 +13,7 @@ import {
 } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { SCHEMAS } from './dto/case.schemas';
 import { SchemaPipe } from '../common/validation/schema.pipe';
 import { Permission } from '../ums-gateway';
 import { CaseOperationsInterceptor } from './case-operations.interceptor';
@@ -88,7 +89,7 @@ export class CasesController {
   async create(
     @Actor() actor: CaseActor,
     @Res({ passthrough: true }) res: FastifyReply,
-    @Body(new SchemaPipe('CaseInput')) body: CaseInputBody,
+    @Body(new SchemaPipe(SCHEMAS, 'CaseInput')) body: CaseInputBody,
     @IdempotencyKey() idempotencyKey?: string,
   ) {
     const r = await this.cases.create(actor, body, idempotencyKey);
@@ -108,7 +109,7 @@ export class CasesController {
   })
   bulkStatus(
     @Actor() actor: CaseActor,
-    @Body(new SchemaPipe('BulkStatusUpdate')) body: BulkStatusBody,
+    @Body(new SchemaPipe(SCHEMAS, 'BulkStatusUpdate')) body: BulkStatusBody,
   ) {
     return this.cases.bulkStatus(actor, body.case_ids, body.status, body.reason);
   }
@@ -184,7 +185,7 @@ export class CasesController {
     @Actor() actor: CaseActor,
     @Res({ passthrough: true }) res: FastifyReply,
     @Param('id', CaseIdPipe) id: number,
-    @Body(new SchemaPipe('CaseUpdate')) body: CaseUpdateBody,
+    @Body(new SchemaPipe(SCHEMAS, 'CaseUpdate')) body: CaseUpdateBody,
     @IfMatch() opts: WriteOptions,
   ) {
     return withEtag(res, await this.cases.update(actor, id, body, opts));
@@ -204,7 +205,7 @@ export class CasesController {
     @Actor() actor: CaseActor,
     @Res({ passthrough: true }) res: FastifyReply,
     @Param('id', CaseIdPipe) id: number,
-    @Body(new SchemaPipe('StatusUpdate')) body: StatusUpdateBody,
+    @Body(new SchemaPipe(SCHEMAS, 'StatusUpdate')) body: StatusUpdateBody,
     @IfMatch() opts: WriteOptions,
   ) {
     return withEtag(res, await this.cases.changeStatus(actor, id, body.status, body.reason, opts));
@@ -224,7 +225,7 @@ export class CasesController {
     @Actor() actor: CaseActor,
     @Res({ passthrough: true }) res: FastifyReply,
     @Param('id', CaseIdPipe) id: number,
-    @Body(new SchemaPipe('StageUpdate')) body: StageUpdateBody,
+    @Body(new SchemaPipe(SCHEMAS, 'StageUpdate')) body: StageUpdateBody,
     @IfMatch() opts: WriteOptions,
   ) {
     return withEtag(res, await this.cases.changeStage(actor, id, body.stage, body.reason, opts));

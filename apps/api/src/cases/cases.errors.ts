@@ -1,4 +1,5 @@
 import { DomainError } from '../common/errors/domain-error';
+import { registerErrorStatuses } from '../common/errors/error-status';
 
 export enum CasesErrorCode {
   CaseNotFound = 'CASE_NOT_FOUND',
@@ -16,6 +17,25 @@ export enum CasesErrorCode {
   IdempotencyKeyReused = 'CASE_IDEMPOTENCY_KEY_REUSED',
   InvalidSettings = 'CASE_INVALID_SETTINGS',
 }
+
+/** The HTTP status of each code (the exception filter answers with it). */
+registerErrorStatuses<CasesErrorCode>({
+  [CasesErrorCode.CaseNotFound]: 404,
+  [CasesErrorCode.DoctorUnknown]: 404,
+  [CasesErrorCode.IllegalTransition]: 409,
+  [CasesErrorCode.IdempotencyKeyReused]: 409,
+  [CasesErrorCode.VersionMismatch]: 412,
+  [CasesErrorCode.ReasonRequired]: 400,
+  [CasesErrorCode.InvalidStage]: 400,
+  [CasesErrorCode.InvalidSettings]: 400,
+  [CasesErrorCode.InvalidQuery]: 400,
+  [CasesErrorCode.DoctorNotFound]: 400,
+  [CasesErrorCode.DoctorNotLinked]: 400,
+  [CasesErrorCode.ProductNotFound]: 400,
+  // Not Implemented: a fact of the deployment, not a fault, so the error SLO leaves it out.
+  [CasesErrorCode.DirectoryNotConfigured]: 501,
+  [CasesErrorCode.DirectoryUnavailable]: 503,
+});
 
 export class CasesError extends DomainError<CasesErrorCode> {
   /** A missing case and another lab's case are indistinguishable. */

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors, ApiJsonBody, ApiOk } from '../common/openapi/api-docs.decorators';
+import { SCHEMAS } from './dto/case.schemas';
 import { SchemaPipe } from '../common/validation/schema.pipe';
 import { Permission, RequirePermission } from '../ums-gateway';
 import { Actor } from './case-params.decorators';
@@ -35,7 +36,10 @@ export class LabSettingsController {
   @ApiJsonBody('LabSettingsUpdate')
   @ApiOk('LabSettings')
   @ApiErrors(400, 401, 403, 415, 429, 503)
-  put(@Actor() actor: CaseActor, @Body(new SchemaPipe('LabSettingsUpdate')) body: LabSettingsBody) {
+  put(
+    @Actor() actor: CaseActor,
+    @Body(new SchemaPipe(SCHEMAS, 'LabSettingsUpdate')) body: LabSettingsBody,
+  ) {
     return this.cases.saveSettings(actor, body.stages);
   }
 }

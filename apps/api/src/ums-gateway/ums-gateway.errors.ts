@@ -1,4 +1,5 @@
 import { DomainError } from '../common/errors/domain-error';
+import { registerErrorStatuses } from '../common/errors/error-status';
 
 export enum AuthErrorCode {
   MissingToken = 'AUTH_MISSING_TOKEN',
@@ -9,6 +10,17 @@ export enum AuthErrorCode {
   NotLabMember = 'AUTH_NOT_LAB_MEMBER',
   MissingPermission = 'AUTH_MISSING_PERMISSION',
 }
+
+/** The HTTP status of each code (the exception filter answers with it). */
+registerErrorStatuses<AuthErrorCode>({
+  [AuthErrorCode.MissingToken]: 401,
+  [AuthErrorCode.MalformedHeader]: 401,
+  [AuthErrorCode.InvalidToken]: 401,
+  [AuthErrorCode.NoLab]: 403,
+  [AuthErrorCode.NotLabMember]: 403,
+  [AuthErrorCode.MissingPermission]: 403,
+  [AuthErrorCode.AuthServiceUnavailable]: 503,
+});
 
 export class AuthError extends DomainError<AuthErrorCode> {
   static missingToken(): AuthError {

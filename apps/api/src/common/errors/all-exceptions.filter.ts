@@ -9,12 +9,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isRedisFault } from '@lhcms/cache';
 import { isDatabaseUnavailable } from '@lhcms/database';
 import { isServiceFault, serializeError } from '@lhcms/logging';
-import { RateLimitedError } from '../../security/security.errors';
-import { AuditErrorCode } from '../../audit/audit.errors';
 import { RouteTable } from '../http/route-table';
 import { CommonErrorCode, DomainError, ValidationFailedError } from './domain-error';
 import { errorBody } from './error-body';
-import { type ErrorCode, statusFor } from './error-status';
+import { statusFor } from './error-status';
 
 /**
  * Records refused and failed requests in the audit trail (AuditService). The
@@ -67,7 +65,7 @@ const AUDIT_UNAVAILABLE: Mapped = { status: 503, message: 'Audit trail unavailab
 
 /** The audit trail itself failed: nothing more can be recorded about this request. */
 function isAuditUnavailable(err: unknown): boolean {
-  return err instanceof DomainError && err.code === AuditErrorCode.Unavailable;
+  return err instanceof DomainError && !err.recordable;
 }
 
 /** What may be logged of an unexpected error: no query parameters, row values or stack trace (they can hold PHI). */
@@ -132,18 +130,16 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (err instanceof ValidationFailedError) {
       return { status: 400, message: err.message, extra: { errors: err.errors } };
     }
-    if (err instanceof RateLimitedError) {
-      return {
-        status: 429,
-        message: err.message,
-        headers: { 'retry-after': String(err.retryAfterSeconds) },
-      };
-    }
     if (err instanceof DomainError && err.code === CommonErrorCode.DatabaseUnavailable) {
       return DATABASE_UNAVAILABLE;
     }
     if (err instanceof DomainError) {
-      return { status: statusFor(err.code as ErrorCode), message: err.message, extra: err.details };
+      return {
+        status: statusFor(String(err.code)),
+        message: err.message,
+        extra: err.details,
+        headers: err.headers,
+      };
     }
     const code = (err as { code?: string }).code;
     if (code && FASTIFY[code]) return FASTIFY[code];

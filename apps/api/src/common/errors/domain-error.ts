@@ -1,9 +1,17 @@
 /**
- * Errors services throw. Each module declares its codes; the one exception
- * filter maps every code to an HTTP status with an exhaustive switch
- * (errors/error-status.ts). Services never import HTTP exceptions.
+ * Errors services throw. Each module declares its codes and registers the
+ * HTTP status of each (registerErrorStatuses, errors/error-status.ts); the one
+ * exception filter answers with it. Services never import HTTP exceptions.
  */
 export abstract class DomainError<C extends string = string> extends Error {
+  /** Response headers the answer carries (e.g. `Retry-After` of a rate limit). */
+  headers?: Readonly<Record<string, string>>;
+  /**
+   * False for a failure of the audit trail itself: the refusal cannot be put
+   * on record either, so the exception filter does not try.
+   */
+  recordable = true;
+
   constructor(
     readonly code: C,
     message: string,

@@ -1,57 +1,33 @@
-import { AuditErrorCode } from '../../audit/audit.errors';
-import { CasesErrorCode } from '../../cases/cases.errors';
-import { SecurityErrorCode } from '../../security/security.errors';
-import { AuthErrorCode } from '../../ums-gateway/ums-gateway.errors';
 import { CommonErrorCode } from './domain-error';
 
-/** Every domain error code of the API. A new module adds its enum here. */
-export type ErrorCode =
-  CommonErrorCode | AuthErrorCode | CasesErrorCode | SecurityErrorCode | AuditErrorCode;
+/** The HTTP status of every domain error code, as each module registered it. */
+const STATUS = new Map<string, number>();
 
-/** The HTTP status of each code. Exhaustive: a code without a status does not compile. */
-export function statusFor(code: ErrorCode): number {
-  switch (code) {
-    case CommonErrorCode.ValidationFailed:
-    case CommonErrorCode.BadRequest:
-      return 400;
-    case CommonErrorCode.DatabaseUnavailable:
-      return 503;
-    case AuthErrorCode.MissingToken:
-    case AuthErrorCode.MalformedHeader:
-    case AuthErrorCode.InvalidToken:
-      return 401;
-    case AuthErrorCode.NoLab:
-    case AuthErrorCode.NotLabMember:
-    case AuthErrorCode.MissingPermission:
-      return 403;
-    case AuthErrorCode.AuthServiceUnavailable:
-      return 503;
-    case CasesErrorCode.CaseNotFound:
-    case CasesErrorCode.DoctorUnknown:
-      return 404;
-    case CasesErrorCode.IllegalTransition:
-    case CasesErrorCode.IdempotencyKeyReused:
-      return 409;
-    case CasesErrorCode.VersionMismatch:
-      return 412;
-    case CasesErrorCode.ReasonRequired:
-    case CasesErrorCode.InvalidStage:
-    case CasesErrorCode.InvalidSettings:
-    case CasesErrorCode.InvalidQuery:
-    case CasesErrorCode.DoctorNotFound:
-    case CasesErrorCode.DoctorNotLinked:
-    case CasesErrorCode.ProductNotFound:
-      return 400;
-    case SecurityErrorCode.RateLimited:
-      return 429;
-    case CasesErrorCode.DirectoryNotConfigured:
-      // Not Implemented: a fact of the deployment, not a fault, so the error SLO leaves it out.
-      return 501;
-    case CasesErrorCode.DirectoryUnavailable:
-      return 503;
-    case AuditErrorCode.InvalidQuery:
-      return 400;
-    case AuditErrorCode.Unavailable:
-      return 503;
+/**
+ * A module declares the HTTP status of each of its error codes next to the
+ * codes (a Record over its enum: a code without a status does not compile)
+ * and registers them here when its errors file loads — which it does before
+ * any of those errors can be thrown. `common/` knows no feature module.
+ */
+export function registerErrorStatuses<C extends string>(
+  statuses: Readonly<Record<C, number>>,
+): void {
+  for (const [code, status] of Object.entries<number>(statuses)) {
+    const known = STATUS.get(code);
+    if (known !== undefined && known !== status) {
+      throw new Error(`error code ${code} is registered with two statuses (${known}, ${status})`);
+    }
+    STATUS.set(code, status);
   }
 }
+
+/** The HTTP status of a domain error code; 500 for a code no module registered (a bug). */
+export function statusFor(code: string): number {
+  return STATUS.get(code) ?? 500;
+}
+
+registerErrorStatuses<CommonErrorCode>({
+  [CommonErrorCode.ValidationFailed]: 400,
+  [CommonErrorCode.BadRequest]: 400,
+  [CommonErrorCode.DatabaseUnavailable]: 503,
+});

@@ -1,7 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { AUDIT_SCHEMAS } from '../../audit/audit.schemas';
-import { SCHEMAS } from '../../cases/dto/case.schemas';
+import { registeredSchemas } from '../validation/schema.pipe';
 
 export const OPENAPI_PATHS = ['/api/v1/openapi.json', '/api/v1/swagger.json'] as const;
 
@@ -22,8 +21,8 @@ export function buildOpenApi(app: INestApplication, version: string): OpenAPIObj
     ...(doc.components ?? {}),
     schemas: {
       ...(doc.components?.schemas ?? {}),
-      ...(SCHEMAS as Record<string, object>),
-      ...AUDIT_SCHEMAS,
+      // Every module's registered wire schemas.
+      ...registeredSchemas(),
     },
   };
   return doc;
