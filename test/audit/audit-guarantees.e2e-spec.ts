@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { startStack, type Stack, testDatabaseUrls } from '@lhcms/testing';
+import { eventually, startStack, type Stack, testDatabaseUrls } from '@lhcms/testing';
 import { Client } from 'pg';
 import {
   AUDIT_APPLICATION_NAME,
@@ -136,9 +136,17 @@ describe('audit guarantees (e2e)', () => {
       expect(write.status).toBe(200);
       await nothingHeldBack(su);
       await s.api.app.get(AuditSealer).sealNow();
-
-      const noted = await su.query<{ tbl: string; request_id: string | null; app: string }>(
-        `SELECT tbl, request_id, app FROM ${probe}`,
+      // The run's other API instances seal the same database: when one of them holds the sealer
+      // lock, sealNow() returns at once and that instance's round commits a moment later.
+      const noted = await eventually(
+        async () => {
+          const r = await su.query<{ tbl: string; request_id: string | null; app: string }>(
+            `SELECT tbl, request_id, app FROM ${probe}`,
+          );
+          return r.rows.some((x) => x.tbl === 'audit_chain') ? r : undefined;
+        },
+        10_000,
+        'a sealing round after the requests',
       );
       const events = noted.rows.filter((r) => r.request_id?.startsWith(rid));
       expect(events.filter((r) => r.request_id!.includes('-r')).map((r) => r.app)).toEqual(
