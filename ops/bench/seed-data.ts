@@ -5,8 +5,8 @@
  * Pure (a seeded PRNG), so the same sizes give the same database.
  */
 
-import type { CaseColumn, CaseRecord } from '../../apps/api/src/cases/case.columns';
-import type { CaseStatus, Priority } from '../../apps/api/src/cases/dto/case.schemas';
+import type { CaseColumn, CaseRecord } from '../../apps/api/src/case-model/case.columns';
+import type { CaseStatus, Priority } from '../../apps/api/src/case-model/case.schemas';
 
 export type Rng = () => number;
 

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { EncryptionModule } from '../encryption/encryption.module';
+import { EncryptionModule } from '../encryption';
 import { CaseEventsRepository } from './case-events.repository';
 import { CasesController } from './cases.controller';
 import { CasesRepository } from './cases.repository';

@@ -1,8 +1,8 @@
-import { type CaseRow, type CaseWireFields, DETAIL_COLUMN } from '../case.columns';
-import type { DetailKind, Json } from './case.schemas';
+import { type CaseRow, type CaseWireFields, DETAIL_COLUMN } from '../../case-model';
+import type { DetailKind, Json } from '../../case-model';
 
 /** Row types derive from the column catalogue (case.columns.ts). */
-export type { CaseRow, StoredCaseRow } from '../case.columns';
+export type { CaseRow, StoredCaseRow } from '../../case-model';
 
 /**
  * The v1 wire Case: every selected column under its wire name, and the

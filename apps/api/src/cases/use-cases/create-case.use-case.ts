@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { TenantDb } from '@lhcms/database';
-import { PhiCipher } from '../../encryption/phi-cipher';
-import { CasesError, CasesErrorCode } from '../cases.errors';
+import { PhiCipher } from '../../encryption';
+import { CasesError, CasesErrorCode } from '../../case-model';
 import { CasesRepository, type CaseValues } from '../cases.repository';
-import type { CaseInputBody, Json } from '../dto/case.schemas';
+import type { CaseInputBody, Json } from '../../case-model';
 import { IdempotencyRepository } from '../idempotency.repository';
 import { LinksHubClient } from '../linkshub/linkshub.client';
 import { CaseWrites } from './case-writes';

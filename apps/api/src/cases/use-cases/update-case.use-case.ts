@@ -1,17 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { TenantDb } from '@lhcms/database';
-import { PhiCipher } from '../../encryption/phi-cipher';
+import { PhiCipher } from '../../encryption';
 import type { ChangedField } from '../case-events.repository';
 import {
   DETAIL_COLUMN,
   TRAIL_OMITTED_COLUMNS,
   TRAIL_VALUE_COLUMNS,
   wireName,
-} from '../case.columns';
-import { CasesError } from '../cases.errors';
+} from '../../case-model';
+import { CasesError } from '../../case-model';
 import { CasesRepository, type CaseValues } from '../cases.repository';
 import { type CaseResponse, type CaseRow, detailsOf, toCaseResponse } from '../dto/case.response';
-import { type CaseUpdateBody, DETAIL_KINDS } from '../dto/case.schemas';
+import { type CaseUpdateBody, DETAIL_KINDS } from '../../case-model';
 import { CaseWrites } from './case-writes';
 import type { CaseActor, WriteOptions } from './case-use-case.types';
 

@@ -1,4 +1,4 @@
-import { SCHEMAS } from '../../cases/dto/case.schemas';
+import { SCHEMAS } from '../../case-model/case.schemas';
 import { isIsoDate, isIsoDateTime, JsonSchemaValidator } from './json-schema.validator';
 
 const v = new JsonSchemaValidator(SCHEMAS);

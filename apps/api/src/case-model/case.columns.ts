@@ -5,7 +5,7 @@ import {
   type DetailKind,
   type Json,
   type Priority,
-} from './dto/case.schemas';
+} from './case.schemas';
 
 /**
  * The one catalogue of the `cases` table: every column, in table order, with

@@ -14,9 +14,9 @@ import {
   WRITABLE_COLUMNS,
   wireName,
 } from './case.columns';
-import { CASE_COLUMNS } from './cases.repository';
-import { toCaseResponse } from './dto/case.response';
-import { SCHEMAS } from './dto/case.schemas';
+import { CASE_COLUMNS } from '../cases/cases.repository';
+import { toCaseResponse } from '../cases/dto/case.response';
+import { SCHEMAS } from './case.schemas';
 
 // Compile-time checks: the derived types have exactly these keys.
 type Equals<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
