@@ -50,6 +50,8 @@ export function toCaseResponse(row: CaseRow): CaseResponse {
     stage: row.stage,
     held_from_status: row.held_from_status,
     version: row.version,
+    ship_by: row.ship_by,
+    due_date_feasible: row.due_date_feasible,
   };
 }
 
