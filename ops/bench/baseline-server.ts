@@ -19,6 +19,7 @@ import {
   toCaseResponse,
 } from '../../apps/api/src/cases/dto/case.response';
 import { encodeCursor, parseListQuery } from '../../apps/api/src/cases/dto/list-query';
+import { ON_TIME } from '../../apps/api/src/schedule';
 
 const port = Number(process.env.BASELINE_PORT ?? 5099);
 const pool = new Pool({
@@ -34,7 +35,8 @@ const em = {
 const repo = new CasesRepository();
 
 /** The row as stored, in wire shape: the baseline does no decryption (PHI columns go out as ciphertext). */
-const asStored = (row: StoredCaseRow) => toCaseResponse(row as unknown as CaseRow);
+// The raw baseline serves no schedule flags' computation: fixed values in their place.
+const asStored = (row: StoredCaseRow) => toCaseResponse(row as unknown as CaseRow, ON_TIME);
 const defaults = { perPage: 20, maxPerPage: 100 };
 const ID = /^\/api\/v1\/cases\/([1-9]\d{0,9})$/;
 

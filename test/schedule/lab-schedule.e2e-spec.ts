@@ -209,6 +209,39 @@ describe('lab schedule: calendar, turnaround, due and ship-by dates (e2e)', () =
       });
     });
 
+    it('flags late and at-risk cases on read, in lists too', async () => {
+      const today = new Date().toISOString().slice(0, 10);
+      const late = await create({ due_date: '2020-01-06' });
+      const days = (Date.parse(`${today}T00:00:00Z`) - Date.parse('2020-01-05T00:00:00Z')) / DAY;
+      expect(late).toMatchObject({
+        ship_by: '2020-01-05',
+        late: true,
+        at_risk: false,
+        days_late: days,
+      });
+      // design 1 + manufacturing 2 = 3 working days needed; ship-by tomorrow leaves 2.
+      const risky = await create({ due_date: plusDays(today, 2) });
+      expect(risky).toMatchObject({ late: false, at_risk: true, days_late: 0 });
+      const easy = await create({ due_date: plusDays(today, 20) });
+      expect(easy).toMatchObject({ late: false, at_risk: false, days_late: 0 });
+      const listed = await s.as('viewer', '/api/v1/cases/?limit=100');
+      const byId = new Map(listed.body.cases.map((c: any) => [c.id, c]));
+      expect(byId.get(late.id)).toMatchObject({ late: true, days_late: days });
+      expect(byId.get(risky.id)).toMatchObject({ at_risk: true });
+      // Completed work is never late.
+      for (const status of ['in_progress', 'completed']) {
+        const r = await s.as('tech', `/api/v1/cases/${late.id}/status`, {
+          method: 'PATCH',
+          body: { status },
+        });
+        expect(r.status).toBe(200);
+      }
+      expect((await s.as('viewer', `/api/v1/cases/${late.id}`)).body).toMatchObject({
+        late: false,
+        days_late: 0,
+      });
+    });
+
     it('skips closures; a calendar change moves no existing case, a reschedule does', async () => {
       const before = await create();
       const day = receipt(before);

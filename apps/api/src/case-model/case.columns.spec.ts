@@ -17,6 +17,7 @@ import {
 import { CASE_COLUMNS } from '../cases/cases.repository';
 import { toCaseResponse } from '../cases/dto/case.response';
 import { SCHEMAS } from './case.schemas';
+import { ON_TIME } from '../schedule';
 
 // Compile-time checks: the derived types have exactly these keys.
 type Equals<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -274,8 +275,15 @@ describe('the case column catalogue', () => {
 
   it('the v1 Case has every selected column under its wire name, and the OpenAPI schema lists them', () => {
     const row = Object.fromEntries(SELECTED_COLUMNS.map((c) => [c, null])) as unknown as CaseRow;
-    const keys = Object.keys(toCaseResponse({ ...row, case_type: 'denture' }));
-    const expected = [...SELECTED_COLUMNS.map((c) => wireName(c)), 'dental_details'];
+    const keys = Object.keys(toCaseResponse({ ...row, case_type: 'denture' }, ON_TIME));
+    // Plus what is derived on read: the matching prescription and the schedule's flags.
+    const expected = [
+      ...SELECTED_COLUMNS.map((c) => wireName(c)),
+      'dental_details',
+      'late',
+      'at_risk',
+      'days_late',
+    ];
     expect(sorted(keys)).toEqual(sorted(expected));
     const schema = SCHEMAS.Case as { properties: Record<string, unknown> };
     expect(sorted(Object.keys(schema.properties))).toEqual(sorted(expected));

@@ -453,6 +453,20 @@ const Case: Schema = {
       description:
         'False when the due date is earlier than the rush turnaround allows from receipt (kept, not refused).',
     }),
+    late: {
+      type: 'boolean',
+      description:
+        'Derived on read: open (not completed, cancelled, shipped or delivered) and past ship_by (or the due date).',
+    },
+    at_risk: {
+      type: 'boolean',
+      description:
+        "Derived on read: not yet late, but the remaining stages' expected days exceed the working days left to ship_by.",
+    },
+    days_late: {
+      type: 'integer',
+      description: 'Derived on read: calendar days past ship_by (or the due date); 0 unless late.',
+    },
   },
 };
 

@@ -1,2 +1,3 @@
 export { ScheduleModule } from './schedule.module';
 export { type CasePlan, LabSchedule } from './lab-schedule';
+export { type CaseTiming, ON_TIME, ScheduleClock } from './case-timing';

@@ -8,11 +8,13 @@ import {
   isKnownHolidayRegion,
   isKnownTimeZone,
   type IsoWeekday,
+  localTime,
   receiptDay,
   subtractWorkingDays,
   WEEKDAY_NAMES,
   type WorkCalendar,
 } from './business-days';
+import { ScheduleClock } from './case-timing';
 import {
   type LabCalendarBody,
   STAGE_NAME,
@@ -156,6 +158,16 @@ export class LabSchedule {
       ship_by: subtractWorkingDays(cal, due, t.transit_days),
       due_date_feasible: due >= earliest,
     };
+  }
+
+  /** The lab's clock for the timing flags: its calendar, stage days and today in its zone. */
+  async clock(labId: string, now = new Date()): Promise<ScheduleClock> {
+    const { calendar, turnaround } = await this.cached(labId);
+    return new ScheduleClock(
+      workCalendar(calendar),
+      turnaround.stage_days,
+      localTime(calendar.time_zone, now).date,
+    );
   }
 
   private async cached(

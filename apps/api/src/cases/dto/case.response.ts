@@ -1,5 +1,6 @@
 import { type CaseRow, type CaseWireFields, DETAIL_COLUMN } from '../../case-model';
 import type { DetailKind, Json } from '../../case-model';
+import type { CaseTiming } from '../../schedule';
 
 /** Row types derive from the column catalogue (case.columns.ts). */
 export type { CaseRow, StoredCaseRow } from '../../case-model';
@@ -9,7 +10,7 @@ export type { CaseRow, StoredCaseRow } from '../../case-model';
  * prescription of the case's own type as `dental_details`. toCaseResponse
  * sends them in the original's key order, then the additive fields.
  */
-export type CaseResponse = CaseWireFields & { dental_details: Json | null };
+export type CaseResponse = CaseWireFields & { dental_details: Json | null } & CaseTiming;
 
 /** The four prescription objects of a row, by detail kind. */
 export function detailsOf(row: CaseRow): Record<DetailKind, Json | null> {
@@ -21,7 +22,8 @@ export function detailsOf(row: CaseRow): Record<DetailKind, Json | null> {
   };
 }
 
-export function toCaseResponse(row: CaseRow): CaseResponse {
+/** `timing`: the schedule's flags for this case now (derived on read, never stored). */
+export function toCaseResponse(row: CaseRow, timing: CaseTiming): CaseResponse {
   const details = detailsOf(row);
   const matching = row.case_type in details ? details[row.case_type as DetailKind] : null;
   return {
@@ -52,6 +54,9 @@ export function toCaseResponse(row: CaseRow): CaseResponse {
     version: row.version,
     ship_by: row.ship_by,
     due_date_feasible: row.due_date_feasible,
+    late: timing.late,
+    at_risk: timing.at_risk,
+    days_late: timing.days_late,
   };
 }
 

@@ -34,7 +34,7 @@ export class ChangeStatus {
         await this.cases.auditWrite(em, actor, id, 'status_change', {}, current, [
           current.patient_info,
         ]);
-        return toCaseResponse(current);
+        return this.cases.answer(actor.labId, current);
       }
       const t = this.cases.transition(actor, current, status, reason);
       if (t.reopen) await this.cases.allowReopen(em);

@@ -32,7 +32,7 @@ export class MoveStage {
       const current = await this.cases.lock(em, actor, id, opts);
       if (current.stage === stage) {
         await this.cases.auditWrite(em, actor, id, 'update', {}, current, [current.patient_info]);
-        return toCaseResponse(current);
+        return this.cases.answer(actor.labId, current);
       }
       const { stages } = await this.settings.get(em, actor.labId);
       const v = checkStage(stages, current.status, current.stage, stage);
