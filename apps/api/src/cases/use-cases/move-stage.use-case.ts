@@ -3,7 +3,7 @@ import { TenantDb } from '@lhcms/database';
 import { checkStage } from '../case-lifecycle';
 import { CasesError, CasesErrorCode } from '../../case-model';
 import { CasesRepository } from '../cases.repository';
-import { type CaseResponse, toCaseResponse } from '../dto/case.response';
+import type { CaseResponse } from '../dto/case.response';
 import { LabSettingsRepository } from '../lab-settings.repository';
 import { CaseWrites } from './case-writes';
 import type { CaseActor, WriteOptions } from './case-use-case.types';

@@ -11,7 +11,7 @@ import {
 } from '../../case-model';
 import { CasesError } from '../../case-model';
 import { CasesRepository, type CaseValues } from '../cases.repository';
-import { type CaseResponse, type CaseRow, detailsOf, toCaseResponse } from '../dto/case.response';
+import { type CaseResponse, type CaseRow, detailsOf } from '../dto/case.response';
 import { type CaseUpdateBody, DETAIL_KINDS } from '../../case-model';
 import { CaseWrites } from './case-writes';
 import type { CaseActor, WriteOptions } from './case-use-case.types';
