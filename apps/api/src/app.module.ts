@@ -9,6 +9,7 @@ import { AuditModule } from './audit/audit.module';
 import { CasesModule } from './cases/cases.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { NotesModule } from './notes';
 import { SecurityModule } from './security/security.module';
 import { UmsGatewayModule } from './ums-gateway/ums-gateway.module';
 
@@ -30,6 +31,7 @@ export class AppModule {
         AuditModule,
         HealthModule,
         CasesModule,
+        NotesModule,
         ...(options.imports ?? []),
       ],
     };

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { EncryptionModule } from '../encryption/encryption.module';
 import { CaseEventsRepository } from './case-events.repository';
+import { CaseSubresources } from './case-subresources';
 import { CasesController } from './cases.controller';
 import { CasesRepository } from './cases.repository';
 import { CasesService } from './cases.service';
@@ -23,7 +24,8 @@ import { CASE_USE_CASES } from './use-cases';
     CaseEventsRepository,
     LabSettingsRepository,
     IdempotencyRepository,
+    CaseSubresources,
   ],
-  exports: [CasesService],
+  exports: [CasesService, CaseSubresources],
 })
 export class CasesModule {}
