@@ -19,7 +19,7 @@ export class CreateNote {
     private readonly writes: NoteWrites,
   ) {}
 
-  run(actor: NoteActor, caseId: number, body: NoteInputBody): Promise<NoteResponse> {
+  async run(actor: NoteActor, caseId: number, body: NoteInputBody): Promise<NoteResponse> {
     const text = requireText('text', body.text);
     const visibility = body.visibility ?? 'internal';
     return this.db.withLab(actor.labId, async (em) => {

@@ -22,7 +22,7 @@ export class DeleteNote {
     private readonly writes: NoteWrites,
   ) {}
 
-  run(
+  async run(
     actor: NoteActor,
     caseId: number,
     noteId: number,

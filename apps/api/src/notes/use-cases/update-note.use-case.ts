@@ -23,7 +23,7 @@ export class UpdateNote {
     private readonly writes: NoteWrites,
   ) {}
 
-  run(
+  async run(
     actor: NoteActor,
     caseId: number,
     noteId: number,
