@@ -53,8 +53,8 @@ function withEtag(res: FastifyReply, n: NoteResponse): NoteResponse {
 
 /** Audit of the routes on a case's note collection: the case is the resource (a foreign case is a cross-lab attempt). */
 const ON_CASE = { resourceType: 'case', idParam: 'id' } as const;
-/** Audit of the routes on one note. */
-const ON_NOTE = { resourceType: 'case_note', idParam: 'note_id' } as const;
+/** Audit of the routes on one note (a foreign case id still reaches the owning lab's trail). */
+const ON_NOTE = { resourceType: 'case_note', idParam: 'note_id', caseIdParam: 'id' } as const;
 
 /**
  * The notes of a case (issue 20): `/api/v1/cases/{id}/notes`. Viewers read,
