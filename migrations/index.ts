@@ -6,7 +6,8 @@ import { CreateAuditTrail1764700000000 } from './1764700000000-CreateAuditTrail'
 import { CaseStatusCounts1764800000000 } from './1764800000000-CaseStatusCounts';
 import { FasterAuditSealing1764900000000 } from './1764900000000-FasterAuditSealing';
 import { CaseOwnerLookup1765000000000 } from './1765000000000-CaseOwnerLookup';
-import { CaseNotes1765150000000 } from './1765150000000-CaseNotes';
+import { LabSchedule1765300000000 } from './1765300000000-LabSchedule';
+import { CaseNotes1765400000000 } from './1765400000000-CaseNotes';
 
 /**
  * Every migration, in order. Classes rather than a glob, so the app, the
@@ -22,5 +23,6 @@ export const MIGRATIONS = [
   CaseStatusCounts1764800000000,
   FasterAuditSealing1764900000000,
   CaseOwnerLookup1765000000000,
-  CaseNotes1765150000000,
+  LabSchedule1765300000000,
+  CaseNotes1765400000000,
 ];

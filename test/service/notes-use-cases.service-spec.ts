@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import { DatabaseConnector } from '@lhcms/database';
 import { testDatabaseUrls, testEnv } from '@lhcms/testing';
 import { AppModule } from '../../apps/api/src/app.module';
-import { CasesErrorCode } from '../../apps/api/src/cases';
+import { CasesErrorCode } from '../../apps/api/src/case-model';
 import { type CaseActor, CasesService } from '../../apps/api/src/cases/cases.service';
 import { NotesErrorCode } from '../../apps/api/src/notes';
 import {

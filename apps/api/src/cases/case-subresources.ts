@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { type Db, rows } from '@lhcms/database';
 import { CaseEventsRepository, type CaseEventType } from './case-events.repository';
-import { CasesError } from './cases.errors';
+import { CasesError } from '../case-model';
 
 /** A timeline entry of a record kept under a case (a note): who, which, never its content. */
 export interface SubresourceEvent {

@@ -7,7 +7,7 @@ import {
   SELECTED_COLUMNS,
   type StoredCaseRow,
   WRITABLE_COLUMNS,
-} from './case.columns';
+} from '../case-model';
 import type { CaseFilters, Cursor } from './dto/list-query';
 
 /**
@@ -37,7 +37,7 @@ export const CASE_COLUMNS = SELECTED_COLUMNS.map((c) => {
  */
 const NEWEST_FIRST = 'cases.created_at DESC, cases.id DESC';
 
-export type { CaseValues } from './case.columns';
+export type { CaseValues } from '../case-model';
 
 /** Filters as the database sees them: a patient id only through its blind index. */
 export type StoredFilters = Omit<CaseFilters, 'patient_id'> & { patient_id_bidx?: string };

@@ -2,7 +2,7 @@ import { createParamDecorator, type ExecutionContext, type PipeTransform } from 
 import type { FastifyRequest } from 'fastify';
 import { ClsServiceManager } from 'nestjs-cls';
 import { type LhcmsStore, RequestContext } from '@lhcms/request-context';
-import { isCaseId } from '../cases';
+import { isCaseId } from '../case-model';
 import { Permission, roleAllows } from '../ums-gateway';
 import { NotesError } from './notes.errors';
 import type { NoteActor as NoteActorType } from './use-cases';

@@ -13,13 +13,8 @@ import {
 import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { SchemaPipe } from '../common/validation/schema.pipe';
-import {
-  CaseIdPipe,
-  CaseOperationsInterceptor,
-  CaseRoute,
-  IfMatch,
-  type WriteOptions,
-} from '../cases';
+import { CaseIdPipe } from '../case-model';
+import { CaseOperationsInterceptor, CaseRoute, IfMatch, type WriteOptions } from '../cases';
 import { Permission } from '../ums-gateway';
 import { type NoteResponse, noteEtag } from './dto/note.response';
 import { parseNoteListQuery } from './dto/note-query';

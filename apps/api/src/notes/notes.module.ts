@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CasesModule } from '../cases';
-import { EncryptionModule } from '../encryption/encryption.module';
+import { EncryptionModule } from '../encryption';
 import { NotesController } from './notes.controller';
 import { NotesRepository } from './notes.repository';
 import { NOTE_USE_CASES } from './use-cases';

@@ -1,4 +1,3 @@
-export { Public, WithoutLab } from './public.decorator';
 export { UmsGatewayModule } from './ums-gateway.module';
 export { UmsGatewayService } from './ums-gateway.service';
 export { AuthError, AuthErrorCode } from './ums-gateway.errors';

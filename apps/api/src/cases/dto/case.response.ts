@@ -1,8 +1,8 @@
-import { type CaseRow, type CaseWireFields, DETAIL_COLUMN } from '../case.columns';
-import type { DetailKind, Json } from './case.schemas';
+import { type CaseRow, type CaseWireFields, DETAIL_COLUMN } from '../../case-model';
+import type { DetailKind, Json } from '../../case-model';
 
 /** Row types derive from the column catalogue (case.columns.ts). */
-export type { CaseRow, StoredCaseRow } from '../case.columns';
+export type { CaseRow, StoredCaseRow } from '../../case-model';
 
 /**
  * The v1 wire Case: every selected column under its wire name, and the
@@ -50,6 +50,8 @@ export function toCaseResponse(row: CaseRow): CaseResponse {
     stage: row.stage,
     held_from_status: row.held_from_status,
     version: row.version,
+    ship_by: row.ship_by,
+    due_date_feasible: row.due_date_feasible,
   };
 }
 

@@ -6,7 +6,7 @@ import {
   PRIORITIES,
   INT4_MAX,
   type Priority,
-} from './case.schemas';
+} from '../../case-model';
 import { isIsoDateTime } from '../../common/validation/json-schema.validator';
 
 export interface CaseFilters {

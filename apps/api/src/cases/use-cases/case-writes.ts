@@ -2,11 +2,11 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { rows } from '@lhcms/database';
 import { AuditService } from '../../audit';
-import { PhiCipher } from '../../encryption/phi-cipher';
-import { AuthError } from '../../ums-gateway/ums-gateway.errors';
+import { PhiCipher } from '../../encryption';
+import { AuthError } from '../../ums-gateway';
 import { allowedNext, checkTransition } from '../case-lifecycle';
 import { CaseEventsRepository, type NewCaseEvent } from '../case-events.repository';
-import { CasesError } from '../cases.errors';
+import { CasesError } from '../../case-model';
 import { CasesRepository } from '../cases.repository';
 import {
   type CaseResponse,
@@ -14,7 +14,7 @@ import {
   type StoredCaseRow,
   toCaseResponse,
 } from '../dto/case.response';
-import type { CaseStatus } from '../dto/case.schemas';
+import type { CaseStatus } from '../../case-model';
 import { LabSettingsRepository } from '../lab-settings.repository';
 import type { CaseActor, WriteOptions } from './case-use-case.types';
 

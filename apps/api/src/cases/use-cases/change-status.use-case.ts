@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { TenantDb } from '@lhcms/database';
-import { CasesError } from '../cases.errors';
+import { CasesError } from '../../case-model';
 import { CasesRepository, type CaseValues } from '../cases.repository';
 import { type CaseResponse, toCaseResponse } from '../dto/case.response';
-import type { CaseStatus } from '../dto/case.schemas';
+import type { CaseStatus } from '../../case-model';
 import { CaseWrites } from './case-writes';
 import type { CaseActor, WriteOptions } from './case-use-case.types';
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@lhcms/config';
 import { TenantDb } from '@lhcms/database';
-import { PhiCipher } from '../../encryption/phi-cipher';
+import { PhiCipher } from '../../encryption';
 import { CasesRepository, type StoredFilters } from '../cases.repository';
 import { type CaseFilters, encodeCursor, type ListQuery } from '../dto/list-query';
 import { CaseWrites } from './case-writes';

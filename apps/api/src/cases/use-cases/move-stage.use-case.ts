@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { TenantDb } from '@lhcms/database';
 import { checkStage } from '../case-lifecycle';
-import { CasesError, CasesErrorCode } from '../cases.errors';
+import { CasesError, CasesErrorCode } from '../../case-model';
 import { CasesRepository } from '../cases.repository';
 import { type CaseResponse, toCaseResponse } from '../dto/case.response';
 import { LabSettingsRepository } from '../lab-settings.repository';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { PhiCipher } from '../../encryption/phi-cipher';
+import { PhiCipher } from '../../encryption';
 import type { NoteResponse } from '../dto/note.response';
 import type { StoredNote, StoredRevision } from '../notes.repository';
 

@@ -451,6 +451,16 @@ const Case: Schema = {
       type: 'integer',
       description: 'Optimistic concurrency version; the ETag is its quoted value.',
     },
+    ship_by: nullable({
+      ...DATE,
+      description:
+        "The date the work must leave the lab: the due date less the transit days, in the lab's working days.",
+    }),
+    due_date_feasible: nullable({
+      type: 'boolean',
+      description:
+        'False when the due date is earlier than the rush turnaround allows from receipt (kept, not refused).',
+    }),
   },
 };
 

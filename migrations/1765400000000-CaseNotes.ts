@@ -42,8 +42,8 @@ async function setEventTypes(q: QueryRunner, types: string[]): Promise<void> {
  * The case timeline gets three event types for notes and the id of the note
  * they are about (`case_events.note_id`); the timeline never holds the text.
  */
-export class CaseNotes1765150000000 implements MigrationInterface {
-  name = 'CaseNotes1765150000000';
+export class CaseNotes1765400000000 implements MigrationInterface {
+  name = 'CaseNotes1765400000000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`

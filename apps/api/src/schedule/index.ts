@@ -1,0 +1,2 @@
+export { ScheduleModule } from './schedule.module';
+export { type CasePlan, LabSchedule } from './lab-schedule';
