@@ -8,6 +8,7 @@ import { FasterAuditSealing1764900000000 } from './1764900000000-FasterAuditSeal
 import { CaseOwnerLookup1765000000000 } from './1765000000000-CaseOwnerLookup';
 import { LabSchedule1765300000000 } from './1765300000000-LabSchedule';
 import { WorkQueueIndexes1765310000000 } from './1765310000000-WorkQueueIndexes';
+import { CaseNotes1765400000000 } from './1765400000000-CaseNotes';
 
 /**
  * Every migration, in order. Classes rather than a glob, so the app, the
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   CaseOwnerLookup1765000000000,
   LabSchedule1765300000000,
   WorkQueueIndexes1765310000000,
+  CaseNotes1765400000000,
 ];

@@ -47,6 +47,12 @@ describe('OpenAPI document', () => {
         'GET /api/v1/audit-events/export',
         'GET /api/v1/audit-events/verify',
         'POST /api/v1/audit-events/patient-access-report',
+        'GET /api/v1/cases/{id}/notes',
+        'POST /api/v1/cases/{id}/notes',
+        'GET /api/v1/cases/{id}/notes/{note_id}',
+        'PUT /api/v1/cases/{id}/notes/{note_id}',
+        'DELETE /api/v1/cases/{id}/notes/{note_id}',
+        'GET /api/v1/cases/{id}/notes/{note_id}/revisions',
       ].sort(),
     );
     for (const [method, path, op] of v1) {
@@ -69,6 +75,12 @@ describe('OpenAPI document', () => {
     expect(doc.components.schemas.Case.properties).toHaveProperty('dental_details');
     expect(doc.components.schemas.Shade.required).not.toContain('shade_id');
     expect(doc.components.schemas.AuditEvent.properties).toHaveProperty('patient_ref');
+    expect(doc.components.schemas.NoteInput.properties.text.maxLength).toBe(10_000);
+    expect(doc.components.schemas.NoteInput.additionalProperties).toBe(false);
+    expect(doc.components.schemas.CaseEvent.properties).toHaveProperty('note_id');
+    expect(
+      doc.paths['/api/v1/cases/{id}/notes/{note_id}'].put.parameters.map((p: any) => p.name),
+    ).toEqual(expect.arrayContaining(['id', 'note_id', 'If-Match', 'X-Lab-Id']));
     expect(doc.paths['/api/v1/audit-events/export'].get.responses['200'].content).toHaveProperty(
       'application/fhir+ndjson',
     );

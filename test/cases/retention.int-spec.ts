@@ -43,6 +43,17 @@ describe('case retention purge', () => {
         `INSERT INTO case_events (lab_id, case_id, event_type, actor_user_id) VALUES ($1, $2, 'created', 'u1')`,
         [lab, ids[name]],
       );
+      // A note with its revision: it goes with its case (ON DELETE CASCADE).
+      const note = await owner.query(
+        `INSERT INTO case_notes (lab_id, case_id, author_id, visibility, body)
+         VALUES ($1, $2, 'u1', 'internal', 'enc:v1:x') RETURNING id`,
+        [lab, ids[name]],
+      );
+      await owner.query(
+        `INSERT INTO case_note_revisions (lab_id, note_id, revision, author_id, visibility, body)
+         VALUES ($1, $2, 1, 'u1', 'internal', 'enc:v1:x')`,
+        [lab, note.rows[0].id],
+      );
     };
     await add('old-deleted', '1', 'pending', 400, 90);
     await add('old-completed', '2', 'completed', 90, null);
@@ -85,6 +96,10 @@ describe('case retention purge', () => {
     expect(await remaining()).toEqual(['old-but-open', 'recently-completed', 'recently-deleted']);
     const events = await owner.query(`SELECT count(*)::int AS n FROM case_events`);
     expect(events.rows[0].n).toBe(3);
+    const notes = await owner.query(
+      `SELECT (SELECT count(*)::int FROM case_notes) AS notes, (SELECT count(*)::int FROM case_note_revisions) AS revisions`,
+    );
+    expect(notes.rows[0]).toEqual({ notes: 3, revisions: 3 });
     const keys = await owner.query(`SELECT key FROM idempotency_keys`);
     expect(keys.rows).toEqual([{ key: 'fresh-key' }]);
     const audit = await owner.query(

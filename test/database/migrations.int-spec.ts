@@ -4,6 +4,12 @@ import { createTestDatabase, testDatabaseUrls, type TestDatabase } from '@lhcms/
 import { Client } from 'pg';
 import { MIGRATIONS } from '../../migrations';
 
+async function connected(url: string): Promise<Client> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  return c;
+}
+
 async function tables(url: string): Promise<string[]> {
   const c = new Client({ connectionString: url });
   await c.connect();
@@ -79,6 +85,24 @@ describe('migrations on a real PostgreSQL', () => {
           `INSERT INTO cases (lab_id, doctor_id, product_id, case_type) VALUES ('1','d','p','bogus')`,
         ),
       ).rejects.toThrow(/ck_cases_case_type/);
+      // The timeline's event types: the case's own and every module's (notes widen the list).
+      const own = await connected(db.ownerUrl);
+      try {
+        const def = await own.query(
+          `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 'ck_case_events_type'`,
+        );
+        for (const t of [
+          'created',
+          'deleted',
+          'reopened',
+          'note_created',
+          'note_edited',
+          'note_deleted',
+        ])
+          expect(def.rows[0].def).toContain(`'${t}'`);
+      } finally {
+        await own.end();
+      }
     } finally {
       await c.end();
     }

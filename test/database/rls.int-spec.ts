@@ -61,6 +61,65 @@ describe('row-level security', () => {
     }
   });
 
+  it('covers the tenant tables of every module (a new one must carry lab_id and appear here)', async () => {
+    const r = await owner.query(`
+      SELECT c.relname FROM pg_class c
+      JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+      WHERE c.relkind = 'r' AND c.relforcerowsecurity`);
+    expect(r.rows.map((x: { relname: string }) => x.relname)).toEqual(
+      expect.arrayContaining(['cases', 'case_events', 'case_notes', 'case_note_revisions']),
+    );
+  });
+
+  it('case notes and their revisions: a lab sees only its own, and cannot write into another', async () => {
+    const ids = (
+      await owner.query<{ id: number; lab_id: string }>(
+        `SELECT id, lab_id FROM cases WHERE doctor_id = 'rls-doc' AND lab_id IN ($1, $2)`,
+        [labA, labB],
+      )
+    ).rows;
+    for (const c of ids) {
+      const n = await owner.query<{ id: number }>(
+        `INSERT INTO case_notes (lab_id, case_id, author_id, visibility, body)
+         VALUES ($1, $2, 'u', 'internal', 'enc:v1:x') RETURNING id`,
+        [c.lab_id, c.id],
+      );
+      await owner.query(
+        `INSERT INTO case_note_revisions (lab_id, note_id, revision, author_id, visibility, body)
+         VALUES ($1, $2, 1, 'u', 'internal', 'enc:v1:x')`,
+        [c.lab_id, n.rows[0].id],
+      );
+    }
+    for (const table of ['case_notes', 'case_note_revisions']) {
+      const seen = await inLab(
+        labA,
+        async () => (await app.query(`SELECT DISTINCT lab_id FROM ${table}`)).rows,
+      );
+      expect({ table, seen }).toEqual({ table, seen: [{ lab_id: labA }] });
+      const none = await inLab(
+        null,
+        async () => (await app.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n,
+      );
+      expect({ table, none }).toEqual({ table, none: 0 });
+    }
+    const bCase = ids.find((c) => c.lab_id === labB)!;
+    await expect(
+      inLab(labA, () =>
+        app.query(
+          `INSERT INTO case_notes (lab_id, case_id, author_id, visibility, body) VALUES ($1, $2, 'u', 'internal', 'x')`,
+          [labB, bCase.id],
+        ),
+      ),
+    ).rejects.toThrow(/row-level security/);
+    const updated = await inLab(
+      labA,
+      async () =>
+        (await app.query(`UPDATE case_notes SET visibility = 'shared' WHERE lab_id = $1`, [labB]))
+          .rowCount,
+    );
+    expect(updated).toBe(0);
+  });
+
   it('the application role is not the owner and cannot bypass RLS', async () => {
     const r = await app.query(
       `SELECT rolbypassrls, rolsuper FROM pg_roles WHERE rolname = current_user`,

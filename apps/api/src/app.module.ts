@@ -9,6 +9,7 @@ import { AuditModule } from './audit';
 import { CasesModule } from './cases';
 import { HealthModule } from './health';
 import { MetricsModule } from './metrics';
+import { NotesModule } from './notes';
 import { SecurityModule } from './security';
 import { UmsGatewayModule } from './ums-gateway';
 
@@ -30,6 +31,7 @@ export class AppModule {
         AuditModule,
         HealthModule,
         CasesModule,
+        NotesModule,
         ...(options.imports ?? []),
       ],
     };

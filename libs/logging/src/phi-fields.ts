@@ -15,6 +15,9 @@ export const PHI_FIELDS = [
   'first_name',
   'last_name',
   'date_of_birth',
+  // Case notes: the text and a deletion's reason.
+  'text',
+  'delete_reason',
   // SQL parameters of a failed query (TypeORM QueryFailedError) are row values.
   'parameters',
 ] as const;

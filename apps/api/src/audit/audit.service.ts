@@ -282,8 +282,14 @@ export class AuditService implements OnModuleInit {
     const spec = config?.[AUDIT_ROUTE_CONFIG_KEY] as AuditSpec | undefined;
     if (!spec) return false;
     const record = requestRecord(this.context, req, spec, status, code ?? null);
-    const notFound = code === CasesErrorCode.CaseNotFound && spec.resourceType === 'case';
-    const owners = notFound && record.resource_id ? [record.resource_id] : [];
+    const caseId =
+      spec.resourceType === 'case'
+        ? record.resource_id
+        : spec.caseIdParam
+          ? (req.params as Record<string, unknown> | undefined)?.[spec.caseIdParam]
+          : null;
+    const notFound = code === CasesErrorCode.CaseNotFound;
+    const owners = notFound && typeof caseId === 'string' ? [caseId] : [];
     const elsewhere = await this.crossLabRecords(record, owners);
     // One group commit: a foreign case costs the caller no more than a missing one.
     await Promise.all([record, ...elsewhere].map((r) => this.write(r)));

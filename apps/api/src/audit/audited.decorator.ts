@@ -32,6 +32,13 @@ export interface AuditSpec {
   mode: 'read' | 'transactional';
   /** Route parameter holding the resource id (recorded when it is a plain id). */
   idParam?: string;
+  /**
+   * Routes on a record kept under a case (a note): the route parameter holding
+   * the case id, so that a "case not found" there is checked for another
+   * lab's case like on the case routes (a cross-lab security event of the
+   * owning lab). Case routes need none: their resource is the case.
+   */
+  caseIdParam?: string;
   /** Query parameters recorded with their values (never PHI). Others are dropped. */
   queryParams?: readonly string[];
   /** What the handler's result disclosed (reads). */

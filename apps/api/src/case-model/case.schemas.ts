@@ -359,6 +359,9 @@ const CaseEvent: Schema = {
       'stage_changed',
       'reopened',
       'deleted',
+      'note_created',
+      'note_edited',
+      'note_deleted',
     ]),
     actor_user_id: nullable(str()),
     occurred_at: str({ format: 'date-time' }),
@@ -374,6 +377,11 @@ const CaseEvent: Schema = {
     },
     reason: nullable(str()),
     request_id: nullable(str()),
+    note_id: nullable({
+      type: 'integer',
+      description:
+        'The note a `note_*` event is about (its text is never in the timeline); null for other events.',
+    }),
   },
 };
 

@@ -3,7 +3,16 @@ import { Injectable } from '@nestjs/common';
 import { type Db, rows } from '@lhcms/database';
 
 export type CaseEventType =
-  'created' | 'updated' | 'status_changed' | 'stage_changed' | 'reopened' | 'deleted';
+  | 'created'
+  | 'updated'
+  | 'status_changed'
+  | 'stage_changed'
+  | 'reopened'
+  | 'deleted'
+  // A note on the case (notes/): which note and who, never its text.
+  | 'note_created'
+  | 'note_edited'
+  | 'note_deleted';
 
 /** A field a change touched: names only for PHI fields, old and new values for the others. */
 export interface ChangedField {
@@ -25,6 +34,8 @@ export interface NewCaseEvent {
   /** Already encrypted (PhiCipher.encryptText): a reason is free text and may carry PHI. */
   reason?: string | null;
   requestId?: string;
+  /** The note a note event is about. */
+  noteId?: number;
 }
 
 export interface StoredCaseEvent {
@@ -39,6 +50,7 @@ export interface StoredCaseEvent {
   changed_fields: ChangedField[];
   reason: string | null;
   request_id: string | null;
+  note_id: number | null;
 }
 
 /** The append-only case timeline (the table refuses UPDATE and DELETE). */
@@ -48,8 +60,8 @@ export class CaseEventsRepository {
     await rows(
       em,
       `INSERT INTO case_events (lab_id, case_id, event_type, actor_user_id, from_status, to_status, from_stage,
-                                to_stage, changed_fields, reason, request_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+                                to_stage, changed_fields, reason, request_id, note_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
       [
         e.labId,
         e.caseId,
@@ -62,6 +74,7 @@ export class CaseEventsRepository {
         JSON.stringify(e.changedFields ?? []),
         e.reason ?? null,
         e.requestId ?? null,
+        e.noteId ?? null,
       ],
     );
   }
@@ -72,7 +85,7 @@ export class CaseEventsRepository {
       em,
       `SELECT id::text AS id, event_type, actor_user_id,
               to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at,
-              from_status, to_status, from_stage, to_stage, changed_fields, reason, request_id
+              from_status, to_status, from_stage, to_stage, changed_fields, reason, request_id, note_id
        FROM case_events WHERE lab_id = $1 AND case_id = $2 ORDER BY case_events.id`,
       [labId, caseId],
     );

@@ -20,7 +20,8 @@ const BATCH = 1000;
  * the row-level security owner policy and the case_events append-only
  * trigger). A case goes when its retention (DATA_RETENTION_DAYS, default 7
  * years) has passed since it was deleted, or since it was last changed after
- * it closed; open cases are never purged. Its timeline goes with it; its
+ * it closed; open cases are never purged. Its timeline goes with it (and its
+ * notes, by the notes tables' ON DELETE CASCADE); its
  * audit rows stay (they follow the audit trail's own 6-year floor). Expired
  * idempotency keys are removed too. The purge is itself audited, counts only.
  */

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ScheduleModule } from '../schedule';
 import { EncryptionModule } from '../encryption';
 import { CaseEventsRepository } from './case-events.repository';
+import { CaseSubresources } from './case-subresources';
 import { CasesController } from './cases.controller';
 import { CasesRepository } from './cases.repository';
 import { CasesService } from './cases.service';
@@ -24,7 +25,8 @@ import { CASE_USE_CASES } from './use-cases';
     CaseEventsRepository,
     LabSettingsRepository,
     IdempotencyRepository,
+    CaseSubresources,
   ],
-  exports: [CasesService],
+  exports: [CasesService, CaseSubresources],
 })
 export class CasesModule {}

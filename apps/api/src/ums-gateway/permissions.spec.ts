@@ -13,6 +13,9 @@ describe('role → permission catalogue', () => {
     [Permission.AuditExport, false, false, true],
     [Permission.LabSettings, false, false, true],
     [Permission.DoctorRead, true, true, true],
+    [Permission.NoteRead, true, true, true],
+    [Permission.NoteWrite, false, true, true],
+    [Permission.NoteModerate, false, false, true],
   ];
 
   it.each(matrix)('%s: viewer %s, member %s, admin %s', (p, viewer, member, admin) => {

@@ -12,16 +12,23 @@ export enum Permission {
   AuditRead = 'audit:read',
   AuditExport = 'audit:export',
   LabSettings = 'lab:settings',
+  /** Read a case's notes. */
+  NoteRead = 'note:read',
+  /** Write notes; edit and delete one's own. */
+  NoteWrite = 'note:write',
+  /** Edit and delete anyone's note; read a note's earlier texts. */
+  NoteModerate = 'note:moderate',
   /** The doctor directory: any authenticated user (the original's doctor-info needed no lab). */
   DoctorRead = 'doctor:read',
 }
 
-const VIEWER = [Permission.CaseRead, Permission.DoctorRead] as const;
+const VIEWER = [Permission.CaseRead, Permission.DoctorRead, Permission.NoteRead] as const;
 const MEMBER = [
   ...VIEWER,
   Permission.CaseCreate,
   Permission.CaseUpdate,
   Permission.CaseStatus,
+  Permission.NoteWrite,
 ] as const;
 const ADMIN = [
   ...MEMBER,
@@ -30,12 +37,15 @@ const ADMIN = [
   Permission.AuditRead,
   Permission.AuditExport,
   Permission.LabSettings,
+  Permission.NoteModerate,
 ] as const;
 
 /**
- * UMS lab roles → permissions: a viewer reads, a member also creates,
- * updates and moves cases, an admin also deletes, reopens, reviews the audit
- * trail and manages lab settings. A UMS system admin is an admin of every
+ * UMS lab roles → permissions: a viewer reads (cases and their notes), a
+ * member also creates, updates and moves cases and writes notes (changing
+ * only their own), an admin also deletes, reopens, reviews the audit trail,
+ * manages lab settings and edits, deletes or reads the history of anyone's
+ * note. A UMS system admin is an admin of every
  * lab the UMS lists (ums-gateway).
  */
 export const ROLE_PERMISSIONS: Record<LabRole, ReadonlySet<Permission>> = {
