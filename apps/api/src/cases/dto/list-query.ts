@@ -9,6 +9,7 @@ import {
 } from '../../case-model';
 import { isIsoDateTime } from '../../common/validation/json-schema.validator';
 import { isCivilDate } from '../../schedule';
+import { queryReader } from '../../common/http/query-params';
 
 export interface CaseFilters {
   status?: CaseStatus;
@@ -57,7 +58,6 @@ export function decodeCursor(s: string): Cursor | undefined {
   return { createdAt, id: Number(id) };
 }
 
-const INT = /^[1-9]\d{0,8}$/;
 /** `<lab code>-<YYMM>-<seq>`, e.g. TL-2611-0042. */
 export const CASE_NUMBER = /^[A-Za-z0-9_]{1,20}-\d{4}-\d{4,9}$/;
 export const STAGE = /^[a-z][a-z0-9_]{0,49}$/;
@@ -74,24 +74,7 @@ export function parseListQuery(
   defaults: { perPage: number; maxPerPage: number },
 ): { ok: ListQuery } | { errors: Record<string, string> } {
   const errors: Record<string, string> = {};
-  const one = (name: string): string | undefined => {
-    const v = q[name];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'string') {
-      errors[name] = 'must be given once';
-      return undefined;
-    }
-    return v;
-  };
-  const int = (name: string, def: number, max?: number): number => {
-    const v = one(name);
-    if (v === undefined) return def;
-    if (!INT.test(v)) {
-      errors[name] = 'is not a positive integer';
-      return def;
-    }
-    return max ? Math.min(Number(v), max) : Number(v);
-  };
+  const { one, positiveInt: int } = queryReader(q, errors);
   const oneOfValues = <T extends string>(name: string, values: readonly T[]): T | undefined => {
     const v = one(name);
     if (v === undefined) return undefined;

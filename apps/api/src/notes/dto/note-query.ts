@@ -1,4 +1,5 @@
 import { type Cursor, decodeCursor } from '../../cases';
+import { queryReader } from '../../common/http/query-params';
 import { type Visibility, VISIBILITIES } from './note.schemas';
 
 export interface NoteListQuery {
@@ -8,7 +9,6 @@ export interface NoteListQuery {
 }
 
 const KNOWN = new Set(['cursor', 'limit', 'visibility']);
-const INT = /^[1-9]\d{0,8}$/;
 
 /**
  * The list query of a case's notes: `limit` (capped at the maximum page
@@ -21,22 +21,11 @@ export function parseNoteListQuery(
   defaults: { perPage: number; maxPerPage: number },
 ): { ok: NoteListQuery } | { errors: Record<string, string> } {
   const errors: Record<string, string> = {};
-  const one = (name: string): string | undefined => {
-    const v = q[name];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'string') {
-      errors[name] = 'must be given once';
-      return undefined;
-    }
-    return v;
-  };
+  const { one, positiveInt } = queryReader(q, errors);
   for (const k of Object.keys(q)) if (!KNOWN.has(k)) errors[k] = 'is not a parameter of this list';
-  const out: NoteListQuery = { limit: defaults.perPage };
-  const limit = one('limit');
-  if (limit !== undefined) {
-    if (!INT.test(limit)) errors.limit = 'is not a positive integer';
-    else out.limit = Math.min(Number(limit), defaults.maxPerPage);
-  }
+  const out: NoteListQuery = {
+    limit: positiveInt('limit', defaults.perPage, defaults.maxPerPage),
+  };
   const cursor = one('cursor');
   if (cursor !== undefined && cursor !== '') {
     out.cursor = decodeCursor(cursor);
