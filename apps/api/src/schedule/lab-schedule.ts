@@ -161,8 +161,8 @@ export class LabSchedule {
   }
 
   /** The lab's clock for the timing flags: its calendar, stage days and today in its zone. */
-  async clock(labId: string, now = new Date()): Promise<ScheduleClock> {
-    const { calendar, turnaround } = await this.cached(labId);
+  async clock(labId: string, now = new Date(), em?: Db): Promise<ScheduleClock> {
+    const { calendar, turnaround } = await this.cached(labId, em);
     return new ScheduleClock(
       workCalendar(calendar),
       turnaround.stage_days,

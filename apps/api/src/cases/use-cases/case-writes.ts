@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { rows, TenantDb } from '@lhcms/database';
+import { type Db, rows, TenantDb } from '@lhcms/database';
 import { type CaseTiming, LabSchedule } from '../../schedule';
 import { AuditService } from '../../audit';
 import { PhiCipher } from '../../encryption';
@@ -51,32 +51,41 @@ export class CaseWrites {
   }
 
   /** A stored row as the API answers it. */
-  async response(labId: string, row: StoredCaseRow): Promise<CaseResponse> {
-    return this.answer(labId, await this.plain(labId, row));
+  /**
+   * A stored row as the API answers it. `em`: the caller's open transaction,
+   * if any — the schedule's flags then read through it instead of taking a
+   * second connection while holding one (which, under concurrency, waits for
+   * the pool).
+   */
+  async response(labId: string, row: StoredCaseRow, em?: Db): Promise<CaseResponse> {
+    return this.answer(labId, await this.plain(labId, row), em);
   }
 
-  async responses(labId: string, list: StoredCaseRow[]): Promise<CaseResponse[]> {
-    const timing = await this.timing(labId);
+  async responses(labId: string, list: StoredCaseRow[], em?: Db): Promise<CaseResponse[]> {
+    const timing = await this.timing(labId, em);
     return (await this.phi.decryptAll(labId, list)).map((r) =>
       toCaseResponse(r as CaseRow, timing(r as CaseRow)),
     );
   }
 
   /** A decrypted row as the API answers it, with the schedule's flags of today. */
-  async answer(labId: string, row: CaseRow): Promise<CaseResponse> {
-    return toCaseResponse(row, (await this.timing(labId))(row));
+  async answer(labId: string, row: CaseRow, em?: Db): Promise<CaseResponse> {
+    return toCaseResponse(row, (await this.timing(labId, em))(row));
   }
 
-  private async timing(labId: string): Promise<(row: CaseRow) => CaseTiming> {
-    const [clock, stages] = await Promise.all([this.schedule.clock(labId), this.stages(labId)]);
+  private async timing(labId: string, em?: Db): Promise<(row: CaseRow) => CaseTiming> {
+    const clock = await this.schedule.clock(labId, new Date(), em);
+    const stages = await this.stages(labId, em);
     return (row) => clock.timing(row, stages);
   }
 
   /** The lab's stage list for the at-risk flag, cached per replica for 30 s. */
-  private async stages(labId: string): Promise<readonly string[]> {
+  private async stages(labId: string, em?: Db): Promise<readonly string[]> {
     const hit = this.stageCache.get(labId);
     if (hit && hit.until > Date.now()) return hit.stages;
-    const { stages } = await this.db.read(labId, (em) => this.settings.get(em, labId));
+    const { stages } = em
+      ? await this.settings.get(em, labId)
+      : await this.db.read(labId, (tx) => this.settings.get(tx, labId));
     this.stageCache.set(labId, { until: Date.now() + 30_000, stages });
     return stages;
   }

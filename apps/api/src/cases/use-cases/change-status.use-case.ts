@@ -34,7 +34,7 @@ export class ChangeStatus {
         await this.cases.auditWrite(em, actor, id, 'status_change', {}, current, [
           current.patient_info,
         ]);
-        return this.cases.answer(actor.labId, current);
+        return this.cases.answer(actor.labId, current, em);
       }
       const t = this.cases.transition(actor, current, status, reason);
       if (t.reopen) await this.cases.allowReopen(em);
@@ -54,7 +54,7 @@ export class ChangeStatus {
         toStage: row.stage,
         reasonText: reason,
       });
-      return this.cases.response(actor.labId, row);
+      return this.cases.response(actor.labId, row, em);
     });
   }
 }

@@ -40,7 +40,7 @@ export class ListCases {
         const page = more ? found.slice(0, q.limit) : found;
         const last = page[page.length - 1];
         return {
-          cases: await this.cases.responses(actor.labId, page),
+          cases: await this.cases.responses(actor.labId, page, em),
           next_cursor:
             more && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : null,
           limit: q.limit,
@@ -55,7 +55,7 @@ export class ListCases {
       );
       const pages = Math.ceil(total / q.perPage);
       return {
-        cases: await this.cases.responses(actor.labId, page),
+        cases: await this.cases.responses(actor.labId, page, em),
         pagination: {
           page: q.page,
           per_page: q.perPage,

@@ -32,7 +32,7 @@ export class MoveStage {
       const current = await this.cases.lock(em, actor, id, opts);
       if (current.stage === stage) {
         await this.cases.auditWrite(em, actor, id, 'update', {}, current, [current.patient_info]);
-        return this.cases.answer(actor.labId, current);
+        return this.cases.answer(actor.labId, current, em);
       }
       const { stages } = await this.settings.get(em, actor.labId);
       const v = checkStage(stages, current.status, current.stage, stage);
@@ -59,7 +59,7 @@ export class MoveStage {
         toStage: stage,
         reasonText: reason,
       });
-      return this.cases.response(actor.labId, row);
+      return this.cases.response(actor.labId, row, em);
     });
   }
 }

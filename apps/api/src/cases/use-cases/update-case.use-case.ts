@@ -47,7 +47,7 @@ export class UpdateCase {
       if (Object.keys(changes).length === 0) {
         // Also audited: the response discloses the case.
         await this.cases.auditWrite(em, actor, id, 'update', {}, current, [current.patient_info]);
-        return this.cases.answer(actor.labId, current);
+        return this.cases.answer(actor.labId, current, em);
       }
       if (changes.due_date !== undefined && !body.reason)
         throw CasesError.reasonRequired('change the due date');
@@ -124,7 +124,7 @@ export class UpdateCase {
           reasonText: body.reason,
         });
       }
-      return this.cases.response(actor.labId, row);
+      return this.cases.response(actor.labId, row, em);
     });
   }
 }
