@@ -15,6 +15,20 @@ export const PHI_FIELDS = [
   'first_name',
   'last_name',
   'date_of_birth',
+  // The prescriptions (clinical detail with free-text notes), under their wire
+  // names, their column names and the response's `dental_details`; the
+  // shade's free text. apps/api/src/cases/case.columns.spec.ts checks that
+  // every encrypted column of the case catalogue is listed here.
+  'fixed_prosthetic',
+  'denture',
+  'night_guard',
+  'implant',
+  'fixed_prosthetic_details',
+  'denture_details',
+  'night_guard_details',
+  'implant_details',
+  'dental_details',
+  'shade_description',
   // SQL parameters of a failed query (TypeORM QueryFailedError) are row values.
   'parameters',
 ] as const;
