@@ -42,19 +42,29 @@ go_tool() { # VAR name version module
       missing "$2" "install Go (https://go.dev/dl/; /usr/local/go/bin is looked in too) and run the tests again: $2 $3 is built with go install, or set $1"
       return
     fi
-    note "building $2 $3 with go install (once; cached in $dir)"
     mkdir -p "$TOOLS"
+    # One build per tool at a time: a second run waits for the first, then finds the binary.
+    exec 9>"$TOOLS/.build-$2.lock"
+    command -v flock >/dev/null && flock 9
+    if [ -x "$dir/$2" ]; then
+      exec 9>&-
+      printf '%s=%s\n' "$1" "$dir/$2"
+      return
+    fi
+    note "building $2 $3 with go install (once; cached in $dir)"
     # Built aside and renamed into place: a concurrent run never sees half a binary.
     local tmp
     tmp=$(mktemp -d "$TOOLS/.build-$2-XXXXXX")
     if ! GOBIN="$tmp" GOFLAGS=-buildvcs=false "$go" install "$4@$3" >&2; then
       rm -rf "$tmp"
+      exec 9>&-
       missing "$2" "go install $4@$3 failed (see above; it needs the Go module proxy), or set $1"
       return
     fi
     mkdir -p "$dir"
     mv -f "$tmp/$2" "$dir/$2"
     rm -rf "$tmp"
+    exec 9>&-
   fi
   printf '%s=%s\n' "$1" "$dir/$2"
 }
@@ -78,7 +88,7 @@ if [ ${#apt_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     note "installing ${apt_packages[*]} (Debian packages, apt-get)"
     if apt-get update -qq >/dev/null &&
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_packages[@]}" >/dev/null; then
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 "${apt_packages[@]}" >/dev/null; then
       # The nginx package starts a system nginx; the tests only run `nginx -t`.
       if [[ " ${apt_packages[*]} " == *" nginx-light "* ]]; then
         service nginx stop >/dev/null 2>&1 || true
