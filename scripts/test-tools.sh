@@ -55,8 +55,11 @@ go_tool() { # VAR name version module
     # Built aside and renamed into place: a concurrent run never sees half a binary.
     local tmp
     tmp=$(mktemp -d "$TOOLS/.build-$2-XXXXXX")
+    # shellcheck disable=SC2064 # (expanded now: this build's folder)
+    trap "rm -rf '$tmp'" EXIT # an interrupted build leaves nothing behind
     if ! GOBIN="$tmp" GOFLAGS=-buildvcs=false "$go" install "$4@$3" >&2; then
       rm -rf "$tmp"
+      trap - EXIT
       exec 9>&-
       missing "$2" "go install $4@$3 failed (see above; it needs the Go module proxy), or set $1"
       return
@@ -64,6 +67,7 @@ go_tool() { # VAR name version module
     mkdir -p "$dir"
     mv -f "$tmp/$2" "$dir/$2"
     rm -rf "$tmp"
+    trap - EXIT
     exec 9>&-
   fi
   printf '%s=%s\n' "$1" "$dir/$2"
