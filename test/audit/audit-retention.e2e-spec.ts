@@ -101,7 +101,8 @@ describe('audit retention purge (CLI, owner role)', () => {
 
     const again = await cli('audit', 'purge');
     expect(again.out).toMatch(/nothing to purge/);
-  });
+    // Seven CLI processes, each starting Nest: ~8 s apiece on a loaded two-core machine.
+  }, 180_000);
 
   it('a trail idle past retention keeps its head: the chain goes on from it and still verifies', async () => {
     const idle = await createTestDatabase(testDatabaseUrls().adminUrl, 'lhcms_retention_idle');
@@ -138,5 +139,5 @@ describe('audit retention purge (CLI, owner role)', () => {
       await idle.drop();
       fs.rmSync(idleDir, { recursive: true, force: true });
     }
-  });
+  }, 180_000);
 });

@@ -7,16 +7,19 @@ import { dropDatabase, runMigrations } from '@lhcms/database';
 import {
   createTestDatabase,
   PROJECT_ROOT,
+  startClusterForPgDump,
   startStack,
   TEST_SECRET_KEY,
+  type TestCluster,
   type TestDatabase,
   testDatabaseUrls,
 } from '@lhcms/testing';
 import { Client } from 'pg';
 
 /**
- * ops/backup_database.sh -> restore_database.sh -> restore_drill.sh against the
- * machine's PostgreSQL: a migrated LHCMS database with cases rows is dumped,
+ * ops/backup_database.sh -> restore_database.sh -> restore_drill.sh against a
+ * PostgreSQL the machine's pg_dump can dump (the run's own server, or a
+ * throwaway one of pg_dump's version: startClusterForPgDump): a migrated LHCMS database with cases rows is dumped,
  * verified, "uploaded" (a recording aws stub), restored into a new database
  * and compared table by table. Connections go through the libpq environment
  * only, as the scripts require.
@@ -33,8 +36,11 @@ async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promis
   }
 }
 
+/** Superuser URL of the server the backups run on (set in beforeAll). */
+let adminUrl: string;
+
 function dbUrl(database: string): string {
-  const u = new URL(testDatabaseUrls().adminUrl);
+  const u = new URL(adminUrl);
   u.pathname = `/${database}`;
   return u.toString();
 }
@@ -54,6 +60,7 @@ async function rowCounts(database: string): Promise<Record<string, number>> {
 }
 
 describe('backup, restore and restore drill (ops/*.sh) on a real PostgreSQL', () => {
+  let cluster: (TestCluster & { description: string }) | undefined;
   let source: TestDatabase;
   let work: string;
   let backupDir: string;
@@ -73,7 +80,10 @@ describe('backup, restore and restore drill (ops/*.sh) on a real PostgreSQL', ()
   }
 
   beforeAll(async () => {
-    const admin = new URL(testDatabaseUrls().adminUrl);
+    cluster = await startClusterForPgDump(testDatabaseUrls().adminUrl);
+    process.stdout.write(`[backup-restore] on ${cluster.description}\n`);
+    adminUrl = cluster.adminUrl;
+    const admin = new URL(adminUrl);
     source = await createTestDatabase(admin.toString(), 'lhcms_bak');
     await runMigrations(
       loadEnv({
@@ -156,12 +166,14 @@ describe('backup, restore and restore drill (ops/*.sh) on a real PostgreSQL', ()
       RETENTION_DAYS: '30',
       LHCMS_HOME: PROJECT_ROOT,
     };
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
-    const adminUrl = testDatabaseUrls().adminUrl;
-    for (const db of restored) await dropDatabase(adminUrl, db).catch(() => undefined);
-    await source?.drop();
+    if (adminUrl) {
+      for (const db of restored) await dropDatabase(adminUrl, db).catch(() => undefined);
+      await source?.drop();
+    }
+    await cluster?.stop();
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
@@ -249,7 +261,7 @@ describe('backup, restore and restore drill (ops/*.sh) on a real PostgreSQL', ()
       }
       await expect(c.query('DELETE FROM cases')).rejects.toThrow(/permission denied/);
     });
-  }, 60_000);
+  }, 120_000);
 
   it('never restores over an existing database, a tampered dump, or credentials given as arguments', () => {
     const over = sh('restore_database.sh', [dump, source.name], { PGDATABASE: 'postgres' });
@@ -291,7 +303,7 @@ describe('backup, restore and restore drill (ops/*.sh) on a real PostgreSQL', ()
 
   it('the restore drill restores into a scratch database, matches the archive and the source, and drops it', async () => {
     const drills = () =>
-      withClient(testDatabaseUrls().adminUrl, async (c) =>
+      withClient(adminUrl, async (c) =>
         (
           await c.query(`SELECT datname FROM pg_database WHERE datname LIKE 'lhcms_drill_%'`)
         ).rows.map((r: { datname: string }) => r.datname),

@@ -4,56 +4,111 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 /**
- * External tools the deployment tests drive (helm, promtool, shellcheck).
- * .ci/run builds or installs them and exports HELM_BIN / PROMTOOL_BIN /
- * SHELLCHECK_BIN. Found in that order: the variable, the CI tool cache
+ * External programs the tests drive: helm, promtool, local-kms, shellcheck,
+ * nginx. `npm test` prepares them first (scripts/test-tools.sh: helm,
+ * promtool and local-kms built with `go install` into the tool cache, nginx
+ * and shellcheck installed with apt-get as root) and passes where they are
+ * in HELM_BIN, PROMTOOL_BIN, LOCAL_KMS_BIN, SHELLCHECK_BIN, NGINX_BIN; .ci/run
+ * uses the same script. Found in that order: the variable, the tool cache
  * (`$LHCMS_TOOLS_DIR`, default ~/.cache/lhcms-tools), then PATH.
  *
- * With CI=true a missing tool fails the test that needs it (never a silent
- * skip); elsewhere those tests are skipped with a note saying how to get it.
+ * A missing tool fails the tests that need it, with a message saying what to
+ * install: never a silent skip. The one exception is `npm run test:unit`
+ * (LHCMS_TEST_TIERS=unit, which prepares no tools, outside CI): there a
+ * missing shellcheck skips its block, with a title saying why.
  */
 export interface Tool {
   name: string;
   /** Absolute path, or undefined when not installed. */
   bin: string | undefined;
-  /** How to get it, for the title of a skipped block (default: run .ci/run once). */
-  hint?: string;
+  /** What to do when it is missing. */
+  hint: string;
 }
 
-export const HELM_VERSION = 'v3.22.0';
-export const PROMTOOL_VERSION = 'v0.316.0';
+const TOOLS_SCRIPT = path.resolve(__dirname, '../../scripts/test-tools.sh');
+
+/** A pinned version, read from scripts/test-tools.sh (the one place it is written). */
+function pinned(name: string): string {
+  const m = new RegExp(`^${name}=(\\S+)$`, 'm').exec(fs.readFileSync(TOOLS_SCRIPT, 'utf8'));
+  if (!m) throw new Error(`scripts/test-tools.sh pins no ${name}`);
+  return m[1];
+}
+
+export const HELM_VERSION = pinned('HELM_VERSION');
+export const PROMTOOL_VERSION = pinned('PROMTOOL_VERSION');
+export const LOCAL_KMS_VERSION = pinned('LOCAL_KMS_VERSION');
 
 const TOOLS_DIR = process.env.LHCMS_TOOLS_DIR ?? path.join(os.homedir(), '.cache', 'lhcms-tools');
 
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+function onPath(name: string, extra: string[] = []): string | undefined {
+  for (const dir of [...(process.env.PATH ?? '').split(path.delimiter), ...extra]) {
     const p = path.join(dir, name);
     if (dir && fs.existsSync(p)) return p;
   }
   return undefined;
 }
 
-function find(name: string, envVar: string, cached: string | undefined): Tool {
+function find(
+  name: string,
+  envVar: string,
+  cached: string | undefined,
+  hint: string,
+  extraDirs: string[] = [],
+): Tool {
   const fromEnv = process.env[envVar];
   if (fromEnv) {
     if (!fs.existsSync(fromEnv)) throw new Error(`${envVar}=${fromEnv} does not exist`);
-    return { name, bin: fromEnv };
+    return { name, bin: fromEnv, hint };
   }
-  if (cached && fs.existsSync(cached)) return { name, bin: cached };
-  return { name, bin: onPath(name) };
+  if (cached && fs.existsSync(cached)) return { name, bin: cached, hint };
+  return { name, bin: onPath(name, extraDirs), hint };
 }
 
-export const helm = (): Tool =>
-  find('helm', 'HELM_BIN', path.join(TOOLS_DIR, `helm-${HELM_VERSION}`, 'helm'));
-export const promtool = (): Tool =>
+const goHint = (name: string, envVar: string) =>
+  `\`npm test\` builds ${name} with \`go install\` (scripts/test-tools.sh) when Go is installed: install Go (https://go.dev/dl/) and run \`npm test\` again, or set ${envVar} to a ${name} binary`;
+const aptHint = (name: string, pkg: string, envVar: string) =>
+  `install it (Debian/Ubuntu: apt-get install ${pkg}; \`npm test\` does this when run as root), or set ${envVar} to a ${name} binary`;
+
+const goTool = (name: string, envVar: string, version: string, extraDirs: string[] = []): Tool =>
   find(
-    'promtool',
-    'PROMTOOL_BIN',
-    path.join(TOOLS_DIR, `promtool-${PROMTOOL_VERSION}`, 'promtool'),
+    name,
+    envVar,
+    path.join(TOOLS_DIR, `${name}-${version}`, name),
+    goHint(name, envVar),
+    extraDirs,
   );
-export const shellcheck = (): Tool => find('shellcheck', 'SHELLCHECK_BIN', undefined);
+
+export const helm = (): Tool => goTool('helm', 'HELM_BIN', HELM_VERSION);
+export const promtool = (): Tool => goTool('promtool', 'PROMTOOL_BIN', PROMTOOL_VERSION);
+export const localKms = (): Tool =>
+  goTool('local-kms', 'LOCAL_KMS_BIN', LOCAL_KMS_VERSION, [path.join(os.homedir(), 'go', 'bin')]);
+export const shellcheck = (): Tool =>
+  find(
+    'shellcheck',
+    'SHELLCHECK_BIN',
+    undefined,
+    aptHint('shellcheck', 'shellcheck', 'SHELLCHECK_BIN'),
+  );
+export const nginx = (): Tool =>
+  find('nginx', 'NGINX_BIN', undefined, aptHint('nginx', 'nginx-light', 'NGINX_BIN'), [
+    '/usr/sbin',
+    '/usr/local/sbin',
+  ]);
 
 export const IN_CI = process.env.CI === 'true';
+
+/** `npm run test:unit` outside CI: the one run that prepares no tools. */
+const UNIT_ONLY = !IN_CI && process.env.LHCMS_TEST_TIERS === 'unit';
+
+function missingMessage(tool: Tool): string {
+  return `${tool.name} is not installed: ${tool.hint}`;
+}
+
+/** The tool's path, or an error saying what to install. */
+export function requireTool(tool: Tool): string {
+  if (!tool.bin) throw new Error(missingMessage(tool));
+  return tool.bin;
+}
 
 /**
  * The Docker CLI (DOCKER_BIN, else PATH), when a Docker engine answers it.
@@ -72,8 +127,9 @@ export function dockerEngine(): Tool {
 }
 
 /**
- * `describe` when the tool is there; under CI=true a missing tool becomes a
- * failing test; elsewhere a skipped block whose title says why.
+ * `describe` when the tool is there; else a failing test that says what to
+ * install (under `npm run test:unit` outside CI: a skipped block whose title
+ * says why).
  */
 export function describeWithTool(tool: Tool, title: string, body: (bin: string) => void): void {
   if (tool.bin) {
@@ -81,19 +137,16 @@ export function describeWithTool(tool: Tool, title: string, body: (bin: string) 
     describe(title, () => body(bin));
     return;
   }
-  if (IN_CI) {
-    describe(title, () => {
-      it(`needs ${tool.name}`, () => {
-        throw new Error(
-          `${tool.name} is not available: CI=true requires it (.ci/run provides it; see its "tools" step)` +
-            (tool.hint ? `: ${tool.hint}` : ''),
-        );
-      });
-    });
+  if (UNIT_ONLY) {
+    describe.skip(`${title} [skipped by test:unit, which prepares no tools: ${tool.name} not found; \`npm test\` prepares it]`, () =>
+      body(''));
     return;
   }
-  describe.skip(`${title} [skipped: ${tool.hint ?? `${tool.name} not found; run .ci/run once to build it`}]`, () =>
-    body(''));
+  describe(title, () => {
+    it(`needs ${tool.name}`, () => {
+      throw new Error(missingMessage(tool));
+    });
+  });
 }
 
 export function run(

@@ -29,7 +29,11 @@ const RECOVERY_MS = 5000;
 const LIST = '/api/v1/cases/?per_page=5';
 
 const redisUrl = process.env.TEST_REDIS_URL;
-const describeWithRedis = redisUrl ? describe : describe.skip;
+/** Without TEST_REDIS_URL the cache runs in memory: this suite is skipped, and its title says so. */
+const describeWithRedis = (title: string, body: () => void) =>
+  redisUrl
+    ? describe(title, body)
+    : describe.skip(`${title} [skipped: TEST_REDIS_URL is not set (docs/testing.md)]`, body);
 
 function p95(ms: number[]): number {
   const sorted = [...ms].sort((a, b) => a - b);

@@ -2,14 +2,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { nginx, requireTool } from '../deploy/tools';
 
 const CONF = path.resolve(__dirname, '../../ops/nginx/lhcms.conf');
 
-function nginxBinary(): string {
-  for (const p of ['/usr/sbin/nginx', '/usr/bin/nginx', '/usr/local/sbin/nginx'])
-    if (fs.existsSync(p)) return p;
-  throw new Error('nginx is not installed (apt-get install nginx-light; .ci/run does this)');
-}
+/** NGINX_BIN (`npm test` sets it), else /usr/sbin, /usr/local/sbin or PATH; missing: fails, saying what to install. */
+const nginxBinary = (): string => requireTool(nginx());
 
 /** `nginx -t` on the config, included in a minimal main config with a throwaway certificate. */
 function nginxTest(conf: string): { ok: boolean; output: string } {

@@ -18,6 +18,7 @@ import {
 } from '@lhcms/testing';
 import { Client } from 'pg';
 import { rotateKeys } from '../../apps/api/src/encryption/key-rotation';
+import { localKms, requireTool } from '../deploy/tools';
 
 const PHI_COLUMNS = [
   'patient_info',
@@ -245,19 +246,8 @@ describe('key rotation and legacy plaintext (own database)', () => {
   });
 });
 
-function localKmsBinary(): string {
-  const candidates = [
-    process.env.LOCAL_KMS_BIN,
-    path.join(os.homedir(), 'go/bin/local-kms'),
-  ].filter(Boolean) as string[];
-  const found = candidates.find((p) => fs.existsSync(p));
-  if (!found) {
-    throw new Error(
-      'local-kms is not installed: go install github.com/nsmithuk/local-kms@latest (.ci/run does this)',
-    );
-  }
-  return found;
-}
+/** LOCAL_KMS_BIN (`npm test` builds it), the tool cache or ~/go/bin; missing: fails, saying what to install. */
+const localKmsBinary = (): string => requireTool(localKms());
 
 describe('PHI field encryption with AWS KMS (local KMS-compatible server)', () => {
   let kms: ChildProcess | undefined;

@@ -24,4 +24,10 @@ export default async function globalSetup(): Promise<void> {
   process.stdout.write(
     `\n[test] database ${db.name} on ${process.env.TEST_DATABASE_URL ? 'TEST_DATABASE_URL' : 'an embedded PostgreSQL 17'}\n`,
   );
+  // Jest lists a wholly skipped file only as a count: say here which one and why.
+  if (!process.env.TEST_REDIS_URL) {
+    process.stdout.write(
+      '[test] TEST_REDIS_URL is not set: the cache runs in memory, and the Redis fault suite (test/faults/redis-faults.e2e-spec.ts) is skipped\n',
+    );
+  }
 }

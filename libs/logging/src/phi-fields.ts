@@ -18,6 +18,20 @@ export const PHI_FIELDS = [
   // Case notes: the text and a deletion's reason.
   'text',
   'delete_reason',
+  // The prescriptions (clinical detail with free-text notes), under their wire
+  // names, their column names and the response's `dental_details`; the
+  // shade's free text. apps/api/src/case-model/case.columns.spec.ts checks that
+  // every encrypted column of the case catalogue is listed here.
+  'fixed_prosthetic',
+  'denture',
+  'night_guard',
+  'implant',
+  'fixed_prosthetic_details',
+  'denture_details',
+  'night_guard_details',
+  'implant_details',
+  'dental_details',
+  'shade_description',
   // SQL parameters of a failed query (TypeORM QueryFailedError) are row values.
   'parameters',
 ] as const;

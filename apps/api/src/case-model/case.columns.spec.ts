@@ -1,3 +1,4 @@
+import { PHI_FIELDS } from '@lhcms/logging';
 import { caseChangedFields } from '../audit/changed-fields';
 import { SEED_COLUMNS } from '../../../../ops/bench/seed-db';
 import { PHI_COLUMNS } from '../encryption/phi-cipher';
@@ -248,6 +249,13 @@ describe('the case column catalogue', () => {
       sorted([...BEFORE.phiColumns.map((c) => c.column), 'patient_id_bidx']),
     );
     for (const c of phi) expect(TRAIL_VALUE_COLUMNS.has(c)).toBe(false);
+  });
+
+  it('the log redaction list covers every encrypted column: its column name, its wire name, and dental_details', () => {
+    const encrypted = ENCRYPTED_COLUMNS.flatMap(({ column }) => [column, wireName(column)]);
+    const wanted = [...new Set([...encrypted, 'dental_details'])];
+    expect(wanted).toEqual(expect.arrayContaining(['fixed_prosthetic', 'implant_details']));
+    expect(wanted.filter((f) => !(PHI_FIELDS as readonly string[]).includes(f))).toEqual([]);
   });
 
   it('an audited write of every column carries no PHI value, only plain values it allows', () => {

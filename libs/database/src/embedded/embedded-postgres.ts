@@ -33,6 +33,12 @@ export interface EmbeddedPostgresOptions {
   /** Where the server's own log goes. */
   logFile: string;
   log?: (msg: string) => void;
+  /**
+   * Server binaries to run instead of the npm package's PostgreSQL 17, e.g. the
+   * machine's own (/usr/lib/postgresql/15/bin) for a test that needs a server
+   * of the machine's pg_dump version.
+   */
+  binaries?: Binaries;
 }
 
 export interface Binaries {
@@ -212,7 +218,7 @@ export class EmbeddedPostgres {
   static async start(opts: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
     const log = opts.log ?? (() => undefined);
     const as = runAsUser();
-    const bins = usableBinaries(findBinaries(), as);
+    const bins = usableBinaries(opts.binaries ?? findBinaries(), as);
     fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
     if (as) fs.chownSync(opts.dataDir, as.uid, as.gid);
     // Before anything else touches the folder (initdb, a stale server): a live owner refuses here.
@@ -364,7 +370,7 @@ export class EmbeddedPostgres {
       }
     })();
     await Promise.race([ready, exited]);
-    log(`embedded PostgreSQL 17 listening on 127.0.0.1:${this.opts.port} (pid ${child.pid})`);
+    log(`embedded PostgreSQL listening on 127.0.0.1:${this.opts.port} (pid ${child.pid})`);
   }
 
   get port(): number {

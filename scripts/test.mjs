@@ -1,0 +1,73 @@
+// `npm test`: prepares the external programs the tests drive
+// (scripts/test-tools.sh: helm, promtool, local-kms, shellcheck, nginx; a few
+// milliseconds once they are cached), passes where they are to Jest in
+// HELM_BIN, PROMTOOL_BIN, LOCAL_KMS_BIN, SHELLCHECK_BIN and NGINX_BIN, then
+// runs Jest with the arguments given (`npm test -- <paths>`). A tool that
+// cannot be prepared is reported here, and the tests that need it fail saying
+// what to install. `npm run test:unit` runs Jest directly: it needs no tools.
+// For the image test it starts a Docker engine when none runs (below).
+import { spawn, spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const env = { ...process.env };
+
+if (env.LHCMS_TEST_TIERS !== 'unit') {
+  const tools = spawnSync('bash', [path.join(root, 'scripts/test-tools.sh')], {
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (tools.error) throw tools.error;
+  for (const line of tools.stdout.split('\n')) {
+    const m = /^([A-Z_]+_BIN)=(.+)$/.exec(line);
+    if (m) env[m[1]] = m[2];
+  }
+}
+
+// The real image test (test/deploy/docker-image.int-spec.ts) needs a Docker engine: when the
+// run may include it and none answers, start Debian's dockerd here (as root; `.ci/run` does the
+// same) and stop it when Jest is done. The base images are made (or found cached) first.
+const args = process.argv.slice(2);
+const paths = args.filter((a) => !a.startsWith('-'));
+const mayRunImageTest =
+  env.LHCMS_TEST_TIERS !== 'unit' &&
+  (env.LHCMS_TEST_TIERS === undefined || env.LHCMS_TEST_TIERS.includes('deploy')) &&
+  (paths.length === 0 || paths.some((p) => /docker|deploy/.test(p)));
+let dockerd;
+const engineAnswers = () =>
+  spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { stdio: 'ignore' })
+    .status === 0;
+if (mayRunImageTest && !env.DOCKER_BIN && !engineAnswers()) {
+  const found = spawnSync('sh', ['-c', 'command -v dockerd'], { encoding: 'utf8' });
+  if (found.status === 0 && process.getuid?.() === 0) {
+    console.error('npm test: starting dockerd for the image test (stopped when the tests end)');
+    dockerd = spawn('dockerd', [], { stdio: 'ignore' });
+    for (let i = 0; i < 60 && !engineAnswers(); i++) spawnSync('sleep', ['1']);
+  }
+}
+if (mayRunImageTest && engineAnswers()) {
+  spawnSync('bash', [path.join(root, 'ops/docker/make-base-image.sh')], {
+    env,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+const jest = spawn(
+  process.execPath,
+  [
+    '--experimental-vm-modules',
+    '--disable-warning=ExperimentalWarning',
+    path.join(root, 'node_modules/jest/bin/jest.js'),
+    ...args,
+  ],
+  { env, stdio: 'inherit' },
+);
+// Ctrl-C reaches Jest itself (same process group): wait for it to finish its teardown.
+process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => jest.kill('SIGTERM'));
+jest.on('exit', (code, signal) => {
+  process.exitCode = code ?? (signal ? 1 : 0);
+  if (dockerd) dockerd.kill('SIGTERM');
+});
