@@ -6,6 +6,7 @@ import { CreateAuditTrail1764700000000 } from './1764700000000-CreateAuditTrail'
 import { CaseStatusCounts1764800000000 } from './1764800000000-CaseStatusCounts';
 import { FasterAuditSealing1764900000000 } from './1764900000000-FasterAuditSealing';
 import { CaseOwnerLookup1765000000000 } from './1765000000000-CaseOwnerLookup';
+import { CreateAttachments1765100000000 } from './1765100000000-CreateAttachments';
 
 /**
  * Every migration, in order. Classes rather than a glob, so the app, the
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   CaseStatusCounts1764800000000,
   FasterAuditSealing1764900000000,
   CaseOwnerLookup1765000000000,
+  CreateAttachments1765100000000,
 ];

@@ -85,6 +85,54 @@ export class Env {
   @Max(512)
   JSON_MAX_DEPTH = 32;
 
+  // ---- attachments ----------------------------------------------------------
+  @EnvVar({
+    group: 'attachments',
+    description:
+      'Largest accepted attachment in bytes (default 250 MiB); an upload is refused with 413 as soon as it passes this.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  ATTACHMENT_MAX_BYTES = 262_144_000;
+
+  @EnvVar({
+    group: 'attachments',
+    description:
+      'Comma-separated content types accepted as attachments, as sniffed from the bytes (never the filename or the Content-Type sent); anything else is 415.',
+    example: 'model/stl,application/pdf',
+  })
+  @ListEnv()
+  @IsString({ each: true })
+  ATTACHMENT_ALLOWED_TYPES: string[] = [
+    'model/stl',
+    'model/obj',
+    'model/ply',
+    'application/dicom',
+    'image/jpeg',
+    'image/png',
+    'application/pdf',
+  ];
+
+  @EnvVar({
+    group: 'attachments',
+    description: 'Most live (not deleted) attachments one case may have; one more is 409.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  ATTACHMENT_MAX_PER_CASE = 100;
+
+  @EnvVar({
+    group: 'attachments',
+    description:
+      'Most bytes the live attachments of one case may take together (default 2 GiB); an upload past it is refused with 413 as soon as it passes.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  ATTACHMENT_MAX_CASE_BYTES = 2_147_483_648;
+
   @EnvVar({
     group: 'server',
     description:

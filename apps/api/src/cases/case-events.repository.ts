@@ -3,7 +3,14 @@ import { Injectable } from '@nestjs/common';
 import { type Db, rows } from '@lhcms/database';
 
 export type CaseEventType =
-  'created' | 'updated' | 'status_changed' | 'stage_changed' | 'reopened' | 'deleted';
+  | 'created'
+  | 'updated'
+  | 'status_changed'
+  | 'stage_changed'
+  | 'reopened'
+  | 'deleted'
+  | 'attachment_added'
+  | 'attachment_deleted';
 
 /** A field a change touched: names only for PHI fields, old and new values for the others. */
 export interface ChangedField {

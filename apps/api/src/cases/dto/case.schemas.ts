@@ -359,6 +359,8 @@ const CaseEvent: Schema = {
       'stage_changed',
       'reopened',
       'deleted',
+      'attachment_added',
+      'attachment_deleted',
     ]),
     actor_user_id: nullable(str()),
     occurred_at: str({ format: 'date-time' }),
