@@ -5,6 +5,7 @@ import { DatabaseModule } from '@lhcms/database';
 import { loggerModule } from '@lhcms/logging';
 import { RequestContextModule } from '@lhcms/request-context';
 import type { CreateAppOptions } from './app.factory';
+import { AttachmentsModule } from './attachments';
 import { AuditModule } from './audit/audit.module';
 import { CasesModule } from './cases/cases.module';
 import { HealthModule } from './health/health.module';
@@ -30,6 +31,7 @@ export class AppModule {
         AuditModule,
         HealthModule,
         CasesModule,
+        AttachmentsModule,
         ...(options.imports ?? []),
       ],
     };

@@ -163,6 +163,41 @@ export const METRICS = [
     labels: [],
     help: 'Requests the rate limiter could not count in Redis (down, or slower than REDIS_TIMEOUT_MS): the shared limit fails open for them, and each replica limits them on its own count instead.',
   },
+  {
+    name: 'lhcms_attachment_uploads_total',
+    type: 'counter',
+    labels: ['outcome'],
+    help: 'Attachment uploads by outcome: stored, refused (a 4xx: type, size, limits, checksum, bad input), aborted (the client went away), failed (storage or database fault).',
+    values: { outcome: ['stored', 'refused', 'aborted', 'failed'] },
+  },
+  {
+    name: 'lhcms_attachment_bytes_total',
+    type: 'counter',
+    labels: ['direction'],
+    help: 'Attachment bytes received from clients (`in`, as uploaded) and served to them (`out`, plaintext).',
+    values: { direction: ['in', 'out'] },
+  },
+  {
+    name: 'lhcms_attachment_storage_duration_seconds',
+    type: 'histogram',
+    labels: ['operation'],
+    help: 'Duration of object store calls (a put spans the whole streamed upload; a get, until the stream is open).',
+    buckets: LATENCY_BUCKETS,
+    values: { operation: ['put', 'get', 'size', 'delete', 'check'] },
+  },
+  {
+    name: 'lhcms_attachment_storage_errors_total',
+    type: 'counter',
+    labels: ['operation'],
+    help: 'Object store calls that failed (unreachable, refused, timed out); a missing object is not counted here.',
+    values: { operation: ['put', 'get', 'size', 'delete', 'check'] },
+  },
+  {
+    name: 'lhcms_attachment_integrity_failures_total',
+    type: 'counter',
+    labels: [],
+    help: 'Stored attachments that failed their integrity check on download (tampered, truncated or missing object): never served.',
+  },
 ] as const satisfies readonly MetricSpec[];
 
 export type MetricName = (typeof METRICS)[number]['name'];

@@ -1,0 +1,3 @@
+/** What other modules may use of the attachments module. */
+export { AttachmentsModule } from './attachments.module';
+export { ATTACHMENT_STORE } from './attachment-store';

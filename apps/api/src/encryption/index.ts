@@ -1,0 +1,4 @@
+/** What other modules may use of the encryption module. */
+export { EncryptionModule } from './encryption.module';
+export { DataKeyService } from './data-key.service';
+export { PhiCipher } from './phi-cipher';
