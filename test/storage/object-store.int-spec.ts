@@ -55,7 +55,13 @@ function body(total: number, at?: (sent: number, stream: Readable) => void): Rea
   });
 }
 
-function contract(name: string, make: () => Promise<Harness>, teardown: () => Promise<void>) {
+function contract(
+  name: string,
+  make: () => Promise<Harness>,
+  teardown: () => Promise<void>,
+  /** Cases of this store only, run while it is up. */
+  extra?: () => void,
+) {
   describe(`${name} object store (contract)`, () => {
     let h: Harness;
     beforeAll(async () => {
@@ -229,6 +235,8 @@ function contract(name: string, make: () => Promise<Harness>, teardown: () => Pr
       expect(out.same).toBe(true);
       expect(out.growthMb).toBeLessThan(64);
     }, 300_000);
+
+    extra?.();
   });
 }
 
@@ -318,6 +326,33 @@ const dataKey = randomBytes(32);
   );
 }
 
+describe('filesystem object store', () => {
+  it('sweeps temp files a crash left behind, and only old ones', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lhcms-fs-sweep-'));
+    try {
+      const store = new FilesystemObjectStore(dir);
+      const key = newObjectKey();
+      await store.put(key, Readable.from([Buffer.from('kept')]));
+      const fan = path.dirname(path.join(dir, key));
+      const old = path.join(fan, '.tmp-crashed');
+      const fresh = path.join(fan, '.tmp-uploading');
+      fs.writeFileSync(old, 'x');
+      fs.writeFileSync(fresh, 'y');
+      const dayAgo = new Date(Date.now() - 25 * 3600 * 1000);
+      fs.utimesSync(old, dayAgo, dayAgo);
+      expect(await store.sweepTempFiles()).toBe(1);
+      expect(fs.existsSync(old)).toBe(false);
+      expect(fs.existsSync(fresh)).toBe(true);
+      expect(await store.size(key)).toBe(4);
+      const keys: string[] = [];
+      for await (const k of store.keys()) keys.push(k);
+      expect(keys).toEqual([key]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 // ---- the S3 store on SeaweedFS ----------------------------------------------------
 describeWithTool(weed(), 'S3 store on a real S3-compatible server', (bin) => {
   let server: TestS3Server | undefined;
@@ -354,6 +389,27 @@ describeWithTool(weed(), 'S3 store on a real S3-compatible server', (bin) => {
     async () => {
       store?.destroy();
       await server?.close();
+    },
+    () => {
+      it('a server that stops answering: calls fail with ObjectStoreError after the timeout', async () => {
+        const srv = server!;
+        const s = store!;
+        const key = newObjectKey();
+        await s.put(key, Readable.from([Buffer.from('x')]));
+        srv.freeze();
+        try {
+          const t0 = Date.now();
+          await expect(s.check()).rejects.toBeInstanceOf(ObjectStoreError);
+          await expect(s.get(key)).rejects.toBeInstanceOf(ObjectStoreError);
+          // Two attempts of 3 s each, plus the SDK's backoff.
+          expect(Date.now() - t0).toBeLessThan(30_000);
+        } finally {
+          srv.thaw();
+        }
+        await s.check();
+        expect(await s.size(key)).toBe(1);
+        await s.delete(key);
+      }, 60_000);
     },
   );
 });

@@ -165,6 +165,37 @@ export class FilesystemObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * Removes temp files older than `maxAgeMs` (left by a crash mid-upload; a
+   * failed or aborted put removes its own). Returns how many it removed.
+   */
+  async sweepTempFiles(maxAgeMs = 24 * 3600 * 1000): Promise<number> {
+    const before = Date.now() - maxAgeMs;
+    let removed = 0;
+    const sweep = async (dir: string): Promise<void> => {
+      let names: string[];
+      try {
+        names = await fs.promises.readdir(dir);
+      } catch (e) {
+        if (code(e) === 'ENOENT' || code(e) === 'ENOTDIR') return;
+        throw storeError('list', e);
+      }
+      for (const n of names) {
+        const p = path.join(dir, n);
+        if (dir === this.rootDir && FANOUT.test(n)) await sweep(p);
+        else if (n.startsWith(TEMP_PREFIX)) {
+          const st = await fs.promises.stat(p).catch(() => undefined);
+          if (st?.isFile() && st.mtimeMs < before) {
+            await fs.promises.rm(p, { force: true });
+            removed++;
+          }
+        }
+      }
+    };
+    await sweep(this.rootDir);
+    return removed;
+  }
+
   /** The root exists (it is created) and a file can be written, synced and removed there. */
   async check(): Promise<void> {
     const probe = path.join(this.rootDir, `${TEMP_PREFIX}check-${randomBytes(6).toString('hex')}`);

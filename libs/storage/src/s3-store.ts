@@ -41,9 +41,15 @@ function describe(e: unknown): { name: string; status?: number } {
   const err = e as {
     name?: string;
     Code?: string;
+    code?: string;
     $metadata?: { httpStatusCode?: number };
   };
-  return { name: err?.Code ?? err?.name ?? 'Error', status: err?.$metadata?.httpStatusCode };
+  // A network error's errno code (ECONNREFUSED, ETIMEDOUT) says more than its name.
+  const name =
+    err?.Code ??
+    (err?.name === 'Error' && typeof err.code === 'string' ? err.code : err?.name) ??
+    'Error';
+  return { name, status: err?.$metadata?.httpStatusCode };
 }
 
 function isNotFound(e: unknown): boolean {
@@ -163,6 +169,7 @@ export class S3ObjectStore implements ObjectStore {
     try {
       await upload.done();
     } catch (e) {
+      body.destroy();
       await this.abortMultipart(Key, upload);
       if (bodyError) throw bodyError;
       throw storeError('put', e);

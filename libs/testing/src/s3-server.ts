@@ -21,6 +21,10 @@ export interface TestS3Server {
   stop(): Promise<void>;
   /** Starts it again on the same ports and data. */
   start(): Promise<void>;
+  /** Freezes the process (SIGSTOP): connections are accepted by the kernel but never answered. */
+  freeze(): void;
+  /** Lets a frozen process go on (SIGCONT). */
+  thaw(): void;
   /** Stops it and removes its data. */
   close(): Promise<void>;
   /** What the server printed (for a failing test's message). */
@@ -161,7 +165,10 @@ export async function startS3Server(
     secretAccessKey,
     stop,
     start,
+    freeze: () => proc?.child.kill('SIGSTOP'),
+    thaw: () => proc?.child.kill('SIGCONT'),
     close: async () => {
+      proc?.child.kill('SIGCONT');
       await stop();
       fs.rmSync(dir, { recursive: true, force: true });
     },
