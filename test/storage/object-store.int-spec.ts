@@ -1,6 +1,9 @@
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { encryptedSize, SegmentIntegrityError } from '@lhcms/crypto';
 import {
   FilesystemObjectStore,
+  getDecrypted,
+  putEncrypted,
   InvalidObjectKeyError,
   newObjectKey,
   ObjectNotFoundError,
@@ -138,6 +141,44 @@ function contract(
       expect(listed).not.toContain(made[1]);
       for (const k of listed) expect(k).toMatch(/^[a-z0-9]{2}\/[A-Za-z0-9_-]{20,}$/);
       for (const k of made) await h.store.delete(k);
+    });
+
+    it('encrypted objects: whole and ranged plaintext reads; a wrong context fails', async () => {
+      const plain = randomBytes(3 * 65536 + 1000);
+      const dataKey = randomBytes(32);
+      const key = newObjectKey();
+      const ctx = 'lab:1|attachment:a1';
+      const put = await putEncrypted(h.store, key, Readable.from([plain]), dataKey, ctx);
+      expect(put).toEqual({ plainBytes: plain.length, storedBytes: encryptedSize(plain.length) });
+      const stored = await readAll(await h.store.get(key));
+      expect(stored.includes(plain.subarray(0, 64))).toBe(false);
+      const whole = await getDecrypted(h.store, key, dataKey, ctx);
+      expect(whole.plainSize).toBe(plain.length);
+      expect((await readAll(whole.stream)).equals(plain)).toBe(true);
+      for (const [a, b] of [
+        [0, 0],
+        [65_530, 65_540],
+        [100_000, 250_000],
+        [plain.length - 5, plain.length + 100],
+      ]) {
+        const r = await getDecrypted(h.store, key, dataKey, ctx, { start: a, end: b });
+        expect(r.end).toBe(Math.min(b, plain.length - 1));
+        expect((await readAll(r.stream)).equals(plain.subarray(a, b + 1))).toBe(true);
+      }
+      await expect(
+        getDecrypted(h.store, key, dataKey, ctx, { start: plain.length, end: plain.length }),
+      ).rejects.toBeInstanceOf(RangeError);
+      const other = await getDecrypted(h.store, key, dataKey, 'lab:2|attachment:a1');
+      await expect(readAll(other.stream)).rejects.toBeInstanceOf(SegmentIntegrityError);
+      const ranged = await getDecrypted(h.store, key, dataKey, 'lab:2|attachment:a1', {
+        start: 70_000,
+        end: 70_010,
+      });
+      await expect(readAll(ranged.stream)).rejects.toBeInstanceOf(SegmentIntegrityError);
+      await h.store.delete(key);
+      await expect(getDecrypted(h.store, key, dataKey, ctx)).rejects.toBeInstanceOf(
+        ObjectNotFoundError,
+      );
     });
 
     it('refuses keys it did not make (paths, traversal, other shapes)', async () => {
