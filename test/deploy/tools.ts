@@ -4,9 +4,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 /**
- * External tools the deployment tests drive (helm, promtool, shellcheck).
- * .ci/run builds or installs them and exports HELM_BIN / PROMTOOL_BIN /
- * SHELLCHECK_BIN. Found in that order: the variable, the CI tool cache
+ * External tools the deployment and storage tests drive (helm, promtool,
+ * shellcheck, weed). .ci/run builds or installs them and exports HELM_BIN /
+ * PROMTOOL_BIN / SHELLCHECK_BIN / WEED_BIN. Found in that order: the variable, the CI tool cache
  * (`$LHCMS_TOOLS_DIR`, default ~/.cache/lhcms-tools), then PATH.
  *
  * With CI=true a missing tool fails the test that needs it (never a silent
@@ -20,6 +20,8 @@ export interface Tool {
 
 export const HELM_VERSION = 'v3.22.0';
 export const PROMTOOL_VERSION = 'v0.316.0';
+/** SeaweedFS, the S3-compatible server of the attachment store tests (test/storage). */
+export const WEED_VERSION = 'v0.0.0-20261109003541-7506e5f91cd6';
 
 const TOOLS_DIR = process.env.LHCMS_TOOLS_DIR ?? path.join(os.homedir(), '.cache', 'lhcms-tools');
 
@@ -49,6 +51,8 @@ export const promtool = (): Tool =>
     'PROMTOOL_BIN',
     path.join(TOOLS_DIR, `promtool-${PROMTOOL_VERSION}`, 'promtool'),
   );
+export const weed = (): Tool =>
+  find('weed', 'WEED_BIN', path.join(TOOLS_DIR, `weed-${WEED_VERSION}`, 'weed'));
 export const shellcheck = (): Tool => find('shellcheck', 'SHELLCHECK_BIN', undefined);
 
 export const IN_CI = process.env.CI === 'true';
