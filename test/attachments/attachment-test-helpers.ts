@@ -129,7 +129,11 @@ export async function download(
   });
 }
 
-export async function newCase(s: Stack, user = 'admin', patientId = 'ATT-PATIENT'): Promise<number> {
+export async function newCase(
+  s: Stack,
+  user = 'admin',
+  patientId = 'ATT-PATIENT',
+): Promise<number> {
   const res = await s.as(user, '/api/v1/cases/', {
     method: 'POST',
     body: {

@@ -5,6 +5,7 @@ import { startStack, type Stack } from '@lhcms/testing';
 import {
   binaryStl,
   download,
+  multipartBody,
   newCase,
   PDF,
   raw,
@@ -103,7 +104,7 @@ describe('attachments API (filesystem store)', () => {
     const beyond = await download(s, 'viewer', caseId, id, { range: `bytes=${stl.length}-` });
     expect(beyond.status).toBe(416);
     expect(beyond.headers['content-range']).toBe(`bytes */${stl.length}`);
-    expect(beyond.json).toMatchObject({ status: 416 });
+    expect(beyond.json).toMatchObject({ code: 416 });
   });
 
   it('soft delete with a reason: gone from the list, content 404; a reason is required', async () => {
@@ -186,12 +187,14 @@ describe('attachments API (filesystem store)', () => {
       body: { file: 'x' },
     });
     expect(json.status).toBe(415);
-    const { multipartBody } = await import('./attachment-test-helpers');
     const mp = multipartBody({ file: { name: 'x.pdf', data: PDF } });
     const onCases = await raw(s.api.url, '/api/v1/cases/', {
       method: 'POST',
       body: mp.body,
-      headers: { authorization: `Bearer ${await s.token('admin')}`, 'content-type': mp.contentType },
+      headers: {
+        authorization: `Bearer ${await s.token('admin')}`,
+        'content-type': mp.contentType,
+      },
     });
     expect(onCases.status).toBe(415);
   });
