@@ -65,10 +65,17 @@ export class AttachmentsError extends DomainError<AttachmentsErrorCode> {
     );
   }
 
-  static unsupportedType(detected: string, allowed: readonly string[]): AttachmentsError {
+  /** The sniffed type is not allowed, or (`named`) contradicts the filename's extension. */
+  static unsupportedType(
+    detected: string,
+    allowed: readonly string[],
+    named?: string,
+  ): AttachmentsError {
     return new AttachmentsError(
       AttachmentsErrorCode.UnsupportedType,
-      `Files of type ${detected} are not accepted`,
+      named
+        ? `The file is ${detected}, not what its name says (${named})`
+        : `Files of type ${detected} are not accepted`,
       { detected_type: detected, allowed_types: allowed },
     );
   }

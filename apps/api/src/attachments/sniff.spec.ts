@@ -1,4 +1,4 @@
-import { defaultKind, sniffType } from './sniff';
+import { contradictsName, defaultKind, sniffType } from './sniff';
 
 function binaryStl(triangles: number): Buffer {
   const b = Buffer.alloc(84 + triangles * 50, 0);
@@ -73,5 +73,15 @@ describe('sniffType', () => {
     expect(defaultKind('image/png')).toBe('photo');
     expect(defaultKind('application/pdf')).toBe('document');
     expect(defaultKind('application/zip')).toBe('other');
+  });
+});
+
+describe('contradictsName', () => {
+  it('a .stl that is a PDF contradicts its name; a name without a known extension claims nothing', () => {
+    expect(contradictsName('crown.stl', 'application/pdf')).toBe(true);
+    expect(contradictsName('crown.STL', 'model/stl')).toBe(false);
+    expect(contradictsName('photo.jpeg', 'image/jpeg')).toBe(false);
+    expect(contradictsName('scan', 'model/stl')).toBe(false);
+    expect(contradictsName('notes.txt', 'application/pdf')).toBe(false);
   });
 });

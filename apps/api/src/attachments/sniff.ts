@@ -90,3 +90,27 @@ export function defaultKind(mime: string): 'scan' | 'photo' | 'document' | 'othe
   if (mime === 'application/pdf') return 'document';
   return 'other';
 }
+
+/** The content type a filename's extension claims, for the extensions of the allowed kinds of file. */
+const EXTENSION_TYPES: Record<string, string> = {
+  stl: 'model/stl',
+  obj: 'model/obj',
+  ply: 'model/ply',
+  dcm: 'application/dicom',
+  dicom: 'application/dicom',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  pdf: 'application/pdf',
+};
+
+/**
+ * Whether the bytes contradict the name: a `.stl` that is a PDF is refused
+ * (a disguised file), whatever the allowed types. A name without one of
+ * these extensions claims nothing.
+ */
+export function contradictsName(filename: string, mime: string): boolean {
+  const ext = /\.([A-Za-z0-9]{1,10})$/.exec(filename)?.[1]?.toLowerCase();
+  const claimed = ext ? EXTENSION_TYPES[ext] : undefined;
+  return claimed !== undefined && claimed !== mime;
+}

@@ -5,7 +5,7 @@ import type { ObjectStore } from '@lhcms/storage';
 import { encryptingStream } from '../attachment-cipher';
 import { AttachmentsError } from '../attachments.errors';
 import { metadataFilter } from '../metadata-strip';
-import { OCTET_STREAM, SNIFF_BYTES, sniffType } from '../sniff';
+import { contradictsName, OCTET_STREAM, SNIFF_BYTES, sniffType } from '../sniff';
 
 /** What was stored of one uploaded file. */
 export interface StoredFile {
@@ -27,6 +27,8 @@ export interface StreamToStoreOptions {
   labId: string;
   attachmentId: string;
   allowedTypes: readonly string[];
+  /** The (sanitised) filename: its extension must not contradict the bytes. */
+  filename: string;
   /** Bytes received: every chunk, as it arrives (metrics). */
   onBytes: (n: number) => void;
   /** Aborted when the client goes away. */
@@ -97,6 +99,10 @@ export async function streamToStore(
     const type = await sniffType(head, whole);
     if (!o.allowedTypes.includes(type.mime)) {
       throw AttachmentsError.unsupportedType(type.mime, o.allowedTypes);
+    }
+    if (contradictsName(o.filename, type.mime)) {
+      const ext = o.filename.slice(o.filename.lastIndexOf('.'));
+      throw AttachmentsError.unsupportedType(type.mime, o.allowedTypes, ext);
     }
 
     const source = Readable.from(

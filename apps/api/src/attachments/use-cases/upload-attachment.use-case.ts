@@ -169,6 +169,7 @@ export class UploadAttachment {
               labId,
               attachmentId: id,
               allowedTypes: this.env.ATTACHMENT_ALLOWED_TYPES,
+              filename,
               onBytes: (n) => this.metrics.attachmentTransfer('in', n),
               signal: upload.signal,
             },
