@@ -47,6 +47,10 @@ describe('OpenAPI document', () => {
         'GET /api/v1/audit-events/export',
         'GET /api/v1/audit-events/verify',
         'POST /api/v1/audit-events/patient-access-report',
+        'POST /api/v1/cases/{id}/attachments',
+        'GET /api/v1/cases/{id}/attachments',
+        'GET /api/v1/cases/{id}/attachments/{attachment_id}/content',
+        'DELETE /api/v1/cases/{id}/attachments/{attachment_id}',
       ].sort(),
     );
     for (const [method, path, op] of v1) {

@@ -16,6 +16,7 @@ import {
   installJsonBodyParser,
   isJsonContentType,
   MULTIPART_MEDIA_TYPE,
+  takesJsonBody,
   takesMultipart,
 } from './common/http/json-body';
 import { ValidationFailedError } from './common/errors/domain-error';
@@ -168,9 +169,13 @@ export async function createApp(
   fastify.addHook('preValidation', async (req) => {
     // The original answered 415 to a body-less POST/PUT/PATCH; a missing body is not "{}", and a
     // non-JSON content type is refused even when the body is empty.
-    if (BODY_METHODS.has(req.method) && req.routeOptions.url?.startsWith('/api/')) {
+    const config = req.routeOptions.config;
+    if (
+      (BODY_METHODS.has(req.method) || takesJsonBody(config)) &&
+      req.routeOptions.url?.startsWith('/api/')
+    ) {
       const type = req.headers['content-type'];
-      if (takesMultipart(req.routeOptions.config)) {
+      if (takesMultipart(config)) {
         if (type === undefined || !MULTIPART_MEDIA_TYPE.test(type)) throw unsupportedMultipart();
       } else if (!isJsonContentType(type)) {
         throw unsupportedMediaType();

@@ -17,14 +17,13 @@ import {
   ApiHeader,
   ApiOperation,
   ApiParam,
-  ApiProduces,
   ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Audited } from '../audit';
 import { Actor, type CaseActor, CaseIdPipe } from '../cases';
-import { MULTIPART_ROUTE_CONFIG } from '../common/http/json-body';
+import { JSON_BODY_ROUTE_CONFIG, MULTIPART_ROUTE_CONFIG } from '../common/http/json-body';
 import { ApiErrors, ApiJsonBody, ApiOk } from '../common/openapi/api-docs.decorators';
 import { SchemaPipe } from '../common/validation/schema.pipe';
 import { Permission, RequirePermission } from '../ums-gateway';
@@ -48,6 +47,8 @@ const ATTACHMENT_ID = ApiParam({
   name: 'attachment_id',
   schema: { type: 'string', format: 'uuid' },
 });
+
+const BINARY = { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } };
 
 /** At most this many parts in an upload: the file, kind, sha256 and a little slack for a clear 400. */
 const MULTIPART_LIMITS = { files: 2, fields: 4, parts: 6, fieldSize: 1024, headerPairs: 50 };
@@ -157,7 +158,6 @@ export class AttachmentsController {
     description:
       'The file as stored, with Content-Disposition, ETag (its SHA-256) and Accept-Ranges. One `Range: bytes=…` is answered 206; beyond the end, 416.',
   })
-  @ApiProduces('application/octet-stream')
   @LAB_HEADER
   @CASE_ID
   @ATTACHMENT_ID
@@ -166,8 +166,8 @@ export class AttachmentsController {
     required: false,
     description: 'One byte range, e.g. `bytes=0-1023`.',
   })
-  @ApiResponse({ status: 200, description: 'The whole file' })
-  @ApiResponse({ status: 206, description: 'The requested range' })
+  @ApiResponse({ status: 200, description: 'The whole file', content: BINARY })
+  @ApiResponse({ status: 206, description: 'The requested range', content: BINARY })
   @ApiErrors(401, 403, 404, 416, 500, 503)
   async content(
     @Actor() actor: CaseActor,
@@ -204,13 +204,16 @@ export class AttachmentsController {
   @Delete(':attachment_id')
   @HttpCode(204)
   @RequirePermission(Permission.CaseUpdate)
-  @Audited({
-    resourceType: 'attachment',
-    interaction: 'delete',
-    mode: 'transactional',
-    idParam: 'attachment_id',
-    successStatus: 204,
-  })
+  @Audited(
+    {
+      resourceType: 'attachment',
+      interaction: 'delete',
+      mode: 'transactional',
+      idParam: 'attachment_id',
+      successStatus: 204,
+    },
+    { [JSON_BODY_ROUTE_CONFIG]: true },
+  )
   @ApiOperation({
     summary: 'Delete an attachment (soft, with a reason)',
     description:

@@ -155,7 +155,7 @@ export const METRICS = [
     type: 'gauge',
     labels: ['dependency'],
     help: 'Whether this replica reaches a dependency (1) or serves degraded without it (0); absent for a dependency that is not configured. Only `database` affects readiness.',
-    values: { dependency: ['database', 'redis', 'ums', 'linkshub'] },
+    values: { dependency: ['database', 'redis', 'ums', 'linkshub', 'storage'] },
   },
   {
     name: 'lhcms_rate_limiter_fail_open_total',
