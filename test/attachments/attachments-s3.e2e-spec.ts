@@ -27,6 +27,8 @@ describeWithTool(weed(), 'attachments API (S3 store on SeaweedFS)', (bin) => {
         S3_ACCESS_KEY_ID: server.accessKeyId,
         S3_SECRET_ACCESS_KEY: server.secretAccessKey,
         ATTACHMENT_MAX_BYTES: '300000',
+        // An outage is found within seconds (the outage test), not the default 30 s.
+        S3_TIMEOUT_MS: '2000',
       },
     });
     s3 = new S3Client({
