@@ -37,7 +37,7 @@ export interface S3StoreConfig {
 export const S3_DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 
 /** The HTTP status and error name of an SDK error, if it has them. */
-function describe(e: unknown): { name: string; status?: number } {
+function errorInfo(e: unknown): { name: string; status?: number } {
   const err = e as {
     name?: string;
     Code?: string;
@@ -53,12 +53,12 @@ function describe(e: unknown): { name: string; status?: number } {
 }
 
 function isNotFound(e: unknown): boolean {
-  const { name, status } = describe(e);
+  const { name, status } = errorInfo(e);
   return name === 'NoSuchKey' || name === 'NotFound' || (status === 404 && name !== 'NoSuchBucket');
 }
 
 function storeError(op: string, e: unknown): ObjectStoreError {
-  const { name, status } = describe(e);
+  const { name, status } = errorInfo(e);
   // The error's name and status only: no URL, key, bucket or credentials in errors and logs.
   return new ObjectStoreError(`s3 store: ${op} failed (${name}${status ? ` ${status}` : ''})`, {
     cause: e,
@@ -207,7 +207,7 @@ export class S3ObjectStore implements ObjectStore {
       return res.Body as Readable;
     } catch (e) {
       if (isNotFound(e)) throw new ObjectNotFoundError(key);
-      if (describe(e).name === 'InvalidRange' || describe(e).status === 416)
+      if (errorInfo(e).name === 'InvalidRange' || errorInfo(e).status === 416)
         throw new RangeError('range starts past the end of the object', { cause: e });
       throw storeError('get', e);
     }
