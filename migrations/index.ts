@@ -6,6 +6,8 @@ import { CreateAuditTrail1764700000000 } from './1764700000000-CreateAuditTrail'
 import { CaseStatusCounts1764800000000 } from './1764800000000-CaseStatusCounts';
 import { FasterAuditSealing1764900000000 } from './1764900000000-FasterAuditSealing';
 import { CaseOwnerLookup1765000000000 } from './1765000000000-CaseOwnerLookup';
+import { LabSchedule1765300000000 } from './1765300000000-LabSchedule';
+import { WorkQueueIndexes1765310000000 } from './1765310000000-WorkQueueIndexes';
 
 /**
  * Every migration, in order. Classes rather than a glob, so the app, the
@@ -21,4 +23,6 @@ export const MIGRATIONS = [
   CaseStatusCounts1764800000000,
   FasterAuditSealing1764900000000,
   CaseOwnerLookup1765000000000,
+  LabSchedule1765300000000,
+  WorkQueueIndexes1765310000000,
 ];

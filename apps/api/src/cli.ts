@@ -3,9 +3,9 @@ import { existsSync } from 'node:fs';
 import { ConfigError, loadEnv } from '@lhcms/config';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions, revertLastMigration, runMigrations } from '@lhcms/database';
-import { purgeExpiredCases } from './cases/case-retention';
-import { rotateKeys } from './encryption/key-rotation';
-import { auditPurge, auditSeal, auditVerify, describeReport } from './audit/audit-cli';
+import { purgeExpiredCases } from './cases';
+import { rotateKeys } from './encryption';
+import { auditPurge, auditSeal, auditVerify, describeReport } from './audit';
 
 /**
  * `lhcms` — the operations CLI (`node dist/apps/api/src/cli.js <command>`;

@@ -6,7 +6,7 @@ import { Env } from '@lhcms/config';
 import { DatabaseConnector } from '@lhcms/database';
 import type { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
-import { MetricsService } from '../metrics/metrics.service';
+import { MetricsService } from '../metrics';
 import { UmsClient } from '../ums-gateway';
 
 /** Each dependency check gives up after this long (the readiness probe's own timeout is longer). */

@@ -1,0 +1,2 @@
+export { purgeExpiredCases } from './case-retention';
+export { CasesModule } from './cases.module';
