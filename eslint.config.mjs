@@ -4,6 +4,7 @@ import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+import lhcms from './eslint-rules/module-boundaries.mjs';
 
 export default tseslint.config(
   {
@@ -55,6 +56,14 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // Between the application's modules: only through a module's index.ts, and no folder
+    // cycles (eslint-rules/module-boundaries.mjs). Unit specs may reach into what they test.
+    files: ['apps/api/src/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    plugins: { lhcms },
+    rules: { 'lhcms/module-boundaries': 'error' },
   },
   {
     // The libraries are the application's foundation: they never import an app (libs/testing,

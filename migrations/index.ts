@@ -6,7 +6,9 @@ import { CreateAuditTrail1764700000000 } from './1764700000000-CreateAuditTrail'
 import { CaseStatusCounts1764800000000 } from './1764800000000-CaseStatusCounts';
 import { FasterAuditSealing1764900000000 } from './1764900000000-FasterAuditSealing';
 import { CaseOwnerLookup1765000000000 } from './1765000000000-CaseOwnerLookup';
-import { CreateAttachments1765100000000 } from './1765100000000-CreateAttachments';
+import { LabSchedule1765300000000 } from './1765300000000-LabSchedule';
+import { WorkQueueIndexes1765310000000 } from './1765310000000-WorkQueueIndexes';
+import { CreateAttachments1765400000000 } from './1765400000000-CreateAttachments';
 
 /**
  * Every migration, in order. Classes rather than a glob, so the app, the
@@ -22,5 +24,7 @@ export const MIGRATIONS = [
   CaseStatusCounts1764800000000,
   FasterAuditSealing1764900000000,
   CaseOwnerLookup1765000000000,
-  CreateAttachments1765100000000,
+  LabSchedule1765300000000,
+  WorkQueueIndexes1765310000000,
+  CreateAttachments1765400000000,
 ];

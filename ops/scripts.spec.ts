@@ -5,15 +5,21 @@ import * as path from 'node:path';
 import { describeWithTool, run, shellcheck } from '../test/deploy/tools';
 
 /**
- * ops/*.sh: shellcheck-clean, strict mode, and ops/deploy.sh's control flow
+ * ops/*.sh and ops/docker/*.sh: shellcheck-clean, strict mode, and ops/deploy.sh's control flow
  * (upgrade --atomic --wait, helm test, readiness, rollback on failure) driven
  * against recording helm/kubectl stubs. The backup scripts run against a real
  * PostgreSQL in test/deploy/backup-restore.int-spec.ts.
  */
 const OPS = __dirname;
-const scripts = fs.readdirSync(OPS).filter((f) => f.endsWith('.sh'));
+const shellScripts = (dir: string) =>
+  fs
+    .readdirSync(path.join(OPS, dir))
+    .filter((f) => f.endsWith('.sh'))
+    .map((f) => path.join(dir, f));
+/** Paths relative to ops/. */
+const scripts = [...shellScripts('.'), ...shellScripts('docker')];
 
-describe('ops/*.sh', () => {
+describe('ops/*.sh, ops/docker/*.sh', () => {
   it('are the scripts docs/operations.md (Backups and restore drill) documents', () => {
     expect(scripts).toEqual(
       expect.arrayContaining([
@@ -44,7 +50,7 @@ describe('ops/*.sh', () => {
 });
 
 describeWithTool(shellcheck(), 'shellcheck', (bin) => {
-  it('finds nothing in ops/*.sh', () => {
+  it('finds nothing in ops/*.sh and ops/docker/*.sh', () => {
     const r = run(bin, ['-x', '-S', 'style', ...scripts.map((s) => path.join('ops', s))], {
       cwd: path.resolve(OPS, '..'),
     });

@@ -19,6 +19,7 @@ import {
   toCaseResponse,
 } from '../../apps/api/src/cases/dto/case.response';
 import { encodeCursor, parseListQuery } from '../../apps/api/src/cases/dto/list-query';
+import { ON_TIME } from '../../apps/api/src/schedule';
 
 const port = Number(process.env.BASELINE_PORT ?? 5099);
 const pool = new Pool({
@@ -34,7 +35,8 @@ const em = {
 const repo = new CasesRepository();
 
 /** The row as stored, in wire shape: the baseline does no decryption (PHI columns go out as ciphertext). */
-const asStored = (row: StoredCaseRow) => toCaseResponse(row as unknown as CaseRow);
+// The raw baseline serves no schedule flags' computation: fixed values in their place.
+const asStored = (row: StoredCaseRow) => toCaseResponse(row as unknown as CaseRow, ON_TIME);
 const defaults = { perPage: 20, maxPerPage: 100 };
 const ID = /^\/api\/v1\/cases\/([1-9]\d{0,9})$/;
 
@@ -56,8 +58,10 @@ async function list(labId: string, search: string): Promise<[number, unknown]> {
   const parsed = parseListQuery(q, defaults);
   if ('errors' in parsed) return [400, { errors: parsed.errors }];
   const lq = parsed.ok;
+  // The baseline has no schedule: the bench's list requests use no `late` filter.
+  const { late: _late, ...filters } = lq.filters;
   if (lq.mode === 'cursor') {
-    const rows = await repo.after(em, labId, lq.filters, lq.cursor, lq.limit + 1);
+    const rows = await repo.after(em, labId, filters, lq.cursor, lq.limit + 1);
     const more = rows.length > lq.limit;
     const page = more ? rows.slice(0, lq.limit) : rows;
     const last = page[page.length - 1];
@@ -74,7 +78,7 @@ async function list(labId: string, search: string): Promise<[number, unknown]> {
   const { rows, total } = await repo.pageWithTotal(
     em,
     labId,
-    lq.filters,
+    filters,
     (lq.page - 1) * lq.perPage,
     lq.perPage,
   );

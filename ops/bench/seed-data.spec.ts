@@ -1,4 +1,4 @@
-import { SCHEMAS } from '../../apps/api/src/cases/dto/case.schemas';
+import { SCHEMAS } from '../../apps/api/src/case-model/case.schemas';
 import { registerSchemas, validator } from '../../apps/api/src/common/validation/schema.pipe';
 
 registerSchemas(SCHEMAS);

@@ -5,8 +5,8 @@
  * Pure (a seeded PRNG), so the same sizes give the same database.
  */
 
-import type { CaseColumn, CaseRecord } from '../../apps/api/src/cases/case.columns';
-import type { CaseStatus, Priority } from '../../apps/api/src/cases/dto/case.schemas';
+import type { CaseColumn, CaseRecord } from '../../apps/api/src/case-model/case.columns';
+import type { CaseStatus, Priority } from '../../apps/api/src/case-model/case.schemas';
 
 export type Rng = () => number;
 
@@ -277,6 +277,9 @@ export function seedRow(labId: string, i: number, n: number, now: Date, spanDays
     assigned_to: s('assigned_to'),
     case_type: body.case_type as SeedRow['case_type'],
     due_date: isoDate(due),
+    // The schedule's figure, roughly: one day of transit (the bench does not need the lab's calendar).
+    ship_by: isoDate(new Date(due.getTime() - DAY)),
+    due_date_feasible: true,
     rush_order: body.rush_order as boolean,
     special_instructions: s('special_instructions'),
     patient_info: j('patient_info'),

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { deriveKey, type DataKey, encryptField, LocalKekProvider, patientRef } from '@lhcms/crypto';
 import { Client } from 'pg';
 import { dataKeyContext } from '../../apps/api/src/encryption/data-key.service';
-import { CASE_COLUMN_NAMES, CASE_TABLE } from '../../apps/api/src/cases/case.columns';
+import { CASE_COLUMN_NAMES, CASE_TABLE } from '../../apps/api/src/case-model/case.columns';
 import { PHI_COLUMNS } from '../../apps/api/src/encryption/phi-cipher';
 import { caseInput, rng, SEED_CREATED_BY, SEED_LEAVES, seedRow, type SeedRow } from './seed-data';
 

@@ -130,6 +130,7 @@ describe('case lifecycle (e2e)', () => {
 
     it('on_hold, cancelled and due-date changes need a reason (400); the reason lands in the timeline', async () => {
       const id = await caseIn('pending');
+      const before = (await s.as('viewer', `/api/v1/cases/${id}`)).body;
       const res = await patch(id, 'on_hold');
       expect(res.status).toBe(400);
       expect(res.body.errors.reason).toMatch(/required/);
@@ -148,7 +149,11 @@ describe('case lifecycle (e2e)', () => {
       expect(ev.at(-1)).toMatchObject({
         event_type: 'updated',
         reason: 'doctor moved the appointment',
-        changed_fields: [{ field: 'due_date', from: null, to: '2027-01-05' }],
+        // The computed due date (schedule) moves, and ship-by with it.
+        changed_fields: [
+          { field: 'due_date', from: before.due_date, to: '2027-01-05' },
+          { field: 'ship_by', from: before.ship_by, to: dueOk.body.ship_by },
+        ],
       });
     });
 

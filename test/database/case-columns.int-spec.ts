@@ -8,7 +8,7 @@ import {
   CASE_COLUMN_NAMES,
   CASE_TABLE,
   WRITABLE_COLUMNS,
-} from '../../apps/api/src/cases/case.columns';
+} from '../../apps/api/src/case-model/case.columns';
 import { CASE_COLUMNS } from '../../apps/api/src/cases/cases.repository';
 
 /** A row of information_schema.columns (what the comparison reads). */

@@ -5,8 +5,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   cleanEnv,
+  createTestDatabase,
   eventually,
   freePort,
+  isolatedSeed,
+  loginSeedUser,
   PROJECT_ROOT,
   request,
   startTestUms,
@@ -14,21 +17,24 @@ import {
   TEST_LOCAL_KEK,
   TEST_SECRET_KEY,
   testDatabaseUrls,
+  type TestDatabase,
 } from '@lhcms/testing';
 import type { UmsDevServer } from '@lhcms/ums-dev';
 import { Client } from 'pg';
 import { parse as parseYaml } from 'yaml';
 import { PRODUCTION_NODE_OPTIONS } from '../../ops/bench/servers';
+import { docker, dockerOk, FIND_FILES_SCRIPT, PROCESSES_SCRIPT } from './docker';
 import { execForm, parseDockerfile, type Stage } from './dockerfile';
-import { runOk } from './tools';
+import { describeWithTool, dockerEngine, runOk } from './tools';
 
 /**
- * What docker/Dockerfile, .dockerignore and docker/docker-compose.yml promise,
- * checked without a Docker engine: the Dockerfile as text, and the image's
- * production start replayed from a pruned install made by the Dockerfile's own
- * `deps` command (package.json + package-lock.json + dist only), against the
- * machine's PostgreSQL, with the roles of the compose init SQL and the
- * migrations applied by the CLI from that pruned folder.
+ * What docker/Dockerfile, .dockerignore and docker/docker-compose.yml promise:
+ * the Dockerfile as text; the image's production start replayed from a pruned
+ * install made by the Dockerfile's own `deps` command (package.json +
+ * package-lock.json + dist only), with the roles of the compose init SQL; and
+ * the real image, built by a Docker engine from the unchanged Dockerfile on
+ * base images made locally (ops/docker/make-base-image.sh), migrated and run
+ * read-only as non-root against the machine's PostgreSQL and ums-dev.
  */
 
 /** The readiness endpoint the start test waits for. `/health/ready` arrives with the health module (terminus); until then `/health`. */
@@ -56,7 +62,16 @@ function depsInstall(): { stage: Stage; argv: string[] } {
 describe('docker/Dockerfile (as text)', () => {
   it('is multi-stage on a Node 24 base, building in one stage and shipping from another', () => {
     expect(dockerfile.stages.length).toBeGreaterThanOrEqual(2);
+    // The defaults of the base image arguments are the official image.
+    expect(dockerfile.args.NODE_IMAGE).toMatch(/^node:24[-.\w]*$/);
+    expect(dockerfile.args.BUILD_NODE_IMAGE).toBe(dockerfile.args.NODE_IMAGE);
     for (const s of dockerfile.stages) expect(s.from).toMatch(/^node:24[-.\w]*$/);
+    // The runtime stage never builds FROM the build-only base (it may carry a CA bundle).
+    expect(
+      read('docker/Dockerfile')
+        .match(/^FROM\s+\S+/gm)
+        ?.at(-1),
+    ).toBe('FROM ${NODE_IMAGE}');
     const build = dockerfile.stages.find((s) =>
       ops(s, 'RUN').some((r) => /npm run build/.test(r.args)),
     );
@@ -298,4 +313,257 @@ describe('the production start from a pruned install (what the image runs)', () 
     expect(await api.exited).toBe(0);
     expect(snapshot(dir)).toEqual(before);
   }, 90_000);
+});
+
+/** The base images ops/docker/make-base-image.sh makes (and its defaults). */
+const BASE_IMAGE = process.env.LHCMS_BASE_IMAGE ?? 'lhcms-base/node:24-bookworm';
+const BUILD_BASE_IMAGE = process.env.LHCMS_BUILD_BASE_IMAGE ?? 'lhcms-base/node:24-bookworm-build';
+/** docker stop's grace period; the app must be gone well before SIGKILL. */
+const STOP_GRACE_SECONDS = 20;
+
+/** Distinctive lines of the CAs this machine adds to Debian's (TLS re-signing), to look for in the image. */
+function machineCaMarkers(): string[] {
+  const dir = '/usr/local/share/ca-certificates';
+  const markers = ['/usr/local/share/lhcms-build'];
+  if (!fs.existsSync(dir)) return markers;
+  for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.crt'))) {
+    const pem = fs.readFileSync(path.join(dir, f), 'utf8');
+    for (const block of pem.split('-----END CERTIFICATE-----')) {
+      const lines = block
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => /^[A-Za-z0-9+/=]{64}$/.test(l));
+      // A line from the middle of the body: the key and signature, unique to this certificate.
+      if (lines.length > 4) markers.push(lines[Math.floor(lines.length / 2)]);
+    }
+  }
+  return markers;
+}
+
+describeWithTool(dockerEngine(), 'the real image (Docker engine, legacy builder)', (bin) => {
+  const suffix = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+  const tag = `lhcms-test/lhcms:deploy-${suffix}`;
+  const containers = {
+    migrate: `lhcms-test-migrate-${suffix}`,
+    api: `lhcms-test-api-${suffix}`,
+  };
+  const timings: Record<string, number> = {};
+  let db: TestDatabase;
+  let ums: UmsDevServer;
+  let seedLabs: ReturnType<typeof isolatedSeed>['labs'];
+  let port: number;
+  let env: NodeJS.ProcessEnv;
+
+  /** `docker run` flags of both containers: host network, read-only root, /tmp on tmpfs, env by name only. */
+  const runFlags = () => [
+    '--network',
+    'host',
+    '--read-only',
+    '--tmpfs',
+    '/tmp:rw,noexec,nosuid,size=64m',
+    ...Object.keys(env).flatMap((k) => ['-e', k]),
+  ];
+
+  beforeAll(async () => {
+    let t = Date.now();
+    // Reuses the cached base images; the first time debootstrap + npm pack (~5 minutes).
+    runOk('bash', [path.join(PROJECT_ROOT, 'ops/docker/make-base-image.sh')], {
+      env: { ...process.env, DOCKER: bin },
+    });
+    timings.baseImages = Date.now() - t;
+    t = Date.now();
+    await dockerOk(
+      bin,
+      [
+        'build',
+        '--network',
+        'host',
+        '-f',
+        'docker/Dockerfile',
+        '--build-arg',
+        `NODE_IMAGE=${BASE_IMAGE}`,
+        '--build-arg',
+        `BUILD_NODE_IMAGE=${BUILD_BASE_IMAGE}`,
+        '-t',
+        tag,
+        '.',
+      ],
+      { cwd: PROJECT_ROOT, timeoutMs: 20 * 60_000 },
+    );
+    timings.build = Date.now() - t;
+
+    db = await createTestDatabase(testDatabaseUrls().adminUrl, 'lhcms_image');
+    const seed = isolatedSeed();
+    seedLabs = seed.labs;
+    ums = await startTestUms({ seed: seed.seed });
+    port = await freePort();
+    // Names only on the command line: the values (passwords, keys) come through the environment.
+    env = {
+      NODE_ENV: 'production',
+      DATABASE_URL: db.appUrl,
+      DATABASE_OWNER_URL: db.ownerUrl,
+      UMS_BASE_URL: ums.url,
+      SECRET_KEY: TEST_SECRET_KEY,
+      JWT_SECRET_KEY: TEST_JWT_SECRET,
+      ENCRYPTION_LOCAL_KEK: TEST_LOCAL_KEK,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'info',
+      ...(process.env.TEST_REDIS_URL
+        ? { REDIS_URL: process.env.TEST_REDIS_URL, REDIS_KEY_PREFIX: `lhcms-image-${suffix}` }
+        : {}),
+    };
+  }, 25 * 60_000);
+
+  afterAll(async () => {
+    for (const c of Object.values(containers)) await docker(bin, ['rm', '-f', '-v', c]);
+    await docker(bin, ['rmi', tag]);
+    await ums?.close();
+    await db?.drop();
+    // The time each part took, for docs/testing.md.
+    process.stdout.write(`docker image test timings (ms): ${JSON.stringify(timings)}\n`);
+  }, 120_000);
+
+  const dockerEnv = () => ({ ...process.env, ...env });
+
+  it('runs as a non-root numeric user with no npm, and carries no CA bundle of the build', async () => {
+    const inspect = JSON.parse(await dockerOk(bin, ['image', 'inspect', tag]))[0];
+    expect(inspect.Config.User).toBe('10001:10001');
+    expect(inspect.Config.Entrypoint).toEqual(['/usr/bin/tini', '--']);
+    expect(inspect.Config.Env.join('\n')).not.toMatch(/NODE_EXTRA_CA_CERTS|npm_config/i);
+    const uid = await dockerOk(bin, ['run', '--rm', '--entrypoint', 'id', tag, '-u']);
+    expect(Number(uid.trim())).toBe(10001);
+
+    // The layers: none made by a build-only step.
+    const history = await dockerOk(bin, [
+      'history',
+      '--no-trunc',
+      '--format',
+      '{{.CreatedBy}}',
+      tag,
+    ]);
+    expect(history).not.toMatch(/lhcms-build|NODE_EXTRA_CA_CERTS|ca-certificates\.crt|npm ci/);
+
+    // The files: nothing holds one of this machine's extra CAs, and no CA bundle at all
+    // (the Debian minbase of the runtime stage installs none).
+    const scan = JSON.parse(
+      await dockerOk(
+        bin,
+        [
+          'run',
+          '--rm',
+          '--user',
+          '0',
+          '--entrypoint',
+          'node',
+          tag,
+          '-e',
+          FIND_FILES_SCRIPT,
+          JSON.stringify(machineCaMarkers()),
+        ],
+        { timeoutMs: 180_000 },
+      ),
+    ) as { containing: string[]; bundles: string[] };
+    expect(scan.containing).toEqual([]);
+    expect(scan.bundles).toEqual([]);
+    const npm = await docker(bin, ['run', '--rm', '--entrypoint', 'npm', tag, '--version']);
+    expect(npm.code).not.toBe(0);
+  }, 240_000);
+
+  it('migrates with its CLI, serves a case over HTTP read-only, and stops cleanly on SIGTERM', async () => {
+    let t = Date.now();
+    const migrate = await docker(
+      bin,
+      [
+        'run',
+        '--name',
+        containers.migrate,
+        ...runFlags(),
+        tag,
+        'node',
+        'dist/apps/api/src/cli.js',
+        'migrate',
+      ],
+      { env: dockerEnv(), timeoutMs: 120_000 },
+    );
+    expect({ code: migrate.code, out: migrate.stdout + migrate.stderr }).toEqual({
+      code: 0,
+      out: expect.stringMatching(/applied: /),
+    });
+    timings.migrate = Date.now() - t;
+
+    t = Date.now();
+    await dockerOk(bin, ['run', '-d', '--name', containers.api, ...runFlags(), tag], {
+      env: dockerEnv(),
+    });
+    const logs = async () => {
+      const r = await docker(bin, ['logs', containers.api]);
+      return r.stdout + r.stderr;
+    };
+    const base = `http://127.0.0.1:${port}`;
+    await eventually(
+      async () => {
+        const state = await dockerOk(bin, ['inspect', '-f', '{{.State.Running}}', containers.api]);
+        if (state.trim() !== 'true') throw new Error(`the container stopped:\n${await logs()}`);
+        const r = await request(base, READINESS_PATH).catch(() => ({ status: 0 }));
+        return r.status === 200;
+      },
+      60_000,
+      `${READINESS_PATH} 200 from the container`,
+    );
+    timings.ready = Date.now() - t;
+    const health = await request(base, '/health');
+    expect(health.body.checks.database).toBe('healthy');
+
+    // Every process of the container (but this probe) runs as the image's user: tini and the API.
+    const procs = JSON.parse(
+      await dockerOk(bin, ['exec', containers.api, 'node', '-e', PROCESSES_SCRIPT]),
+    ) as { uid: number; cmd: string }[];
+    expect(procs.map((p) => p.cmd).sort()).toEqual([
+      '/usr/bin/tini -- node dist/apps/api/src/main.js',
+      'node dist/apps/api/src/main.js',
+    ]);
+    for (const p of procs) expect(p.uid).toBe(10001);
+
+    // A case, created and read back with a ums-dev token.
+    const token = await loginSeedUser(ums.url, 'admin');
+    const created = await request(base, '/api/v1/cases/', {
+      method: 'POST',
+      token,
+      body: {
+        doctor_id: 'doc-image',
+        product_id: 'prod-image',
+        case_type: 'other',
+        case_name: 'Image smoke case',
+      },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.lab_id).toBe(String(seedLabs.lab1));
+    const got = await request(base, `/api/v1/cases/${created.body.id}`, { token });
+    expect(got.status).toBe(200);
+    expect(got.body).toMatchObject({
+      id: created.body.id,
+      case_name: 'Image smoke case',
+      status: 'pending',
+    });
+
+    // The read-only root filesystem held: the container changed no file of the image.
+    const diff = await dockerOk(bin, ['diff', containers.api]);
+    expect(diff.trim()).toBe('');
+
+    t = Date.now();
+    await dockerOk(bin, ['stop', '-t', String(STOP_GRACE_SECONDS), containers.api], {
+      timeoutMs: (STOP_GRACE_SECONDS + 30) * 1000,
+    });
+    timings.stop = Date.now() - t;
+    expect(timings.stop).toBeLessThan(STOP_GRACE_SECONDS * 1000);
+    const state = JSON.parse(
+      await dockerOk(bin, ['inspect', '-f', '{{json .State}}', containers.api]),
+    );
+    expect({ exitCode: state.ExitCode, oomKilled: state.OOMKilled }).toEqual({
+      exitCode: 0,
+      oomKilled: false,
+    });
+    expect(await logs()).toMatch(/SIGTERM: draining in-flight requests, then stopping/);
+  }, 240_000);
 });

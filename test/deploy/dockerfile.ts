@@ -44,20 +44,25 @@ export function parseDockerfile(text: string): ParsedDockerfile {
     if (op === 'FROM') {
       const f = /^(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?$/i.exec(rest);
       if (!f) throw new Error(`cannot read FROM ${rest}`);
-      const from = f[1].replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a: string, b: string) => {
-        const v = args[a ?? b];
-        return v ?? `\${${a ?? b}}`;
-      });
-      stages.push({ from, name: f[2], instructions: [] });
+      stages.push({ from: expand(f[1], args), name: f[2], instructions: [] });
     } else if (op === 'ARG' && stages.length === 0) {
-      const [k, v] = rest.split('=');
-      args[k] = v ?? '';
+      const eq = rest.indexOf('=');
+      if (eq < 0) args[rest] = '';
+      else args[rest.slice(0, eq)] = expand(rest.slice(eq + 1), args);
     } else {
       if (!stages.length) throw new Error(`${op} before the first FROM`);
       stages[stages.length - 1].instructions.push({ op, args: rest });
     }
   }
   return { args, stages };
+}
+
+/** `${NAME}` / `$NAME` replaced by the ARG defaults declared so far (unknown ones kept). */
+function expand(value: string, args: Record<string, string>): string {
+  return value.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a: string, b: string) => {
+    const v = args[a ?? b];
+    return v ?? `\${${a ?? b}}`;
+  });
 }
 
 /** The JSON array of an exec-form instruction (CMD/ENTRYPOINT), or undefined for shell form. */

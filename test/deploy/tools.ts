@@ -16,6 +16,8 @@ export interface Tool {
   name: string;
   /** Absolute path, or undefined when not installed. */
   bin: string | undefined;
+  /** How to get it, for the title of a skipped block (default: run .ci/run once). */
+  hint?: string;
 }
 
 export const HELM_VERSION = 'v3.22.0';
@@ -58,6 +60,22 @@ export const shellcheck = (): Tool => find('shellcheck', 'SHELLCHECK_BIN', undef
 export const IN_CI = process.env.CI === 'true';
 
 /**
+ * The Docker CLI (DOCKER_BIN, else PATH), when a Docker engine answers it.
+ * .ci/run installs Debian's docker.io and starts dockerd when none runs.
+ */
+export function dockerEngine(): Tool {
+  const hint =
+    'no Docker engine answers (apt-get install docker.io debootstrap, start dockerd; .ci/run does both)';
+  const bin = process.env.DOCKER_BIN || onPath('docker');
+  if (!bin) return { name: 'docker', bin: undefined, hint };
+  const r = spawnSync(bin, ['version', '--format', '{{.Server.Version}}'], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  return { name: 'docker', bin: r.status === 0 ? bin : undefined, hint };
+}
+
+/**
  * `describe` when the tool is there; under CI=true a missing tool becomes a
  * failing test; elsewhere a skipped block whose title says why.
  */
@@ -71,13 +89,14 @@ export function describeWithTool(tool: Tool, title: string, body: (bin: string) 
     describe(title, () => {
       it(`needs ${tool.name}`, () => {
         throw new Error(
-          `${tool.name} is not installed: CI=true requires it (.ci/run installs it; see its "tools" step)`,
+          `${tool.name} is not available: CI=true requires it (.ci/run provides it; see its "tools" step)` +
+            (tool.hint ? `: ${tool.hint}` : ''),
         );
       });
     });
     return;
   }
-  describe.skip(`${title} [skipped: ${tool.name} not found; run .ci/run once to build it]`, () =>
+  describe.skip(`${title} [skipped: ${tool.hint ?? `${tool.name} not found; run .ci/run once to build it`}]`, () =>
     body(''));
 }
 

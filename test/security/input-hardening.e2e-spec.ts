@@ -11,7 +11,7 @@ import {
   type TestApi,
 } from '@lhcms/testing';
 import type { UmsDevServer } from '@lhcms/ums-dev';
-import { INT4_MAX } from '../../apps/api/src/cases/dto/case.schemas';
+import { INT4_MAX } from '../../apps/api/src/case-model/case.schemas';
 
 /**
  * Input hardening, walked over the route table: every operation of the

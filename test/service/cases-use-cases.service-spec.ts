@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import { DatabaseConnector } from '@lhcms/database';
 import { testDatabaseUrls, testEnv } from '@lhcms/testing';
 import { AppModule } from '../../apps/api/src/app.module';
-import { CasesErrorCode } from '../../apps/api/src/cases/cases.errors';
+import { CasesErrorCode } from '../../apps/api/src/case-model/cases.errors';
 import { type CaseActor, CasesService } from '../../apps/api/src/cases/cases.service';
 import { decodeCursor } from '../../apps/api/src/cases/dto/list-query';
 import { AuthErrorCode } from '../../apps/api/src/ums-gateway/ums-gateway.errors';

@@ -22,7 +22,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { CACHE_MANAGER } from '@nestjs/cache-manager';
 import { Inject } from '@nestjs/common';
 import { RequestContext } from '@lhcms/request-context';
-import { Public } from '../../apps/api/src/ums-gateway/public.decorator';
+import { Public } from '../../apps/api/src/common/http/public.decorator';
 import type { Cache } from 'cache-manager';
 import type { FastifyRequest } from 'fastify';
 import { ClsServiceManager } from 'nestjs-cls';

@@ -8,7 +8,7 @@ import type { LoggingOptions } from '@lhcms/logging';
 import { installRequestContext, requestIdFrom } from '@lhcms/request-context';
 import { Logger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
-import { AuditService } from './audit/audit.service';
+import { AuditService } from './audit';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { RouteTable } from './common/http/route-table';
 import fastifyMultipart from '@fastify/multipart';
@@ -28,15 +28,10 @@ import {
   OPENAPI_PATHS,
 } from './common/openapi/openapi';
 import { unacceptableValues } from './common/validation/storable-text';
-import { ShutdownState } from './health/shutdown-state';
-import { installHttpObservability } from './http/http-observability';
-import { MetricsService } from './metrics/metrics.service';
-import {
-  CORS_ALLOWED_HEADERS,
-  CORS_EXPOSED_HEADERS,
-  NO_STORE,
-  SECURITY_HEADERS,
-} from './security/security-headers';
+import { ShutdownState } from './health';
+import { installHttpObservability } from './http';
+import { MetricsService } from './metrics';
+import { CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS, NO_STORE, SECURITY_HEADERS } from './security';
 
 export { type RawWithRoute } from '@lhcms/request-context';
 

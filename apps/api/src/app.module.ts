@@ -6,12 +6,12 @@ import { loggerModule } from '@lhcms/logging';
 import { RequestContextModule } from '@lhcms/request-context';
 import type { CreateAppOptions } from './app.factory';
 import { AttachmentsModule } from './attachments';
-import { AuditModule } from './audit/audit.module';
-import { CasesModule } from './cases/cases.module';
-import { HealthModule } from './health/health.module';
-import { MetricsModule } from './metrics/metrics.module';
-import { SecurityModule } from './security/security.module';
-import { UmsGatewayModule } from './ums-gateway/ums-gateway.module';
+import { AuditModule } from './audit';
+import { CasesModule } from './cases';
+import { HealthModule } from './health';
+import { MetricsModule } from './metrics';
+import { SecurityModule } from './security';
+import { UmsGatewayModule } from './ums-gateway';
 
 @Module({})
 export class AppModule {

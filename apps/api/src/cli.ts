@@ -5,9 +5,9 @@ import { DataSource } from 'typeorm';
 import { dataSourceOptions, revertLastMigration, runMigrations } from '@lhcms/database';
 import { createObjectStore } from '@lhcms/storage';
 import { attachmentsFsck } from './attachments';
-import { purgeExpiredCases } from './cases/case-retention';
-import { rotateKeys } from './encryption/key-rotation';
-import { auditPurge, auditSeal, auditVerify, describeReport } from './audit/audit-cli';
+import { purgeExpiredCases } from './cases';
+import { rotateKeys } from './encryption';
+import { auditPurge, auditSeal, auditVerify, describeReport } from './audit';
 
 /**
  * `lhcms` — the operations CLI (`node dist/apps/api/src/cli.js <command>`;

@@ -4,7 +4,7 @@ import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ConfigError, type Env, loadEnv } from '@lhcms/config';
 import { createApp } from './app.factory';
-import type { DevRuntime } from './dev-runtime/dev-runtime';
+import type { DevRuntime } from './dev-runtime';
 
 function out(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     (env.ENCRYPTION_PROVIDER === 'local' && !env.ENCRYPTION_LOCAL_KEK);
   if (!env.isProduction && needsDev) {
     // Loaded lazily: production never loads the embedded-database code.
-    const { startDevRuntime } = await import('./dev-runtime/dev-runtime.js');
+    const { startDevRuntime } = await import('./dev-runtime/index.js');
     dev = await startDevRuntime(env, (m) => out(`[lhcms] ${m}`));
     env = loadEnv({ ...process.env, ...dev.overrides });
   }

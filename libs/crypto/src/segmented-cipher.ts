@@ -10,7 +10,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 
 /**
  * Streaming authenticated encryption of large files (attachments), in the
- * "LHCF" segmented format (docs/adr/0010-attachment-storage.md):
+ * "LHCF" segmented format (docs/adr/0011-attachment-storage.md):
  *
  *   header (32 bytes)
  *     0..3   magic 'LHCF'

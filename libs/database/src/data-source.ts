@@ -8,7 +8,7 @@ import { dataSourceOptions } from './data-source-options';
  * the compiled output through scripts/typeorm.mjs). Same configuration as the
  * app, connected as the owner role. It loads no entities: LHCMS has no entity
  * model (the repositories write SQL; a case's columns are declared once, in
- * apps/api/src/cases/case.columns.ts), so migrations are written by hand
+ * apps/api/src/case-model/case.columns.ts), so migrations are written by hand
  * (`npm run migration:create`) and `migration:generate` is refused — there is
  * no model to diff the schema against (docs/case-columns.md).
  */

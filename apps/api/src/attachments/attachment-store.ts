@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { ObjectNotFoundError, type ObjectStore } from '@lhcms/storage';
-import type { MetricsService } from '../metrics/metrics.service';
+import type { MetricsService } from '../metrics';
 
 /** The injection token of the attachment object store. */
 export const ATTACHMENT_STORE = Symbol('ATTACHMENT_STORE');

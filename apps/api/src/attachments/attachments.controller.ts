@@ -22,7 +22,8 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Audited } from '../audit';
-import { Actor, type CaseActor, CaseIdPipe } from '../cases';
+import { CaseIdPipe } from '../case-model';
+import { Actor, type CaseActor } from '../cases';
 import { JSON_BODY_ROUTE_CONFIG, MULTIPART_ROUTE_CONFIG } from '../common/http/json-body';
 import { ApiErrors, ApiJsonBody, ApiOk } from '../common/openapi/api-docs.decorators';
 import { SchemaPipe } from '../common/validation/schema.pipe';

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { Env } from '@lhcms/config';
 import { createObjectStore } from '@lhcms/storage';
 import { EncryptionModule } from '../encryption';
-import { MetricsService } from '../metrics/metrics.service';
+import { MetricsService } from '../metrics';
 import { ATTACHMENT_STORE, MeteredObjectStore } from './attachment-store';
 import { AttachmentsController } from './attachments.controller';
 import { AttachmentsRepository } from './attachments.repository';

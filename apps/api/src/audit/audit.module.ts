@@ -2,7 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { AuditConnections } from './audit-connections';
 import { AuditLog } from './audit-log';
-import { MetricsService } from '../metrics/metrics.service';
+import { MetricsService } from '../metrics';
 import { AUDIT_OBSERVER } from './audit-observer';
 import { AuditInterceptor } from './audit.interceptor';
 import { AuditService } from './audit.service';

@@ -1,4 +1,4 @@
-import { int4 } from '../cases/dto/case.schemas';
+import { int4 } from '../case-model';
 import {
   AUDIT_ACTIONS,
   AUDIT_EVENT_TYPES,

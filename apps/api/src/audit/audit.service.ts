@@ -24,8 +24,8 @@ import { type AuditKeys, auditKeys, patientRefOf } from './audit-keys';
 import { AuditLog, type ShippedAuditEvent } from './audit-log';
 import { AUDIT_OBSERVER, type AuditObserver } from './audit-observer';
 import { AUDIT_ROUTE_CONFIG_KEY, type AuditSpec, type AuditSubjects } from './audited.decorator';
-import { CasesErrorCode } from '../cases/cases.errors';
-import { isCaseId } from '../cases/id.pipe';
+import { CasesErrorCode } from '../case-model';
+import { isCaseId } from '../case-model';
 
 /** A write to record inside its own transaction. */
 export interface AuditedChange {

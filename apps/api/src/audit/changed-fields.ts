@@ -1,9 +1,9 @@
-import { TRAIL_OMITTED_COLUMNS, TRAIL_VALUE_COLUMNS, wireName } from '../cases/case.columns';
+import { TRAIL_OMITTED_COLUMNS, TRAIL_VALUE_COLUMNS, wireName } from '../case-model';
 import type { ChangedField } from './audit-event';
 
 /**
  * The changed fields of a case write, sorted by name, as the column catalogue
- * (cases/case.columns.ts) allows: values (old and new) only for the
+ * (case-model/case.columns.ts) allows: values (old and new) only for the
  * `trail: 'value'` columns, which are never PHI (docs/hipaa.md);
  * nothing for `trail: 'omit'` (the actor, timestamps and lab are on the audit
  * row already; the blind index derives from patient_info); the name only for

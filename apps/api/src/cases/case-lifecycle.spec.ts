@@ -1,4 +1,4 @@
-import { CASE_STATUSES, type CaseStatus } from './dto/case.schemas';
+import { CASE_STATUSES, type CaseStatus } from '../case-model/case.schemas';
 import { allowedNext, checkStage, checkTransition, DEFAULT_STAGES } from './case-lifecycle';
 
 /** Every legal move: [from, to, held-from status, reason required]. */

@@ -1,4 +1,4 @@
-import type { CaseStatus } from './dto/case.schemas';
+import type { CaseStatus } from '../case-model';
 
 /**
  * The case lifecycle rules (issue: case lifecycle). The database enforces the

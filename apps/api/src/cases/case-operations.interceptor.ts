@@ -8,7 +8,7 @@ import { Reflector } from '@nestjs/core';
 import { type Observable, tap } from 'rxjs';
 import { DomainError } from '../common/errors/domain-error';
 import { statusFor } from '../common/errors/error-status';
-import { type CaseOperation, MetricsService } from '../metrics/metrics.service';
+import { type CaseOperation, MetricsService } from '../metrics';
 import { CASE_OPERATION } from './case-route.decorator';
 
 /**

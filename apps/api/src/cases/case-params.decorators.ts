@@ -3,8 +3,8 @@ import type { FastifyRequest } from 'fastify';
 import { ClsServiceManager } from 'nestjs-cls';
 import { type LhcmsStore, RequestContext } from '@lhcms/request-context';
 import { Permission } from '../ums-gateway';
-import { roleAllows } from '../ums-gateway/permissions';
-import { CasesError } from './cases.errors';
+import { roleAllows } from '../ums-gateway';
+import { CasesError } from '../case-model';
 import type { CaseActor, WriteOptions } from './use-cases';
 
 /** The bearer token of a request ('' without one): forwarded to the doctor directory. */

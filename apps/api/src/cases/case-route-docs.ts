@@ -5,7 +5,7 @@
 import { ApiParam, ApiQuery } from '@nestjs/swagger';
 import type { AuditSubjects } from '../audit';
 import type { CaseRouteDocs } from './case-route.decorator';
-import { CASE_STATUSES, CASE_TYPES, PRIORITIES } from './dto/case.schemas';
+import { CASE_STATUSES, CASE_TYPES, PRIORITIES } from '../case-model';
 
 type AuditedCase = { id: number; patient_info: unknown; version?: number };
 

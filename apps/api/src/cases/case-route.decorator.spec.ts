@@ -7,7 +7,7 @@ import type { MetricsService } from '../metrics/metrics.service';
 import { Permission } from '../ums-gateway';
 import { CaseOperationsInterceptor } from './case-operations.interceptor';
 import { CASE_OPERATION, CaseRoute } from './case-route.decorator';
-import { CasesError } from './cases.errors';
+import { CasesError } from '../case-model/cases.errors';
 import { CasesController } from './cases.controller';
 
 /** `METHOD path` → the operation label a route declares, for every route of CasesController. */

@@ -9,8 +9,9 @@ import {
 } from '@nestjs/swagger';
 import { Audited, type AuditSpec } from '../audit';
 import { ApiErrors, ApiJsonBody, ApiOk } from '../common/openapi/api-docs.decorators';
-import type { CaseOperation } from '../metrics/metrics.service';
-import { type Permission, RequirePermission, WithoutLab } from '../ums-gateway';
+import type { CaseOperation } from '../metrics';
+import { WithoutLab } from '../common/http/public.decorator';
+import { type Permission, RequirePermission } from '../ums-gateway';
 
 /** Metadata key of a route's `lhcms_case_operations_total` operation label. */
 export const CASE_OPERATION = 'lhcms:case-operation';

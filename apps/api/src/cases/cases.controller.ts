@@ -13,7 +13,7 @@ import {
 } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { SCHEMAS } from './dto/case.schemas';
+import { SCHEMAS } from '../case-model';
 import { SchemaPipe } from '../common/validation/schema.pipe';
 import { Permission } from '../ums-gateway';
 import { CaseOperationsInterceptor } from './case-operations.interceptor';
@@ -26,7 +26,7 @@ import {
   oneCase,
 } from './case-route-docs';
 import { CaseRoute } from './case-route.decorator';
-import { CasesError } from './cases.errors';
+import { CasesError } from '../case-model';
 import { type CaseActor, CasesService, type WriteOptions } from './cases.service';
 import { type CaseResponse, etagOf } from './dto/case.response';
 import type {
@@ -35,9 +35,9 @@ import type {
   CaseUpdateBody,
   StageUpdateBody,
   StatusUpdateBody,
-} from './dto/case.schemas';
+} from '../case-model';
 import { CASE_NUMBER, parseListQuery } from './dto/list-query';
-import { CaseIdPipe } from './id.pipe';
+import { CaseIdPipe } from '../case-model';
 import { LinksHubClient } from './linkshub/linkshub.client';
 
 function withEtag(res: FastifyReply, c: CaseResponse): CaseResponse {

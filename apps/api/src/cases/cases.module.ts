@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
-import { EncryptionModule } from '../encryption/encryption.module';
+import { ScheduleModule } from '../schedule';
+import { EncryptionModule } from '../encryption';
 import { CaseEventsRepository } from './case-events.repository';
 import { CasesController } from './cases.controller';
 import { CasesRepository } from './cases.repository';
@@ -14,7 +15,7 @@ import { CASE_USE_CASES } from './use-cases';
 @Module({
   // No TypeORM repositories: the DataSource connects after boot (DatabaseConnector), and the
   // repositories here run SQL through TenantDb.
-  imports: [EncryptionModule, LinksHubModule],
+  imports: [EncryptionModule, LinksHubModule, ScheduleModule],
   controllers: [CasesController, ReferenceDataController, LabSettingsController],
   providers: [
     CasesService,

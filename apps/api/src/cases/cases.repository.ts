@@ -7,7 +7,7 @@ import {
   SELECTED_COLUMNS,
   type StoredCaseRow,
   WRITABLE_COLUMNS,
-} from './case.columns';
+} from '../case-model';
 import type { CaseFilters, Cursor } from './dto/list-query';
 
 /**
@@ -37,10 +37,23 @@ export const CASE_COLUMNS = SELECTED_COLUMNS.map((c) => {
  */
 const NEWEST_FIRST = 'cases.created_at DESC, cases.id DESC';
 
-export type { CaseValues } from './case.columns';
+export type { CaseValues } from '../case-model';
 
 /** Filters as the database sees them: a patient id only through its blind index. */
-export type StoredFilters = Omit<CaseFilters, 'patient_id'> & { patient_id_bidx?: string };
+export type StoredFilters = Omit<CaseFilters, 'patient_id' | 'late'> & {
+  patient_id_bidx?: string;
+  /** `late`, as SQL sees it: today in the lab's time zone, and whether late or not. */
+  late?: { today: string; late: boolean };
+};
+
+/**
+ * Late, in SQL (the same rule as the schedule's flag, schedule/case-timing.ts):
+ * open, not shipped, and past ship-by (the due date without one). `$today`
+ * is the lab's date.
+ */
+const LATE = (today: string) => `(status NOT IN ('completed', 'cancelled')
+  AND coalesce(stage, '') NOT IN ('shipped', 'delivered')
+  AND coalesce(ship_by, due_date) < ${today}::date)`;
 
 function where(labId: string, f: StoredFilters, params: unknown[]): string {
   params.push(labId);
@@ -59,6 +72,20 @@ function where(labId: string, f: StoredFilters, params: unknown[]): string {
   eq('patient_id_bidx', f.patient_id_bidx);
   eq('case_number', f.case_number);
   eq('stage', f.stage);
+  eq('assigned_to', f.assigned_to);
+  const cmp = (col: string, op: '>=' | '<=', v: string | undefined) => {
+    if (v === undefined) return;
+    params.push(v);
+    clauses.push(`${col} ${op} $${params.length}::date`);
+  };
+  cmp('due_date', '>=', f.due_from);
+  cmp('due_date', '<=', f.due_to);
+  cmp('ship_by', '<=', f.ship_by_to);
+  if (f.late !== undefined) {
+    params.push(f.late.today);
+    const late = LATE(`$${params.length}`);
+    clauses.push(f.late.late ? late : `NOT coalesce(${late}, false)`);
+  }
   return clauses.join(' AND ');
 }
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { CaseResponse } from './dto/case.response';
-import type { CaseInputBody, CaseStatus, CaseUpdateBody } from './dto/case.schemas';
+import type { CaseInputBody, CaseStatus, CaseUpdateBody } from '../case-model';
 import type { ListQuery } from './dto/list-query';
 import type { LabSettings } from './lab-settings.repository';
 import {

@@ -1,12 +1,12 @@
 import { Body, Controller, Get, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors, ApiJsonBody, ApiOk } from '../common/openapi/api-docs.decorators';
-import { SCHEMAS } from './dto/case.schemas';
+import { SCHEMAS } from '../case-model';
 import { SchemaPipe } from '../common/validation/schema.pipe';
 import { Permission, RequirePermission } from '../ums-gateway';
 import { Actor } from './case-params.decorators';
 import { type CaseActor, CasesService } from './cases.service';
-import type { LabSettingsBody } from './dto/case.schemas';
+import type { LabSettingsBody } from '../case-model';
 
 /** Per-lab settings: today, the ordered production stages of `in_progress` cases. */
 @ApiTags('lab settings')

@@ -9,13 +9,13 @@ import {
   keyVersionOf,
   patientRef,
 } from '@lhcms/crypto';
-import { ENCRYPTED_COLUMNS } from '../cases/case.columns';
+import { ENCRYPTED_COLUMNS } from '../case-model';
 import { DataKeyService } from './data-key.service';
 
 /**
  * The columns that can carry PHI — the patient object, the free-text fields
  * and the prescription objects — and whether each holds JSON: the
- * catalogue's encrypted columns (cases/case.columns.ts, where the
+ * catalogue's encrypted columns (case-model/case.columns.ts, where the
  * classification is decided). They are stored encrypted; nothing else is.
  */
 export const PHI_COLUMNS = ENCRYPTED_COLUMNS;

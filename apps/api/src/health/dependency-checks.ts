@@ -6,7 +6,7 @@ import { Env } from '@lhcms/config';
 import { DatabaseConnector } from '@lhcms/database';
 import type { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
-import { MetricsService } from '../metrics/metrics.service';
+import { MetricsService } from '../metrics';
 import type { ObjectStore } from '@lhcms/storage';
 import { ATTACHMENT_STORE } from '../attachments';
 import { UmsClient } from '../ums-gateway';

@@ -2,7 +2,7 @@ import { Controller, Get, HttpStatus, Res, ServiceUnavailableException } from '@
 import { HealthCheck, type HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { DatabaseConnector } from '@lhcms/database';
-import { Public } from '../ums-gateway/public.decorator';
+import { Public } from '../common/http/public.decorator';
 import { appVersion } from './app-version';
 import { DependencyChecks } from './dependency-checks';
 import { ShutdownState } from './shutdown-state';

@@ -6,7 +6,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { Env } from '@lhcms/config';
-import { ConnectionDrain } from '../http/connection-drain';
+import { ConnectionDrain } from './connection-drain';
 
 /**
  * Where the process is in its life: booted (startup probe) and shutting down

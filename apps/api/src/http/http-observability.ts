@@ -3,8 +3,8 @@ import { requestLogLevel } from '@lhcms/logging';
 import { requestStoreOf, routeTemplateOf } from '@lhcms/request-context';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { ShutdownState } from '../health/shutdown-state';
-import type { MetricsService } from '../metrics/metrics.service';
+import type { ShutdownState } from '../health';
+import type { MetricsService } from '../metrics';
 
 const REQUEST_LINE_REDACT = ['authorization', 'cookie', 'token', 'patient_info', 'patient_id'];
 

@@ -3,7 +3,7 @@ import { RedisLink } from '@lhcms/cache';
 import { Env } from '@lhcms/config';
 import { type ThrottlerStorage, ThrottlerStorageService } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
-import { MetricsService } from '../metrics/metrics.service';
+import { MetricsService } from '../metrics';
 
 /** Fixed window per key: INCR, set the expiry on the first hit, report hits and time left (ms). */
 const INCREMENT = `

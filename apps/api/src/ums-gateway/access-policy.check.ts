@@ -2,7 +2,7 @@ import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { REQUIRED_PERMISSION } from './permissions';
-import { IS_PUBLIC } from './public.decorator';
+import { IS_PUBLIC } from '../common/http/public.decorator';
 
 export interface RouteAccess {
   controller: string;

@@ -5,7 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import { type Principal, RequestContext } from '@lhcms/request-context';
 import { UmsJwtStrategy } from './jwt.strategy';
 import { type Permission, REQUIRED_PERMISSION, roleAllows } from './permissions';
-import { IS_PUBLIC, WITHOUT_LAB } from './public.decorator';
+import { IS_PUBLIC, WITHOUT_LAB } from '../common/http/public.decorator';
 import { TokenRejected, type TokenRequest } from './token-verifier';
 import { UmsGatewayService } from './ums-gateway.service';
 import { AuthError } from './ums-gateway.errors';

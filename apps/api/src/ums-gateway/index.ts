@@ -1,6 +1,5 @@
-export { Public, WithoutLab } from './public.decorator';
 export { UmsGatewayModule } from './ums-gateway.module';
 export { UmsGatewayService } from './ums-gateway.service';
 export { AuthError, AuthErrorCode } from './ums-gateway.errors';
-export { Permission, RequirePermission } from './permissions';
+export { Permission, RequirePermission, roleAllows } from './permissions';
 export { UmsClient } from './ums-client';

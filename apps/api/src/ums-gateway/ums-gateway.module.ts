@@ -3,7 +3,7 @@ import { Module } from '@nestjs/common';
 import { Env } from '@lhcms/config';
 import { APP_GUARD, DiscoveryModule } from '@nestjs/core';
 import { outboundHttpConfig } from '../common/http/outbound';
-import { MetricsService } from '../metrics/metrics.service';
+import { MetricsService } from '../metrics';
 import { AccessPolicyCheck } from './access-policy.check';
 import { AuthGuard } from './auth.guard';
 import { UmsJwtStrategy } from './jwt.strategy';

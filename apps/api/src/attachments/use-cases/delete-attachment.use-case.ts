@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { TenantDb } from '@lhcms/database';
 import { AuditService } from '../../audit';
-import { CasesError } from '../../cases';
+import { CasesError } from '../../case-model';
 import { PhiCipher } from '../../encryption';
 import { AttachmentsError } from '../attachments.errors';
 import { AttachmentsRepository } from '../attachments.repository';

@@ -3,9 +3,9 @@ import { buffer } from 'node:stream/consumers';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { TenantDb } from '@lhcms/database';
 import { ObjectNotFoundError, type ObjectStore, ObjectStoreError } from '@lhcms/storage';
-import { CasesError } from '../../cases';
+import { CasesError } from '../../case-model';
 import { DataKeyService, PhiCipher } from '../../encryption';
-import { MetricsService } from '../../metrics/metrics.service';
+import { MetricsService } from '../../metrics';
 import {
   decryptingStream,
   isIntegrityError,

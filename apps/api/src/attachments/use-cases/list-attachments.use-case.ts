@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { TenantDb } from '@lhcms/database';
-import { CasesError } from '../../cases';
+import { CasesError } from '../../case-model';
 import { PhiCipher } from '../../encryption';
 import { type AttachmentResponse, toAttachmentResponse } from '../attachment.response';
 import { AttachmentsRepository } from '../attachments.repository';

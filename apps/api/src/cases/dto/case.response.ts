@@ -1,15 +1,16 @@
-import { type CaseRow, type CaseWireFields, DETAIL_COLUMN } from '../case.columns';
-import type { DetailKind, Json } from './case.schemas';
+import { type CaseRow, type CaseWireFields, DETAIL_COLUMN } from '../../case-model';
+import type { DetailKind, Json } from '../../case-model';
+import type { CaseTiming } from '../../schedule';
 
 /** Row types derive from the column catalogue (case.columns.ts). */
-export type { CaseRow, StoredCaseRow } from '../case.columns';
+export type { CaseRow, StoredCaseRow } from '../../case-model';
 
 /**
  * The v1 wire Case: every selected column under its wire name, and the
  * prescription of the case's own type as `dental_details`. toCaseResponse
  * sends them in the original's key order, then the additive fields.
  */
-export type CaseResponse = CaseWireFields & { dental_details: Json | null };
+export type CaseResponse = CaseWireFields & { dental_details: Json | null } & CaseTiming;
 
 /** The four prescription objects of a row, by detail kind. */
 export function detailsOf(row: CaseRow): Record<DetailKind, Json | null> {
@@ -21,7 +22,8 @@ export function detailsOf(row: CaseRow): Record<DetailKind, Json | null> {
   };
 }
 
-export function toCaseResponse(row: CaseRow): CaseResponse {
+/** `timing`: the schedule's flags for this case now (derived on read, never stored). */
+export function toCaseResponse(row: CaseRow, timing: CaseTiming): CaseResponse {
   const details = detailsOf(row);
   const matching = row.case_type in details ? details[row.case_type as DetailKind] : null;
   return {
@@ -50,6 +52,11 @@ export function toCaseResponse(row: CaseRow): CaseResponse {
     stage: row.stage,
     held_from_status: row.held_from_status,
     version: row.version,
+    ship_by: row.ship_by,
+    due_date_feasible: row.due_date_feasible,
+    late: timing.late,
+    at_risk: timing.at_risk,
+    days_late: timing.days_late,
   };
 }
 

@@ -6,8 +6,9 @@ import {
   PRIORITIES,
   INT4_MAX,
   type Priority,
-} from './case.schemas';
+} from '../../case-model';
 import { isIsoDateTime } from '../../common/validation/json-schema.validator';
+import { isCivilDate } from '../../schedule';
 
 export interface CaseFilters {
   status?: CaseStatus;
@@ -20,6 +21,12 @@ export interface CaseFilters {
   patient_id?: string;
   case_number?: string;
   stage?: string;
+  assigned_to?: string;
+  /** Work queues (the schedule): due date from/to (inclusive), ship-by up to, late or not. */
+  due_from?: string;
+  due_to?: string;
+  ship_by_to?: string;
+  late?: boolean;
 }
 
 export type ListQuery =
@@ -126,6 +133,21 @@ export function parseListQuery(
   }
   const rush = oneOfValues('rush_order', ['true', 'false'] as const);
   if (rush !== undefined) filters.rush_order = rush === 'true';
+  filters.assigned_to = id('assigned_to');
+  const date = (name: 'due_from' | 'due_to' | 'ship_by_to') => {
+    const v = one(name);
+    if (v === undefined) return;
+    if (!isCivilDate(v)) errors[name] = 'is not a YYYY-MM-DD date';
+    else filters[name] = v;
+  };
+  date('due_from');
+  date('due_to');
+  date('ship_by_to');
+  if (filters.due_from && filters.due_to && filters.due_from > filters.due_to) {
+    errors.due_to = 'is before due_from';
+  }
+  const late = oneOfValues('late', ['true', 'false'] as const);
+  if (late !== undefined) filters.late = late === 'true';
 
   const cursorMode = q.cursor !== undefined || q.limit !== undefined;
   if (cursorMode && (q.page !== undefined || q.per_page !== undefined)) {

@@ -4,7 +4,7 @@ import { Env } from '@lhcms/config';
 import type { AxiosResponse } from 'axios';
 import { firstValueFrom } from 'rxjs';
 import { outboundHttpConfig } from '../../common/http/outbound';
-import { CasesError, CasesErrorCode } from '../cases.errors';
+import { CasesError, CasesErrorCode } from '../../case-model';
 
 type Json = Record<string, unknown>;
 

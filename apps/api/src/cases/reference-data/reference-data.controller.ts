@@ -1,7 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiOk } from '../../common/openapi/api-docs.decorators';
-import { Public } from '../../ums-gateway';
+import { Public } from '../../common/http/public.decorator';
 import { REFERENCE_DATA } from './reference-data';
 
 /**

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '../../audit';
-import { AuthError } from '../../ums-gateway/ums-gateway.errors';
-import { CasesError, CasesErrorCode } from '../cases.errors';
-import type { CaseStatus } from '../dto/case.schemas';
+import { AuthError } from '../../ums-gateway';
+import { CasesError, CasesErrorCode } from '../../case-model';
+import type { CaseStatus } from '../../case-model';
 import { ChangeStatus } from './change-status.use-case';
 import type { BulkResultItem, CaseActor } from './case-use-case.types';
 

@@ -1,5 +1,5 @@
 import type { CaseResponse } from '../dto/case.response';
-import type { CaseStatus } from '../dto/case.schemas';
+import type { CaseStatus } from '../../case-model';
 
 /** Who acts, in which lab (from the request context: see `@Actor()`). */
 export interface CaseActor {

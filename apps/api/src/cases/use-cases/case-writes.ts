@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { rows } from '@lhcms/database';
+import { rows, TenantDb } from '@lhcms/database';
+import { type CaseTiming, LabSchedule } from '../../schedule';
 import { AuditService } from '../../audit';
-import { PhiCipher } from '../../encryption/phi-cipher';
-import { AuthError } from '../../ums-gateway/ums-gateway.errors';
+import { PhiCipher } from '../../encryption';
+import { AuthError } from '../../ums-gateway';
 import { allowedNext, checkTransition } from '../case-lifecycle';
 import { CaseEventsRepository, type NewCaseEvent } from '../case-events.repository';
-import { CasesError } from '../cases.errors';
+import { CasesError } from '../../case-model';
 import { CasesRepository } from '../cases.repository';
 import {
   type CaseResponse,
@@ -14,7 +15,7 @@ import {
   type StoredCaseRow,
   toCaseResponse,
 } from '../dto/case.response';
-import type { CaseStatus } from '../dto/case.schemas';
+import type { CaseStatus } from '../../case-model';
 import { LabSettingsRepository } from '../lab-settings.repository';
 import type { CaseActor, WriteOptions } from './case-use-case.types';
 
@@ -38,7 +39,11 @@ export class CaseWrites {
     private readonly settings: LabSettingsRepository,
     private readonly phi: PhiCipher,
     private readonly audit: AuditService,
+    private readonly db: TenantDb,
+    private readonly schedule: LabSchedule,
   ) {}
+
+  private readonly stageCache = new Map<string, { until: number; stages: readonly string[] }>();
 
   /** A stored row with its PHI decrypted. */
   plain(labId: string, row: StoredCaseRow): Promise<CaseRow> {
@@ -47,11 +52,33 @@ export class CaseWrites {
 
   /** A stored row as the API answers it. */
   async response(labId: string, row: StoredCaseRow): Promise<CaseResponse> {
-    return toCaseResponse(await this.plain(labId, row));
+    return this.answer(labId, await this.plain(labId, row));
   }
 
   async responses(labId: string, list: StoredCaseRow[]): Promise<CaseResponse[]> {
-    return (await this.phi.decryptAll(labId, list)).map((r) => toCaseResponse(r as CaseRow));
+    const timing = await this.timing(labId);
+    return (await this.phi.decryptAll(labId, list)).map((r) =>
+      toCaseResponse(r as CaseRow, timing(r as CaseRow)),
+    );
+  }
+
+  /** A decrypted row as the API answers it, with the schedule's flags of today. */
+  async answer(labId: string, row: CaseRow): Promise<CaseResponse> {
+    return toCaseResponse(row, (await this.timing(labId))(row));
+  }
+
+  private async timing(labId: string): Promise<(row: CaseRow) => CaseTiming> {
+    const [clock, stages] = await Promise.all([this.schedule.clock(labId), this.stages(labId)]);
+    return (row) => clock.timing(row, stages);
+  }
+
+  /** The lab's stage list for the at-risk flag, cached per replica for 30 s. */
+  private async stages(labId: string): Promise<readonly string[]> {
+    const hit = this.stageCache.get(labId);
+    if (hit && hit.until > Date.now()) return hit.stages;
+    const { stages } = await this.db.read(labId, (em) => this.settings.get(em, labId));
+    this.stageCache.set(labId, { until: Date.now() + 30_000, stages });
+    return stages;
   }
 
   /**

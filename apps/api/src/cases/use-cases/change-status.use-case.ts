@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { TenantDb } from '@lhcms/database';
-import { CasesError } from '../cases.errors';
+import { CasesError } from '../../case-model';
 import { CasesRepository, type CaseValues } from '../cases.repository';
-import { type CaseResponse, toCaseResponse } from '../dto/case.response';
-import type { CaseStatus } from '../dto/case.schemas';
+import type { CaseResponse } from '../dto/case.response';
+import type { CaseStatus } from '../../case-model';
 import { CaseWrites } from './case-writes';
 import type { CaseActor, WriteOptions } from './case-use-case.types';
 
@@ -34,7 +34,7 @@ export class ChangeStatus {
         await this.cases.auditWrite(em, actor, id, 'status_change', {}, current, [
           current.patient_info,
         ]);
-        return toCaseResponse(current);
+        return this.cases.answer(actor.labId, current);
       }
       const t = this.cases.transition(actor, current, status, reason);
       if (t.reopen) await this.cases.allowReopen(em);

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { TenantDb } from '@lhcms/database';
-import { PhiCipher } from '../../encryption/phi-cipher';
-import { CasesError, CasesErrorCode } from '../cases.errors';
+import { PhiCipher } from '../../encryption';
+import { LabSchedule } from '../../schedule';
+import { CasesError, CasesErrorCode } from '../../case-model';
 import { CasesRepository, type CaseValues } from '../cases.repository';
-import type { CaseInputBody, Json } from '../dto/case.schemas';
+import type { CaseInputBody, Json } from '../../case-model';
 import { IdempotencyRepository } from '../idempotency.repository';
 import { LinksHubClient } from '../linkshub/linkshub.client';
 import { CaseWrites } from './case-writes';
@@ -39,6 +40,7 @@ export class CreateCase {
     private readonly directory: LinksHubClient,
     private readonly phi: PhiCipher,
     private readonly cases: CaseWrites,
+    private readonly schedule: LabSchedule,
   ) {}
 
   async run(actor: CaseActor, body: CaseInputBody, idempotencyKey?: string): Promise<CreateResult> {
@@ -52,6 +54,13 @@ export class CreateCase {
     if (this.directory.configured) {
       await this.directory.checkCreate(body.doctor_id, body.product_id, actor.labId, actor.token);
     }
+    const dates = await this.schedule.plan(actor.labId, {
+      caseType: body.case_type,
+      productId: body.product_id,
+      rush: body.rush_order ?? false,
+      receivedAt: new Date(),
+      dueDate: body.due_date,
+    });
     const plain: Omit<CaseValues, 'case_number'> = {
       doctor_id: body.doctor_id,
       product_id: body.product_id,
@@ -62,7 +71,9 @@ export class CreateCase {
       priority: body.priority ?? 'medium',
       created_by: actor.userId,
       assigned_to: body.assigned_to ?? null,
-      due_date: body.due_date ?? null,
+      due_date: dates.due_date,
+      ship_by: dates.ship_by,
+      due_date_feasible: dates.due_date_feasible,
       rush_order: body.rush_order ?? false,
       special_instructions: body.special_instructions ?? null,
       patient_info: body.patient_info ?? null,

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { TenantDb } from '@lhcms/database';
-import { CasesError } from '../cases.errors';
+import { CasesError } from '../../case-model';
 import { CasesRepository } from '../cases.repository';
 import { CaseWrites } from './case-writes';
 import type { CaseActor, WriteOptions } from './case-use-case.types';

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { rows, TenantDb } from '@lhcms/database';
-import { PhiCipher } from '../../encryption/phi-cipher';
+import { PhiCipher } from '../../encryption';
 import { CaseEventsRepository } from '../case-events.repository';
-import { CasesError } from '../cases.errors';
+import { CasesError } from '../../case-model';
 import { CasesRepository } from '../cases.repository';
 import type { CaseResponse } from '../dto/case.response';
 import { CaseWrites } from './case-writes';

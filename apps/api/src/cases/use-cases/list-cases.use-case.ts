@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@lhcms/config';
 import { TenantDb } from '@lhcms/database';
-import { PhiCipher } from '../../encryption/phi-cipher';
+import { PhiCipher } from '../../encryption';
+import { LabSchedule } from '../../schedule';
 import { CasesRepository, type StoredFilters } from '../cases.repository';
 import { type CaseFilters, encodeCursor, type ListQuery } from '../dto/list-query';
 import { CaseWrites } from './case-writes';
@@ -16,6 +17,7 @@ export class ListCases {
     private readonly repo: CasesRepository,
     private readonly phi: PhiCipher,
     private readonly cases: CaseWrites,
+    private readonly schedule: LabSchedule,
   ) {}
 
   /** Page defaults from configuration. */
@@ -23,8 +25,14 @@ export class ListCases {
     return { perPage: this.env.DEFAULT_PAGE_SIZE, maxPerPage: this.env.MAX_PAGE_SIZE };
   }
 
-  run(actor: CaseActor, q: ListQuery): Promise<CasePage | CaseCursorPage> {
+  async run(actor: CaseActor, q: ListQuery): Promise<CasePage | CaseCursorPage> {
     const filters = this.storedFilters(actor.labId, q.filters);
+    if (q.filters.late !== undefined) {
+      filters.late = {
+        today: (await this.schedule.clock(actor.labId)).today,
+        late: q.filters.late,
+      };
+    }
     return this.db.read(actor.labId, async (em) => {
       if (q.mode === 'cursor') {
         const found = await this.repo.after(em, actor.labId, filters, q.cursor, q.limit + 1);
@@ -62,7 +70,7 @@ export class ListCases {
 
   /** The patient id filter becomes its blind index: the plain value is never stored nor sent to SQL. */
   private storedFilters(labId: string, f: CaseFilters): StoredFilters {
-    const { patient_id, ...rest } = f;
+    const { patient_id, late: _late, ...rest } = f;
     return patient_id === undefined
       ? rest
       : { ...rest, patient_id_bidx: this.phi.blindIndex(labId, patient_id) };

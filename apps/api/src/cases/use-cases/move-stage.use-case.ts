@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { TenantDb } from '@lhcms/database';
 import { checkStage } from '../case-lifecycle';
-import { CasesError, CasesErrorCode } from '../cases.errors';
+import { CasesError, CasesErrorCode } from '../../case-model';
 import { CasesRepository } from '../cases.repository';
-import { type CaseResponse, toCaseResponse } from '../dto/case.response';
+import type { CaseResponse } from '../dto/case.response';
 import { LabSettingsRepository } from '../lab-settings.repository';
 import { CaseWrites } from './case-writes';
 import type { CaseActor, WriteOptions } from './case-use-case.types';
@@ -32,7 +32,7 @@ export class MoveStage {
       const current = await this.cases.lock(em, actor, id, opts);
       if (current.stage === stage) {
         await this.cases.auditWrite(em, actor, id, 'update', {}, current, [current.patient_info]);
-        return toCaseResponse(current);
+        return this.cases.answer(actor.labId, current);
       }
       const { stages } = await this.settings.get(em, actor.labId);
       const v = checkStage(stages, current.status, current.stage, stage);

@@ -1,17 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { TenantDb } from '@lhcms/database';
-import { PhiCipher } from '../../encryption/phi-cipher';
+import { PhiCipher } from '../../encryption';
+import { LabSchedule } from '../../schedule';
 import type { ChangedField } from '../case-events.repository';
 import {
   DETAIL_COLUMN,
   TRAIL_OMITTED_COLUMNS,
   TRAIL_VALUE_COLUMNS,
   wireName,
-} from '../case.columns';
-import { CasesError } from '../cases.errors';
+} from '../../case-model';
+import { CasesError } from '../../case-model';
 import { CasesRepository, type CaseValues } from '../cases.repository';
-import { type CaseResponse, type CaseRow, detailsOf, toCaseResponse } from '../dto/case.response';
-import { type CaseUpdateBody, DETAIL_KINDS } from '../dto/case.schemas';
+import { type CaseResponse, type CaseRow, detailsOf } from '../dto/case.response';
+import { type CaseUpdateBody, DETAIL_KINDS } from '../../case-model';
 import { CaseWrites } from './case-writes';
 import type { CaseActor, WriteOptions } from './case-use-case.types';
 
@@ -31,6 +32,7 @@ export class UpdateCase {
     private readonly repo: CasesRepository,
     private readonly phi: PhiCipher,
     private readonly cases: CaseWrites,
+    private readonly schedule: LabSchedule,
   ) {}
 
   run(
@@ -45,10 +47,29 @@ export class UpdateCase {
       if (Object.keys(changes).length === 0) {
         // Also audited: the response discloses the case.
         await this.cases.auditWrite(em, actor, id, 'update', {}, current, [current.patient_info]);
-        return toCaseResponse(current);
+        return this.cases.answer(actor.labId, current);
       }
       if (changes.due_date !== undefined && !body.reason)
         throw CasesError.reasonRequired('change the due date');
+      if (changes.due_date !== undefined) {
+        // A reschedule: ship-by and feasibility follow the new date under today's calendar.
+        const plan =
+          changes.due_date === null
+            ? { ship_by: null, due_date_feasible: null }
+            : await this.schedule.plan(
+                actor.labId,
+                {
+                  caseType: changes.case_type ?? current.case_type,
+                  productId: current.product_id,
+                  rush: changes.rush_order ?? current.rush_order,
+                  receivedAt: new Date(current.created_at),
+                  dueDate: changes.due_date,
+                },
+                em,
+              );
+        changes.ship_by = plan.ship_by;
+        changes.due_date_feasible = plan.due_date_feasible;
+      }
       const statusChange =
         changes.status !== undefined
           ? this.cases.transition(actor, current, changes.status, body.reason)

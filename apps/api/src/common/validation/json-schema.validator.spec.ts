@@ -1,7 +1,30 @@
-import { SCHEMAS } from '../../cases/dto/case.schemas';
+import { SCHEMAS } from '../../case-model/case.schemas';
 import { isIsoDate, isIsoDateTime, JsonSchemaValidator } from './json-schema.validator';
 
 const v = new JsonSchemaValidator(SCHEMAS);
+
+describe('JsonSchemaValidator: unknown fields of a closed schema', () => {
+  const closed = new JsonSchemaValidator({
+    Closed: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { a: { type: 'string' }, inner: { type: 'object', additionalProperties: false } },
+    },
+  });
+
+  it('names a field-like unknown key, and never repeats a strange one', () => {
+    expect(closed.validate('Closed', { a: 'x', timezone: 'UTC' })).toEqual({
+      timezone: 'is not a known field',
+    });
+    expect(closed.validate('Closed', { inner: { extra_1: 1 } })).toEqual({
+      'inner.extra_1': 'is not a known field',
+    });
+    const strange = 'Jane Doe <jane@example.com>';
+    const errors = closed.validate('Closed', { [strange]: 1 });
+    expect(errors).toEqual({ '': 'is not a known field' });
+    expect(JSON.stringify(errors)).not.toContain('Jane');
+  });
+});
 
 describe('JsonSchemaValidator (the original wire rules)', () => {
   const base = { doctor_id: 'd1', product_id: 'p1', case_type: 'fixed_prosthetic' };

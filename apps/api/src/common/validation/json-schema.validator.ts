@@ -54,6 +54,12 @@ function pathOf(e: ErrorObject): string {
     .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (e.keyword === 'required')
     base.push(String((e.params as { missingProperty: string }).missingProperty));
+  if (e.keyword === 'additionalProperties') {
+    // The unknown key names the path when it looks like a field name (a key is input too:
+    // anything longer or stranger is not repeated back).
+    const key = String((e.params as { additionalProperty: string }).additionalProperty);
+    if (/^[A-Za-z0-9_-]{1,64}$/.test(key)) base.push(key);
+  }
   return base.join('.');
 }
 
@@ -92,6 +98,8 @@ function messageOf(e: ErrorObject): string {
       return `is less than the minimum of ${String(p.limit)}`;
     case 'maximum':
       return `is greater than the maximum of ${String(p.limit)}`;
+    case 'additionalProperties':
+      return 'is not a known field';
     default:
       // Named by keyword only: some of Ajv's messages carry values or key names.
       return `is invalid (${e.keyword})`;

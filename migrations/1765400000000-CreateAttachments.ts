@@ -26,8 +26,8 @@ function typeCheck(types: string[]): string {
  * soft-delete (UPDATE), never DELETE: rows go only with the retention purge
  * (owner role). The case timeline gains two event types.
  */
-export class CreateAttachments1765100000000 implements MigrationInterface {
-  name = 'CreateAttachments1765100000000';
+export class CreateAttachments1765400000000 implements MigrationInterface {
+  name = 'CreateAttachments1765400000000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`

@@ -5,7 +5,7 @@ import {
   type DetailKind,
   type Json,
   type Priority,
-} from './dto/case.schemas';
+} from './case.schemas';
 
 /**
  * The one catalogue of the `cases` table: every column, in table order, with
@@ -84,6 +84,10 @@ export const CASE_TABLE = {
   held_from_status: { sql: 'varchar(20)', nullable: true, write: 'fixed', phi: 'plain', trail: 'omit', wire: 'held_from_status', value: t<'pending' | 'in_progress'>() },
   /** Optimistic concurrency (ETag); the trigger increments it on every write. */
   version: { sql: 'integer', nullable: false, write: 'fixed', phi: 'plain', trail: 'omit', wire: 'version', value: t<number>() },
+  /** The date the work must leave the lab: due date − transit, in the lab's working days (schedule/). */
+  ship_by: { sql: 'date', nullable: true, write: 'service', phi: 'plain', trail: 'value', wire: 'ship_by', value: t<string>() },
+  /** False when a client-sent due date is earlier than the rush turnaround allows (kept, flagged). */
+  due_date_feasible: { sql: 'boolean', nullable: true, write: 'service', phi: 'plain', trail: 'omit', wire: 'due_date_feasible', value: t<boolean>() },
 } as const satisfies Record<string, ColumnSpec>;
 
 // ---- the shape of an entry ------------------------------------------------------

@@ -445,6 +445,30 @@ const Case: Schema = {
       type: 'integer',
       description: 'Optimistic concurrency version; the ETag is its quoted value.',
     },
+    ship_by: nullable({
+      ...DATE,
+      description:
+        "The date the work must leave the lab: the due date less the transit days, in the lab's working days.",
+    }),
+    due_date_feasible: nullable({
+      type: 'boolean',
+      description:
+        'False when the due date is earlier than the rush turnaround allows from receipt (kept, not refused).',
+    }),
+    late: {
+      type: 'boolean',
+      description:
+        'Derived on read: open (not completed, cancelled, shipped or delivered) and past ship_by (or the due date).',
+    },
+    at_risk: {
+      type: 'boolean',
+      description:
+        "Derived on read: not yet late, but the remaining stages' expected days exceed the working days left to ship_by.",
+    },
+    days_late: {
+      type: 'integer',
+      description: 'Derived on read: calendar days past ship_by (or the due date); 0 unless late.',
+    },
   },
 };
 

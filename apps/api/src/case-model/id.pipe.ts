@@ -1,6 +1,6 @@
 import type { PipeTransform } from '@nestjs/common';
 import { CasesError } from './cases.errors';
-import { INT4_MAX } from './dto/case.schemas';
+import { INT4_MAX } from './case.schemas';
 
 /** Whether `value` can be a case id: a positive integer in the column's range (int4). */
 export function isCaseId(value: string): boolean {

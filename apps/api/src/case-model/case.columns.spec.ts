@@ -14,9 +14,10 @@ import {
   WRITABLE_COLUMNS,
   wireName,
 } from './case.columns';
-import { CASE_COLUMNS } from './cases.repository';
-import { toCaseResponse } from './dto/case.response';
-import { SCHEMAS } from './dto/case.schemas';
+import { CASE_COLUMNS } from '../cases/cases.repository';
+import { toCaseResponse } from '../cases/dto/case.response';
+import { SCHEMAS } from './case.schemas';
+import { ON_TIME } from '../schedule';
 
 // Compile-time checks: the derived types have exactly these keys.
 type Equals<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -46,6 +47,8 @@ const rowKeys: Equals<
   | 'stage'
   | 'held_from_status'
   | 'version'
+  | 'ship_by'
+  | 'due_date_feasible'
 > = true;
 const valueKeys: Equals<
   keyof CaseValues,
@@ -69,6 +72,8 @@ const valueKeys: Equals<
   | 'patient_id_bidx'
   | 'case_number'
   | 'stage'
+  | 'ship_by'
+  | 'due_date_feasible'
 > = true;
 const nullable: Equals<CaseRow['case_name'], string | null> = true;
 const notNull: Equals<CaseRow['version'], number> = true;
@@ -81,12 +86,15 @@ const typed: Equals<
  * The lists the catalogue replaced, as they were before it (main at bf8af2c):
  * the derived lists must say exactly the same, so behaviour is unchanged.
  */
+// What the code held before the catalogue replaced its copies, plus the columns added since
+// (the schedule's ship_by and due_date_feasible, issue 16).
 const BEFORE = {
   selectList: `id, lab_id, doctor_id, product_id, status, case_name, description, priority,
     assigned_to, case_type, due_date::text AS due_date, rush_order, special_instructions, patient_info,
     fixed_prosthetic_details, denture_details, night_guard_details, implant_details,
     ISO(created_at) AS created_at, ISO(updated_at) AS updated_at,
-    case_number, stage, held_from_status, version`,
+    case_number, stage, held_from_status, version,
+    ship_by::text AS ship_by, due_date_feasible`,
   writable: [
     'doctor_id',
     'product_id',
@@ -108,6 +116,8 @@ const BEFORE = {
     'patient_id_bidx',
     'case_number',
     'stage',
+    'ship_by',
+    'due_date_feasible',
   ],
   phiColumns: [
     { column: 'patient_info', json: true },
@@ -130,6 +140,7 @@ const BEFORE = {
     'product_id',
     'case_number',
     'stage',
+    'ship_by',
   ],
   auditNotRecorded: [
     'created_by',
@@ -138,6 +149,7 @@ const BEFORE = {
     'deleted_at',
     'lab_id',
     'patient_id_bidx',
+    'due_date_feasible',
   ],
   timelineValues: [
     'priority',
@@ -147,6 +159,7 @@ const BEFORE = {
     'rush_order',
     'case_type',
     'stage',
+    'ship_by',
   ],
   wireNames: {
     fixed_prosthetic_details: 'fixed_prosthetic',
@@ -176,6 +189,8 @@ const BEFORE = {
     'created_at',
     'updated_at',
     'patient_id_bidx',
+    'ship_by',
+    'due_date_feasible',
   ],
 };
 
@@ -260,8 +275,15 @@ describe('the case column catalogue', () => {
 
   it('the v1 Case has every selected column under its wire name, and the OpenAPI schema lists them', () => {
     const row = Object.fromEntries(SELECTED_COLUMNS.map((c) => [c, null])) as unknown as CaseRow;
-    const keys = Object.keys(toCaseResponse({ ...row, case_type: 'denture' }));
-    const expected = [...SELECTED_COLUMNS.map((c) => wireName(c)), 'dental_details'];
+    const keys = Object.keys(toCaseResponse({ ...row, case_type: 'denture' }, ON_TIME));
+    // Plus what is derived on read: the matching prescription and the schedule's flags.
+    const expected = [
+      ...SELECTED_COLUMNS.map((c) => wireName(c)),
+      'dental_details',
+      'late',
+      'at_risk',
+      'days_late',
+    ];
     expect(sorted(keys)).toEqual(sorted(expected));
     const schema = SCHEMAS.Case as { properties: Record<string, unknown> };
     expect(sorted(Object.keys(schema.properties))).toEqual(sorted(expected));

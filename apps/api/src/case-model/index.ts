@@ -1,0 +1,36 @@
+export {
+  CASE_TABLE,
+  SELECTED_COLUMNS,
+  WRITABLE_COLUMNS,
+  DETAIL_COLUMN,
+  TRAIL_OMITTED_COLUMNS,
+  TRAIL_VALUE_COLUMNS,
+  wireName,
+  ENCRYPTED_COLUMNS,
+  type CaseValues,
+  type StoredCaseRow,
+  type CaseRow,
+  type CaseWireFields,
+} from './case.columns';
+export {
+  SCHEMAS,
+  CASE_STATUSES,
+  CASE_TYPES,
+  PRIORITIES,
+  INT4_MAX,
+  DETAIL_KINDS,
+  int4,
+  type LabSettingsBody,
+  type CaseInputBody,
+  type CaseStatus,
+  type CaseUpdateBody,
+  type BulkStatusBody,
+  type StageUpdateBody,
+  type StatusUpdateBody,
+  type DetailKind,
+  type Json,
+  type CaseType,
+  type Priority,
+} from './case.schemas';
+export { CasesError, CasesErrorCode } from './cases.errors';
+export { CaseIdPipe, isCaseId } from './id.pipe';

@@ -1,0 +1,1 @@
+export { type DevRuntime, startDevRuntime } from './dev-runtime';

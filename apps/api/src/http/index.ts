@@ -1,0 +1,1 @@
+export { installHttpObservability } from './http-observability';

@@ -1,0 +1,58 @@
+import { addDays, toDayNumber, type WorkCalendar, workingDaysBetween } from './business-days';
+
+/** Derived on read (never stored): where a case stands against its dates. */
+export interface CaseTiming {
+  late: boolean;
+  at_risk: boolean;
+  /** Calendar days past ship-by (or the due date without one); 0 unless late. */
+  days_late: number;
+}
+
+export const ON_TIME: CaseTiming = { late: false, at_risk: false, days_late: 0 };
+
+/** The stages after which the work has left the lab. */
+const GONE = new Set(['shipped', 'delivered']);
+
+export interface TimedCase {
+  status: string;
+  stage: string | null;
+  due_date: string | null;
+  ship_by: string | null;
+}
+
+/**
+ * A lab's "now" for the timing flags: its calendar, the expected days per
+ * stage and today's date in its time zone. `timing` is pure, so a fixed clock
+ * tests it.
+ */
+export class ScheduleClock {
+  constructor(
+    private readonly calendar: WorkCalendar,
+    private readonly stageDays: Readonly<Record<string, number>>,
+    /** Today, `YYYY-MM-DD` in the lab's time zone. */
+    readonly today: string,
+  ) {}
+
+  /**
+   * - `late`: an open case (not completed, cancelled, shipped or delivered)
+   *   past its ship-by date — or its due date when it has no ship-by;
+   *   on hold pauses nothing: the promise to the doctor stands.
+   * - `days_late`: calendar days past that date.
+   * - `at_risk`: an open case not yet late whose remaining stages (the
+   *   current one included; all of them before production starts) are
+   *   expected to need more working days than are left up to ship-by
+   *   (today counted when it is a working day).
+   */
+  timing(c: TimedCase, stages: readonly string[]): CaseTiming {
+    const target = c.ship_by ?? c.due_date;
+    if (!target || c.status === 'completed' || c.status === 'cancelled') return ON_TIME;
+    if (c.stage && GONE.has(c.stage)) return ON_TIME;
+    const past = toDayNumber(this.today) - toDayNumber(target);
+    if (past > 0) return { late: true, at_risk: false, days_late: past };
+    const from = c.stage ? stages.indexOf(c.stage) : -1;
+    const remaining = c.status === 'pending' || from < 0 ? stages : stages.slice(from);
+    const needed = remaining.reduce((sum, s) => sum + (this.stageDays[s] ?? 0), 0);
+    const available = workingDaysBetween(this.calendar, addDays(this.today, -1), target);
+    return { late: false, at_risk: needed > available, days_late: 0 };
+  }
+}
