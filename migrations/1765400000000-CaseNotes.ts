@@ -1,33 +1,13 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import {
+  addCaseEventTypes,
   disableTenantRls,
   enableTenantRls,
   grantToApp,
+  removeCaseEventTypes,
 } from '../libs/database/src/migration-helpers';
 
 const NOTE_EVENT_TYPES = ['note_created', 'note_edited', 'note_deleted'];
-
-const inList = (values: string[]): string => values.map((v) => `'${v}'`).join(', ');
-
-/**
- * The event types `ck_case_events_type` allows now. Other modules widen the
- * same list (attachments); reading it, rather than restating it, keeps their
- * types whatever order the migrations run in.
- */
-async function allowedEventTypes(q: QueryRunner): Promise<string[]> {
-  const r = (await q.query(
-    `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint
-      WHERE conname = 'ck_case_events_type' AND conrelid = 'case_events'::regclass`,
-  )) as Array<{ def: string }>;
-  return [...(r[0]?.def ?? '').matchAll(/'([a-z_]+)'/g)].map((m) => m[1]);
-}
-
-async function setEventTypes(q: QueryRunner, types: string[]): Promise<void> {
-  await q.query(`ALTER TABLE case_events DROP CONSTRAINT ck_case_events_type`);
-  await q.query(
-    `ALTER TABLE case_events ADD CONSTRAINT ck_case_events_type CHECK (event_type IN (${inList(types)}))`,
-  );
-}
 
 /**
  * Case notes (issue 20): free-text notes on a case, PHI, stored encrypted
@@ -106,17 +86,12 @@ export class CaseNotes1765400000000 implements MigrationInterface {
     await grantToApp(q, 'SELECT, INSERT', 'TABLE case_note_revisions');
 
     await q.query(`ALTER TABLE case_events ADD COLUMN note_id integer`);
-    const types = await allowedEventTypes(q);
-    await setEventTypes(q, [...types, ...NOTE_EVENT_TYPES.filter((t) => !types.includes(t))]);
+    await addCaseEventTypes(q, NOTE_EVENT_TYPES);
   }
 
   async down(q: QueryRunner): Promise<void> {
     // The owner may delete timeline rows (the append-only trigger lets it): the note events go first.
-    await q.query(`DELETE FROM case_events WHERE event_type IN (${inList(NOTE_EVENT_TYPES)})`);
-    await setEventTypes(
-      q,
-      (await allowedEventTypes(q)).filter((t) => !NOTE_EVENT_TYPES.includes(t)),
-    );
+    await removeCaseEventTypes(q, NOTE_EVENT_TYPES);
     await q.query(`ALTER TABLE case_events DROP COLUMN note_id`);
     await disableTenantRls(q, 'case_note_revisions');
     await q.query(`DROP TABLE case_note_revisions`);

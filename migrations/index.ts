@@ -9,6 +9,7 @@ import { CaseOwnerLookup1765000000000 } from './1765000000000-CaseOwnerLookup';
 import { LabSchedule1765300000000 } from './1765300000000-LabSchedule';
 import { WorkQueueIndexes1765310000000 } from './1765310000000-WorkQueueIndexes';
 import { CaseNotes1765400000000 } from './1765400000000-CaseNotes';
+import { CreateAttachments1765500000000 } from './1765500000000-CreateAttachments';
 
 /**
  * Every migration, in order. Classes rather than a glob, so the app, the
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   LabSchedule1765300000000,
   WorkQueueIndexes1765310000000,
   CaseNotes1765400000000,
+  CreateAttachments1765500000000,
 ];

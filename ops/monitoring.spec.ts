@@ -245,6 +245,8 @@ describe('ops/prometheus rules', () => {
         'LHCMSRedisDegraded',
         'LHCMSUmsDegraded',
         'LHCMSNotReady',
+        'LHCMSAttachmentStorageErrors',
+        'LHCMSAttachmentIntegrityFailure',
       ]),
     );
     for (const a of alerts) {

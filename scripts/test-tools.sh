@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The external programs the tests drive, prepared once and cached: helm,
-# promtool and local-kms built with `go install` (pinned versions) into
+# promtool and local-kms built with `go install`, weed with `go build` (pinned
+# versions) into
 # $LHCMS_TOOLS_DIR (default ~/.cache/lhcms-tools); nginx and shellcheck from
 # Debian packages (apt-get, as root) when missing.
 #
 # Prints one NAME=value line per tool on stdout (HELM_BIN, PROMTOOL_BIN,
-# LOCAL_KMS_BIN, SHELLCHECK_BIN, NGINX_BIN); progress and problems go to
+# LOCAL_KMS_BIN, WEED_BIN, SHELLCHECK_BIN, NGINX_BIN); progress and problems go to
 # stderr. Used by `npm test` (scripts/test.mjs) and .ci/run.
 #
 #   --strict   exit 1 when a tool cannot be prepared (.ci/run). Without it a
@@ -20,6 +21,7 @@ TOOLS=${LHCMS_TOOLS_DIR:-$HOME/.cache/lhcms-tools}
 HELM_VERSION=v3.22.0
 PROMTOOL_VERSION=v0.316.0
 LOCAL_KMS_VERSION=v0.0.0-20260228092603-2a5e92d09ab6
+WEED_VERSION=v0.0.0-20261109003541-7506e5f91cd6
 problems=0
 
 note() { printf '[test-tools] %s\n' "$*" >&2; }
@@ -77,6 +79,48 @@ go_tool HELM_BIN helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm
 go_tool PROMTOOL_BIN promtool "$PROMTOOL_VERSION" github.com/prometheus/prometheus/cmd/promtool
 # local-kms: a KMS-compatible server for the aws-kms key provider test.
 go_tool LOCAL_KMS_BIN local-kms "$LOCAL_KMS_VERSION" github.com/nsmithuk/local-kms
+
+# weed (SeaweedFS): the S3-compatible server of the attachment store tests. Its go.mod has
+# replace directives, which `go install module@version` refuses: built from the module's
+# source with `go build` (the first time takes long: tens of minutes on two cores).
+weed_tool() {
+  given WEED_BIN && return
+  local dir="$TOOLS/weed-$WEED_VERSION"
+  if [ ! -x "$dir/weed" ]; then
+    local go src tmp
+    go=$(command -v go || { [ -x /usr/local/go/bin/go ] && echo /usr/local/go/bin/go; }) || true
+    if [ -z "$go" ]; then
+      missing weed "install Go and run the tests again: weed $WEED_VERSION is built from its Go module, or set WEED_BIN"
+      return
+    fi
+    mkdir -p "$TOOLS"
+    exec 9>"$TOOLS/.build-weed.lock"
+    command -v flock >/dev/null && flock 9
+    if [ ! -x "$dir/weed" ]; then
+      note "building weed $WEED_VERSION from its Go module (once; cached in $dir)"
+      src=$("$go" mod download -json "github.com/seaweedfs/seaweedfs@$WEED_VERSION" |
+        sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+      tmp=$(mktemp -d "$TOOLS/.build-weed-XXXXXX")
+      # shellcheck disable=SC2064 # (expanded now: this build's folder)
+      trap "rm -rf '$tmp'" EXIT
+      if [ -z "$src" ] || ! cp -r "$src/." "$tmp/src" || ! chmod -R u+w "$tmp/src" ||
+        ! (cd "$tmp/src" && GOFLAGS=-buildvcs=false "$go" build -o "$tmp/weed" ./weed >&2); then
+        rm -rf "$tmp"
+        trap - EXIT
+        exec 9>&-
+        missing weed "building weed $WEED_VERSION failed (see above; it needs the Go module proxy), or set WEED_BIN"
+        return
+      fi
+      mkdir -p "$dir"
+      mv -f "$tmp/weed" "$dir/weed"
+      rm -rf "$tmp"
+      trap - EXIT
+    fi
+    exec 9>&-
+  fi
+  printf 'WEED_BIN=%s\n' "$dir/weed"
+}
+weed_tool
 
 find_nginx() {
   local p

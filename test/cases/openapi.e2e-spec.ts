@@ -53,6 +53,10 @@ describe('OpenAPI document', () => {
         'PUT /api/v1/cases/{id}/notes/{note_id}',
         'DELETE /api/v1/cases/{id}/notes/{note_id}',
         'GET /api/v1/cases/{id}/notes/{note_id}/revisions',
+        'POST /api/v1/cases/{id}/attachments',
+        'GET /api/v1/cases/{id}/attachments',
+        'GET /api/v1/cases/{id}/attachments/{attachment_id}/content',
+        'DELETE /api/v1/cases/{id}/attachments/{attachment_id}',
       ].sort(),
     );
     for (const [method, path, op] of v1) {

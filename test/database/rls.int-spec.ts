@@ -183,4 +183,45 @@ describe('row-level security', () => {
     );
     expect(r.rows[0].n).toBe(2);
   });
+  it('attachments: another lab sees none, cannot soft-delete one, and nobody but the owner deletes rows', async () => {
+    const c = await owner.query<{ id: number }>(
+      `SELECT id FROM cases WHERE lab_id = $1 AND doctor_id = 'rls-doc'`,
+      [labA],
+    );
+    const id = '11111111-2222-4333-8444-555555555555';
+    await owner.query(
+      `INSERT INTO attachments (id, lab_id, case_id, kind, filename, content_type, size_bytes, sha256,
+                                object_key, stored_bytes, key_version, uploaded_by)
+       VALUES ($1, $2, $3, 'scan', 'enc', 'model/stl', 10, repeat('a', 64), 'aa/rls-test-object-key-0123', 74, 1, 'u')`,
+      [id, labA, c.rows[0].id],
+    );
+    try {
+      const seen = await inLab(
+        labB,
+        async () => (await app.query(`SELECT count(*)::int AS n FROM attachments`)).rows[0].n,
+      );
+      expect(seen).toBe(0);
+      const deleted = await inLab(
+        labB,
+        async () =>
+          (
+            await app.query(
+              `UPDATE attachments SET deleted_at = now(), deleted_by = 'x' WHERE id = $1`,
+              [id],
+            )
+          ).rowCount,
+      );
+      expect(deleted).toBe(0);
+      const own = await inLab(
+        labA,
+        async () => (await app.query(`SELECT id FROM attachments WHERE id = $1`, [id])).rows,
+      );
+      expect(own).toHaveLength(1);
+      await expect(
+        inLab(labA, () => app.query(`DELETE FROM attachments WHERE id = $1`, [id])),
+      ).rejects.toThrow(/permission denied/);
+    } finally {
+      await owner.query(`DELETE FROM attachments WHERE id = $1`, [id]);
+    }
+  });
 });

@@ -377,6 +377,88 @@ describeWithTool(helm(), 'helm/lhcms chart', (bin) => {
     });
   });
 
+  it('attachments: a filesystem volume by default (a claim when given), or S3 with its Secret and NetworkPolicy egress', () => {
+    const envOf = (c: any) =>
+      Object.fromEntries(c.env.map((e: any) => [e.name, e.value ?? e.valueFrom?.secretKeyRef]));
+    const dflt = one(render([]), 'Deployment');
+    const c = dflt.spec.template.spec.containers[0];
+    expect(envOf(c)).toMatchObject({
+      ATTACHMENT_STORE: 'filesystem',
+      ATTACHMENT_DIR: '/var/lib/lhcms/attachments',
+    });
+    expect(c.volumeMounts).toContainEqual({
+      name: 'attachments',
+      mountPath: '/var/lib/lhcms/attachments',
+    });
+    expect(dflt.spec.template.spec.volumes).toContainEqual({ name: 'attachments', emptyDir: {} });
+    const claimed = one(render(['--set', 'attachments.existingClaim=lhcms-files']), 'Deployment');
+    expect(claimed.spec.template.spec.volumes).toContainEqual({
+      name: 'attachments',
+      persistentVolumeClaim: { claimName: 'lhcms-files' },
+    });
+
+    const objs = render([
+      '--set',
+      'attachments.store=s3',
+      '--set',
+      'attachments.s3.bucket=lhcms-files',
+      '--set',
+      'attachments.s3.endpoint=http://minio.storage:9000',
+      '--set',
+      'attachments.s3.port=9000',
+      '--set',
+      'attachments.s3.forcePathStyle=true',
+      '--set',
+      'attachments.s3.accessKeyId=AKID',
+      '--set',
+      'attachments.s3.secretAccessKey=SECRET',
+      '--set',
+      'networkPolicy.enabled=true',
+    ]);
+    const s3 = one(objs, 'Deployment').spec.template.spec;
+    const env = envOf(s3.containers[0]);
+    expect(env).toMatchObject({
+      ATTACHMENT_STORE: 's3',
+      S3_BUCKET: 'lhcms-files',
+      S3_ENDPOINT: 'http://minio.storage:9000',
+      S3_FORCE_PATH_STYLE: 'true',
+    });
+    expect(env.ATTACHMENT_DIR).toBeUndefined();
+    expect(s3.volumes.map((v: any) => v.name)).not.toContain('attachments');
+    const secretName = env.S3_SECRET_ACCESS_KEY.name;
+    expect(env.S3_SECRET_ACCESS_KEY).toEqual({ name: secretName, key: 'secret-access-key' });
+    const secret = objs.find(
+      (o: any) => o.kind === 'Secret' && o.metadata.name === secretName,
+    ) as any;
+    expect(Buffer.from(secret.data['secret-access-key'], 'base64').toString()).toBe('SECRET');
+    const np = one(objs, 'NetworkPolicy');
+    expect(JSON.stringify(np.spec.egress)).toContain('9000');
+    // The retention purge removes objects too: it gets the same store configuration.
+    const purge = objs.find(
+      (o: any) => o.kind === 'CronJob' && /retention/.test(o.metadata.name),
+    ) as any;
+    expect(envOf(purge.spec.jobTemplate.spec.template.spec.containers[0])).toMatchObject({
+      ATTACHMENT_STORE: 's3',
+      S3_BUCKET: 'lhcms-files',
+    });
+
+    const own = render([
+      '--set',
+      'attachments.store=s3',
+      '--set',
+      'attachments.s3.bucket=b',
+      '--set',
+      'attachments.s3.existingSecret=my-s3',
+    ]);
+    const ownEnv = envOf(one(own, 'Deployment').spec.template.spec.containers[0]);
+    expect(ownEnv.S3_ACCESS_KEY_ID).toEqual({ name: 'my-s3', key: 'access-key-id' });
+    expect(own.some((o: any) => o.kind === 'Secret' && /-s3$/.test(o.metadata.name))).toBe(false);
+    const irsa = render(['--set', 'attachments.store=s3', '--set', 'attachments.s3.bucket=b']);
+    expect(
+      envOf(one(irsa, 'Deployment').spec.template.spec.containers[0]).S3_ACCESS_KEY_ID,
+    ).toBeUndefined();
+  });
+
   it('schedules the retention purge daily, and the audit purge only with a shared checkpoint claim', () => {
     const dflt = render([]);
     const retention = one(dflt, 'CronJob', '-retention');

@@ -4,11 +4,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 /**
- * External programs the tests drive: helm, promtool, local-kms, shellcheck,
- * nginx. `npm test` prepares them first (scripts/test-tools.sh: helm,
+ * External programs the tests drive: helm, promtool, local-kms, weed,
+ * shellcheck, nginx. `npm test` prepares them first (scripts/test-tools.sh: helm,
  * promtool and local-kms built with `go install` into the tool cache, nginx
  * and shellcheck installed with apt-get as root) and passes where they are
- * in HELM_BIN, PROMTOOL_BIN, LOCAL_KMS_BIN, SHELLCHECK_BIN, NGINX_BIN; .ci/run
+ * in HELM_BIN, PROMTOOL_BIN, LOCAL_KMS_BIN, WEED_BIN, SHELLCHECK_BIN, NGINX_BIN; .ci/run
  * uses the same script. Found in that order: the variable, the tool cache
  * (`$LHCMS_TOOLS_DIR`, default ~/.cache/lhcms-tools), then PATH.
  *
@@ -37,6 +37,8 @@ function pinned(name: string): string {
 export const HELM_VERSION = pinned('HELM_VERSION');
 export const PROMTOOL_VERSION = pinned('PROMTOOL_VERSION');
 export const LOCAL_KMS_VERSION = pinned('LOCAL_KMS_VERSION');
+/** SeaweedFS, the S3-compatible server of the attachment store tests (test/storage). */
+export const WEED_VERSION = pinned('WEED_VERSION');
 
 const TOOLS_DIR = process.env.LHCMS_TOOLS_DIR ?? path.join(os.homedir(), '.cache', 'lhcms-tools');
 
@@ -82,6 +84,13 @@ export const helm = (): Tool => goTool('helm', 'HELM_BIN', HELM_VERSION);
 export const promtool = (): Tool => goTool('promtool', 'PROMTOOL_BIN', PROMTOOL_VERSION);
 export const localKms = (): Tool =>
   goTool('local-kms', 'LOCAL_KMS_BIN', LOCAL_KMS_VERSION, [path.join(os.homedir(), 'go', 'bin')]);
+export const weed = (): Tool =>
+  find(
+    'weed',
+    'WEED_BIN',
+    path.join(TOOLS_DIR, `weed-${WEED_VERSION}`, 'weed'),
+    `npm test builds it with Go (scripts/test-tools.sh; the first build takes long), or set WEED_BIN`,
+  );
 export const shellcheck = (): Tool =>
   find(
     'shellcheck',

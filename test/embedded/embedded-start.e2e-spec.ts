@@ -123,6 +123,33 @@ describe('npm start with the embedded default', () => {
     expect(created.status).toBe(201);
     expect(created.body.status).toBe('pending');
 
+    // An attachment, with no storage configured: stored encrypted under LHCMS_DATA_DIR, served back
+    // byte-identical.
+    const pdf = Buffer.from(
+      '%PDF-1.4\n% EMBEDDED-ATTACHMENT-PLAINTEXT-MARKER\n1 0 obj\n<< /Type /Catalog >>\nendobj\n%%EOF\n',
+    );
+    const form = new FormData();
+    form.append('file', new Blob([pdf]), 'crown.pdf');
+    const base = `${api()}/api/v1/cases/${created.body.id}/attachments`;
+    const up = await fetch(base, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      body: form,
+    });
+    expect(up.status).toBe(201);
+    const { id } = (await up.json()) as { id: string };
+    const got = await fetch(`${base}/${id}/content`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(got.status).toBe(200);
+    expect(Buffer.from(await got.arrayBuffer()).equals(pdf)).toBe(true);
+    const stored = fs
+      .readdirSync(path.join(dataDir, 'attachments'), { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => fs.readFileSync(path.join(e.parentPath, e.name)));
+    expect(stored.length).toBeGreaterThan(0);
+    for (const b of stored) expect(b.includes('EMBEDDED-ATTACHMENT-PLAINTEXT-MARKER')).toBe(false);
+
     s.child.kill('SIGTERM');
     expect(await s.exited).toEqual({ code: 0, signal: null });
     expect(isProcessAlive(pgPid!)).toBe(false);

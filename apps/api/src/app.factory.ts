@@ -11,7 +11,14 @@ import { AppModule } from './app.module';
 import { AuditService } from './audit';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { RouteTable } from './common/http/route-table';
-import { installJsonBodyParser, isJsonContentType } from './common/http/json-body';
+import fastifyMultipart from '@fastify/multipart';
+import {
+  installJsonBodyParser,
+  isJsonContentType,
+  MULTIPART_MEDIA_TYPE,
+  takesJsonBody,
+  takesMultipart,
+} from './common/http/json-body';
 import { ValidationFailedError } from './common/errors/domain-error';
 import { errorBody } from './common/errors/error-body';
 import {
@@ -70,6 +77,13 @@ function frameworkErrors(err: { code?: string }, req: FastifyRequest, reply: Fas
 function unsupportedMediaType(): Error {
   return Object.assign(new Error('Request body must be JSON'), {
     code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+    statusCode: 415,
+  });
+}
+
+function unsupportedMultipart(): Error {
+  return Object.assign(new Error('Request body must be multipart/form-data'), {
+    code: 'LHCMS_MULTIPART_REQUIRED',
     statusCode: 415,
   });
 }
@@ -141,16 +155,26 @@ export async function createApp(
   // JSON only: any other body (text/plain, form-urlencoded, multipart) is 415, and a body nested
   // deeper than JSON_MAX_DEPTH is 400 before anything parses it.
   installJsonBodyParser(fastify, env.JSON_MAX_DEPTH);
+  // Multipart is parsed lazily (as a stream, by the route: attachment uploads) and accepted only by
+  // routes that say so (preValidation below); everywhere else it stays a 415.
+  await app.register(fastifyMultipart, {
+    limits: { fileSize: env.ATTACHMENT_MAX_BYTES, files: 1, fields: 4, parts: 6, fieldSize: 1024 },
+  });
   let fieldNames: ReadonlySet<string> = new Set();
   fastify.addHook('preValidation', async (req) => {
     // The original answered 415 to a body-less POST/PUT/PATCH; a missing body is not "{}", and a
     // non-JSON content type is refused even when the body is empty.
+    const config = req.routeOptions.config;
     if (
-      BODY_METHODS.has(req.method) &&
-      req.routeOptions.url?.startsWith('/api/') &&
-      !isJsonContentType(req.headers['content-type'])
+      (BODY_METHODS.has(req.method) || takesJsonBody(config)) &&
+      req.routeOptions.url?.startsWith('/api/')
     ) {
-      throw unsupportedMediaType();
+      const type = req.headers['content-type'];
+      if (takesMultipart(config)) {
+        if (type === undefined || !MULTIPART_MEDIA_TYPE.test(type)) throw unsupportedMultipart();
+      } else if (!isJsonContentType(type)) {
+        throw unsupportedMediaType();
+      }
     }
     // Text the database cannot store (NUL, unpaired surrogates) and numbers that are not finite
     // are a client mistake: 400, not a database error. Query and path parameters by name, the body

@@ -5,6 +5,7 @@ import { DatabaseModule } from '@lhcms/database';
 import { loggerModule } from '@lhcms/logging';
 import { RequestContextModule } from '@lhcms/request-context';
 import type { CreateAppOptions } from './app.factory';
+import { AttachmentsModule } from './attachments';
 import { AuditModule } from './audit';
 import { CasesModule } from './cases';
 import { HealthModule } from './health';
@@ -32,6 +33,7 @@ export class AppModule {
         HealthModule,
         CasesModule,
         NotesModule,
+        AttachmentsModule,
         ...(options.imports ?? []),
       ],
     };

@@ -3,6 +3,8 @@ import { existsSync } from 'node:fs';
 import { ConfigError, loadEnv } from '@lhcms/config';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions, revertLastMigration, runMigrations } from '@lhcms/database';
+import { createObjectStore } from '@lhcms/storage';
+import { attachmentsFsck } from './attachments';
 import { purgeExpiredCases } from './cases';
 import { rotateKeys } from './encryption';
 import { auditPurge, auditSeal, auditVerify, describeReport } from './audit';
@@ -21,7 +23,13 @@ import { auditPurge, auditSeal, auditVerify, describeReport } from './audit';
  *                     every case's PHI under it (also encrypts legacy plaintext)
  *   retention purge [--dry-run]
  *                     remove cases past DATA_RETENTION_DAYS (deleted, or closed and
- *                     untouched since) with their timelines; audited with counts
+ *                     untouched since) with their timelines and attachments (rows
+ *                     and stored objects); audited with counts
+ *   attachments fsck [--fix] [--settle-seconds=N]
+ *                     compare the attachment store with the attachments table:
+ *                     report objects without a row (removed with --fix, after
+ *                     looking again N seconds later, default 60) and rows
+ *                     without an object (flagged, never changed)
  *   audit verify [--json]   walk the audit hash chain and the signed checkpoints:
  *                     "intact" (exit 0) or the first row altered, deleted,
  *                     inserted or reordered (exit 1)
@@ -42,11 +50,49 @@ const commands: Record<string, Command> = {
       out('usage: lhcms retention purge [--dry-run]');
       return 2;
     }
-    const r = await purgeExpiredCases(loadEnv(), { dryRun: flags.includes('--dry-run') });
+    const env = loadEnv();
+    const r = await purgeExpiredCases(env, {
+      dryRun: flags.includes('--dry-run'),
+      objects: createObjectStore(env),
+    });
     out(
-      `${r.dryRun ? 'would purge' : 'purged'} ${r.cases} cases (${r.events} timeline events) past ${r.cutoff}, and ${r.idempotencyKeys} idempotency keys`,
+      `${r.dryRun ? 'would purge' : 'purged'} ${r.cases} cases (${r.events} timeline events, ${r.attachments} attachments) past ${r.cutoff}, and ${r.idempotencyKeys} idempotency keys`,
     );
+    if (r.objectsLeft > 0) {
+      out(
+        `${r.objectsLeft} attachment objects could not be removed: run lhcms attachments fsck --fix`,
+      );
+    }
     return 0;
+  },
+
+  async attachments([sub, ...flags]) {
+    if (sub !== 'fsck') {
+      out('usage: lhcms attachments fsck [--fix] [--settle-seconds=N]');
+      return 2;
+    }
+    const env = loadEnv();
+    const settle = flags.find((f) => f.startsWith('--settle-seconds='));
+    const settleSeconds = settle ? Number(settle.split('=')[1]) : 60;
+    if (!Number.isInteger(settleSeconds) || settleSeconds < 0) {
+      out('--settle-seconds must be a whole number of seconds');
+      return 2;
+    }
+    const fix = flags.includes('--fix');
+    const r = await attachmentsFsck(env, createObjectStore(env), {
+      fix,
+      settleMs: settleSeconds * 1000,
+    });
+    out(`${r.rows} attachment rows, ${r.objects} stored objects`);
+    out(
+      `${r.orphans.length} objects without a row${fix ? `, ${r.removed} removed` : ' (remove with --fix)'}`,
+    );
+    for (const k of r.orphans) out(`  orphan object ${k}`);
+    out(`${r.missing.length} rows without an object`);
+    for (const m of r.missing) {
+      out(`  missing object: attachment ${m.attachment_id} of case ${m.case_id} (lab ${m.lab_id})`);
+    }
+    return r.missing.length > 0 ? 1 : 0;
   },
 
   async keys([sub, ...flags]) {

@@ -118,3 +118,66 @@ imagePullSecrets:
 securityContext:
   {{- toYaml .Values.podSecurityContext | nindent 2 }}
 {{- end -}}
+
+{{/* The attachment store's Secret (S3 credentials): the given one, the chart's, or none. */}}
+{{- define "lhcms.attachmentsSecret" -}}
+{{- $s3 := .Values.attachments.s3 -}}
+{{- if $s3.existingSecret -}}{{ $s3.existingSecret }}
+{{- else if $s3.accessKeyId -}}{{ include "lhcms.fullname" . }}-s3
+{{- end -}}
+{{- end }}
+
+{{/* Environment of the attachment store (API pods and maintenance jobs). */}}
+{{- define "lhcms.attachmentsEnv" -}}
+{{- $a := .Values.attachments -}}
+- name: ATTACHMENT_STORE
+  value: {{ $a.store | quote }}
+{{- if eq $a.store "s3" }}
+{{- $_ := required "attachments.s3.bucket is required with attachments.store=s3" $a.s3.bucket }}
+- name: S3_BUCKET
+  value: {{ $a.s3.bucket | quote }}
+- name: S3_REGION
+  value: {{ $a.s3.region | quote }}
+- name: S3_FORCE_PATH_STYLE
+  value: {{ $a.s3.forcePathStyle | quote }}
+{{- with $a.s3.endpoint }}
+- name: S3_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+{{- with include "lhcms.attachmentsSecret" . }}
+- name: S3_ACCESS_KEY_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: access-key-id
+- name: S3_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: secret-access-key
+{{- end }}
+{{- else }}
+- name: ATTACHMENT_DIR
+  value: {{ $a.mountPath | quote }}
+{{- end }}
+{{- end }}
+
+{{/* The filesystem store's volume (none for S3). */}}
+{{- define "lhcms.attachmentsVolume" -}}
+{{- if eq .Values.attachments.store "filesystem" }}
+- name: attachments
+  {{- if .Values.attachments.existingClaim }}
+  persistentVolumeClaim:
+    claimName: {{ .Values.attachments.existingClaim }}
+  {{- else }}
+  emptyDir: {}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "lhcms.attachmentsMount" -}}
+{{- if eq .Values.attachments.store "filesystem" }}
+- name: attachments
+  mountPath: {{ .Values.attachments.mountPath }}
+{{- end }}
+{{- end }}

@@ -85,6 +85,54 @@ export class Env {
   @Max(512)
   JSON_MAX_DEPTH = 32;
 
+  // ---- attachments ----------------------------------------------------------
+  @EnvVar({
+    group: 'attachments',
+    description:
+      'Largest accepted attachment in bytes (default 250 MiB); an upload is refused with 413 as soon as it passes this.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  ATTACHMENT_MAX_BYTES = 262_144_000;
+
+  @EnvVar({
+    group: 'attachments',
+    description:
+      'Comma-separated content types accepted as attachments, as sniffed from the bytes (never the filename or the Content-Type sent); anything else is 415.',
+    example: 'model/stl,application/pdf',
+  })
+  @ListEnv()
+  @IsString({ each: true })
+  ATTACHMENT_ALLOWED_TYPES: string[] = [
+    'model/stl',
+    'model/obj',
+    'model/ply',
+    'application/dicom',
+    'image/jpeg',
+    'image/png',
+    'application/pdf',
+  ];
+
+  @EnvVar({
+    group: 'attachments',
+    description: 'Most live (not deleted) attachments one case may have; one more is 409.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  ATTACHMENT_MAX_PER_CASE = 100;
+
+  @EnvVar({
+    group: 'attachments',
+    description:
+      'Most bytes the live attachments of one case may take together (default 2 GiB); an upload past it is refused with 413 as soon as it passes.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  ATTACHMENT_MAX_CASE_BYTES = 2_147_483_648;
+
   @EnvVar({
     group: 'server',
     description:
@@ -682,6 +730,89 @@ export class Env {
   @IsString()
   NEW_RELIC_LICENSE_KEY?: string;
 
+  // ---- attachment storage -------------------------------------------------
+  @EnvVar({
+    group: 'storage',
+    description:
+      'Where case attachments (encrypted) are stored: `filesystem` (ATTACHMENT_DIR; one instance, or a shared POSIX volume) or `s3` (an S3-compatible bucket, S3_*).',
+  })
+  @IsIn(['filesystem', 's3'])
+  ATTACHMENT_STORE: 'filesystem' | 's3' = 'filesystem';
+
+  @EnvVar({
+    group: 'storage',
+    description:
+      'Folder of the filesystem attachment store (ATTACHMENT_STORE=filesystem). Unset: `<LHCMS_DATA_DIR>/attachments`. In production mount a persistent volume that is backed up with the database.',
+    example: '/var/lib/lhcms/attachments',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(4096)
+  ATTACHMENT_DIR?: string;
+
+  @EnvVar({
+    group: 'storage',
+    description:
+      'S3-compatible endpoint URL (MinIO, SeaweedFS, Ceph RGW, a VPC endpoint). Unset: AWS S3 of S3_REGION.',
+    example: 'http://127.0.0.1:8333',
+  })
+  @IsOptional()
+  @IsUrl(HTTP_URL)
+  S3_ENDPOINT?: string;
+
+  @EnvVar({
+    group: 'storage',
+    description:
+      'Bucket of the attachments (ATTACHMENT_STORE=s3, required then). LHCMS does not create it.',
+    example: 'lhcms-attachments',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  S3_BUCKET?: string;
+
+  @EnvVar({ group: 'storage', description: 'Region of the S3 bucket (signing region).' })
+  @IsString()
+  S3_REGION = 'us-east-1';
+
+  @EnvVar({
+    group: 'storage',
+    description:
+      'Path-style addressing (`endpoint/bucket/key`), which most S3-compatible servers need; false: virtual-hosted style (`bucket.endpoint/key`), as AWS prefers.',
+  })
+  @BoolEnv()
+  @IsBoolean()
+  S3_FORCE_PATH_STYLE = false;
+
+  @EnvVar({
+    group: 'storage',
+    description:
+      'Access key id for the bucket. Unset (with S3_SECRET_ACCESS_KEY): the AWS default credential chain (environment, web identity, instance role).',
+  })
+  @IsOptional()
+  @IsString()
+  S3_ACCESS_KEY_ID?: string;
+
+  @EnvVar({
+    group: 'storage',
+    secret: true,
+    description: 'Secret access key belonging to S3_ACCESS_KEY_ID.',
+  })
+  @IsOptional()
+  @IsString()
+  S3_SECRET_ACCESS_KEY?: string;
+
+  @EnvVar({
+    group: 'storage',
+    description:
+      'Connect, request and socket-idle timeout of each S3 call in ms; a call that exceeds it fails (503), it is retried up to 3 attempts in all.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  S3_TIMEOUT_MS = 30_000;
+
   // ---- seed variables that do not apply to LHCMS -----------------------------
   @EnvVar({
     group: 'legacy',
@@ -763,6 +894,11 @@ export class Env {
     return (
       this.AUDIT_CHECKPOINT_DIR ?? `${this.LHCMS_DATA_DIR.replace(/\/+$/, '')}/audit-checkpoints`
     );
+  }
+
+  /** Folder of the filesystem attachment store. */
+  get attachmentDir(): string {
+    return this.ATTACHMENT_DIR ?? `${this.LHCMS_DATA_DIR.replace(/\/+$/, '')}/attachments`;
   }
 
   /**

@@ -122,6 +122,20 @@ describe('loadEnv', () => {
     expect(problemsOf({ JWT_ALGORITHM: 'none' }).join()).toMatch(/JWT_ALGORITHM/);
   });
 
+  it('refuses an S3 attachment store without a bucket, or half a key pair', () => {
+    expect(problemsOf({ ATTACHMENT_STORE: 's3' }).join()).toMatch(/S3_BUCKET/);
+    expect(
+      problemsOf({ ATTACHMENT_STORE: 's3', S3_BUCKET: 'b', S3_ACCESS_KEY_ID: 'k' }).join(),
+    ).toMatch(/S3_SECRET_ACCESS_KEY/);
+    expect(problemsOf({ ATTACHMENT_STORE: 'disk' }).join()).toMatch(/ATTACHMENT_STORE/);
+    const env = loadEnv({ ATTACHMENT_STORE: 's3', S3_BUCKET: 'b', S3_FORCE_PATH_STYLE: 'true' });
+    expect(env.S3_FORCE_PATH_STYLE).toBe(true);
+    expect(loadEnv({ LHCMS_DATA_DIR: '/srv/lhcms/' }).attachmentDir).toBe('/srv/lhcms/attachments');
+    expect(describeEnv(loadEnv({ S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 'hush' }))).toContain(
+      'S3_SECRET_ACCESS_KEY=****',
+    );
+  });
+
   it('ignores variables it does not declare and masks secrets when described', () => {
     const env = loadEnv({ PATH: '/bin', SECRET_KEY: 's'.repeat(40) });
     expect((env as unknown as Record<string, unknown>).PATH).toBeUndefined();

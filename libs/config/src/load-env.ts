@@ -72,6 +72,10 @@ function consistencyProblems(env: Env): string[] {
   if (env.JWT_ALGORITHM.length === 0) p.push('JWT_ALGORITHM: at least one algorithm is required');
   if (env.ENCRYPTION_PROVIDER === 'aws-kms' && !env.ENCRYPTION_KEY_ID)
     p.push('ENCRYPTION_KEY_ID: required with ENCRYPTION_PROVIDER=aws-kms');
+  if (env.ATTACHMENT_STORE === 's3' && !env.S3_BUCKET)
+    p.push('S3_BUCKET: required with ATTACHMENT_STORE=s3');
+  if (!!env.S3_ACCESS_KEY_ID !== !!env.S3_SECRET_ACCESS_KEY)
+    p.push('S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY: set both or neither');
   return p;
 }
 

@@ -74,3 +74,43 @@ export async function disableTenantRls(q: QueryRunner, table: string): Promise<v
   await q.query(`ALTER TABLE ${table} NO FORCE ROW LEVEL SECURITY`);
   await q.query(`ALTER TABLE ${table} DISABLE ROW LEVEL SECURITY`);
 }
+
+const inList = (values: readonly string[]): string => values.map((v) => `'${v}'`).join(', ');
+
+/**
+ * The event types `ck_case_events_type` allows now. Modules widen the same
+ * list (notes, attachments); reading it rather than restating it keeps every
+ * module's types whatever order their migrations run in.
+ */
+async function caseEventTypes(q: QueryRunner): Promise<string[]> {
+  const r = (await q.query(
+    `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint
+      WHERE conname = 'ck_case_events_type' AND conrelid = 'case_events'::regclass`,
+  )) as Array<{ def: string }>;
+  return [...(r[0]?.def ?? '').matchAll(/'([a-z_]+)'/g)].map((m) => m[1]);
+}
+
+async function setCaseEventTypes(q: QueryRunner, types: readonly string[]): Promise<void> {
+  await q.query(`ALTER TABLE case_events DROP CONSTRAINT ck_case_events_type`);
+  await q.query(
+    `ALTER TABLE case_events ADD CONSTRAINT ck_case_events_type CHECK (event_type IN (${inList(types)}))`,
+  );
+}
+
+/** Allows more case timeline event types (keeping the ones allowed). */
+export async function addCaseEventTypes(q: QueryRunner, add: readonly string[]): Promise<void> {
+  const types = await caseEventTypes(q);
+  await setCaseEventTypes(q, [...types, ...add.filter((t) => !types.includes(t))]);
+}
+
+/** The reverse: deletes the events of these types, then stops allowing them. */
+export async function removeCaseEventTypes(
+  q: QueryRunner,
+  remove: readonly string[],
+): Promise<void> {
+  await q.query(`DELETE FROM case_events WHERE event_type IN (${inList(remove)})`);
+  await setCaseEventTypes(
+    q,
+    (await caseEventTypes(q)).filter((t) => !remove.includes(t)),
+  );
+}

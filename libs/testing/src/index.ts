@@ -6,3 +6,4 @@ export * from './process';
 export * from './stack';
 export * from './tcp-proxy';
 export * from './log-capture';
+export * from './s3-server';

@@ -56,3 +56,27 @@ export function isProcessAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** Runs a program (a test server); keeps the last 64 KiB of what it prints. */
+export function spawnProcess(
+  bin: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Spawned {
+  const child = spawn(bin, args, {
+    cwd: opts.cwd,
+    env: opts.env ?? cleanEnv({}),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const keep = (d: Buffer) => {
+    out += d.toString();
+    if (out.length > 128 * 1024) out = out.slice(-64 * 1024);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, output: () => out, exited };
+}

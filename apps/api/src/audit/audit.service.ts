@@ -264,6 +264,7 @@ export class AuditService implements OnModuleInit {
       if (refs.length > 0) record.patient_refs = refs;
       record.patient_ref = subjects.patientRef ?? (refs.length === 1 ? refs[0] : null);
     }
+    if (subjects.detail) record.query = { ...(record.query ?? {}), ...subjects.detail };
     await this.write(record);
   }
 

@@ -18,6 +18,11 @@ export interface AuditSubjects {
   patientRef?: string;
   /** Number of subjects when the ids are not listed (exports). */
   count?: number;
+  /**
+   * Facts of the disclosure recorded with the row's query (ids and counts,
+   * never PHI): e.g. the case an attachment belongs to and the bytes served.
+   */
+  detail?: Record<string, string | number | boolean>;
 }
 
 /** How a route is audited. */

@@ -362,6 +362,8 @@ const CaseEvent: Schema = {
       'note_created',
       'note_edited',
       'note_deleted',
+      'attachment_added',
+      'attachment_deleted',
     ]),
     actor_user_id: nullable(str()),
     occurred_at: str({ format: 'date-time' }),

@@ -12,7 +12,10 @@ export type CaseEventType =
   // A note on the case (notes/): which note and who, never its text.
   | 'note_created'
   | 'note_edited'
-  | 'note_deleted';
+  | 'note_deleted'
+  // A file on the case (attachments/): which attachment and who, never its name.
+  | 'attachment_added'
+  | 'attachment_deleted';
 
 /** A field a change touched: names only for PHI fields, old and new values for the others. */
 export interface ChangedField {

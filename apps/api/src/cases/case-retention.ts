@@ -7,6 +7,11 @@ export interface CaseRetentionReport {
   /** Rows past DATA_RETENTION_DAYS: soft-deleted, or closed (completed/cancelled) and untouched since. */
   cases: number;
   events: number;
+  /** Attachment rows removed with their cases, and their stored objects. */
+  attachments: number;
+  objectsRemoved: number;
+  /** Objects that could not be removed (the store failed): `lhcms attachments fsck --fix` finds them later. */
+  objectsLeft: number;
   idempotencyKeys: number;
   cutoff: string;
   dryRun: boolean;
@@ -22,18 +27,28 @@ const BATCH = 1000;
  * years) has passed since it was deleted, or since it was last changed after
  * it closed; open cases are never purged. Its timeline goes with it (and its
  * notes, by the notes tables' ON DELETE CASCADE); its
- * audit rows stay (they follow the audit trail's own 6-year floor). Expired
+ * audit rows stay (they follow the audit trail's own 6-year floor). Its
+ * attachments go too: rows in the same transaction, stored objects right
+ * after it commits (`objects`, the attachment store). Expired
  * idempotency keys are removed too. The purge is itself audited, counts only.
  */
+/** Removes stored attachment objects once their rows are gone (the attachment store). */
+export interface PurgedObjects {
+  delete(key: string): Promise<void>;
+}
+
 export async function purgeExpiredCases(
   env: Env,
-  opts: { dryRun?: boolean; now?: Date } = {},
+  opts: { dryRun?: boolean; now?: Date; objects?: PurgedObjects } = {},
 ): Promise<CaseRetentionReport> {
   const now = opts.now ?? new Date();
   const cutoff = new Date(now.getTime() - env.DATA_RETENTION_DAYS * 86_400_000);
   const report: CaseRetentionReport = {
     cases: 0,
     events: 0,
+    attachments: 0,
+    objectsRemoved: 0,
+    objectsLeft: 0,
     idempotencyKeys: 0,
     cutoff: cutoff.toISOString(),
     dryRun: !!opts.dryRun,
@@ -54,9 +69,10 @@ export async function purgeExpiredCases(
       );
     }
     if (opts.dryRun) {
-      const r = await db.query<{ cases: number; events: number }>(
+      const r = await db.query<{ cases: number; events: number; attachments: number }>(
         `SELECT count(*)::int AS cases,
-                (SELECT count(*)::int FROM case_events e WHERE e.case_id IN (SELECT id FROM cases WHERE ${eligible})) AS events
+                (SELECT count(*)::int FROM case_events e WHERE e.case_id IN (SELECT id FROM cases WHERE ${eligible})) AS events,
+                (SELECT count(*)::int FROM attachments a WHERE a.case_id IN (SELECT id FROM cases WHERE ${eligible})) AS attachments
          FROM cases WHERE ${eligible}`,
         [cutoff],
       );
@@ -68,6 +84,7 @@ export async function purgeExpiredCases(
         ...report,
         cases: r.rows[0].cases,
         events: r.rows[0].events,
+        attachments: r.rows[0].attachments,
         idempotencyKeys: k.rows[0].n,
       };
     }
@@ -85,11 +102,29 @@ export async function purgeExpiredCases(
       }
       report.events +=
         (await db.query(`DELETE FROM case_events WHERE case_id = ANY($1)`, [ids])).rowCount ?? 0;
+      // A case's attachments go with it: the rows now, their objects once the rows are gone
+      // (a failed object delete leaves an orphan for fsck, never a row without its object).
+      const keys = (
+        await db.query<{ object_key: string }>(
+          `DELETE FROM attachments WHERE case_id = ANY($1) RETURNING object_key`,
+          [ids],
+        )
+      ).rows.map((r) => r.object_key);
+      report.attachments += keys.length;
       report.idempotencyKeys +=
         (await db.query(`DELETE FROM idempotency_keys WHERE case_id = ANY($1)`, [ids])).rowCount ??
         0;
       report.cases += (await db.query(`DELETE FROM cases WHERE id = ANY($1)`, [ids])).rowCount ?? 0;
       await db.query('COMMIT');
+      for (const key of keys) {
+        try {
+          if (!opts.objects) throw new Error('no object store');
+          await opts.objects.delete(key);
+          report.objectsRemoved++;
+        } catch {
+          report.objectsLeft++;
+        }
+      }
     }
     report.idempotencyKeys +=
       (
@@ -109,6 +144,8 @@ export async function purgeExpiredCases(
           retention_days: env.DATA_RETENTION_DAYS,
           cases: report.cases,
           case_events: report.events,
+          attachments: report.attachments,
+          attachment_objects_removed: report.objectsRemoved,
           idempotency_keys: report.idempotencyKeys,
         },
       }),

@@ -1,4 +1,6 @@
-/** What other modules may use of the cases module. */
+/** What other modules may use of the cases module (docs/architecture.md, "Dependency rules"). */
+export { Actor } from './case-params.decorators';
+export type { CaseActor } from './use-cases';
 export { purgeExpiredCases } from './case-retention';
 export { CasesModule } from './cases.module';
 export { CaseSubresources, type SubresourceEvent } from './case-subresources';

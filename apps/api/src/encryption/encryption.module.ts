@@ -11,6 +11,6 @@ import { PhiCipher } from './phi-cipher';
     DataKeyService,
     PhiCipher,
   ],
-  exports: [PhiCipher],
+  exports: [PhiCipher, DataKeyService],
 })
 export class EncryptionModule {}

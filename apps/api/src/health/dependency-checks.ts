@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { RedisLink, RedisUnavailableError, socketErrorCategory } from '@lhcms/cache';
@@ -7,6 +7,8 @@ import { DatabaseConnector } from '@lhcms/database';
 import type { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import { MetricsService } from '../metrics';
+import type { ObjectStore } from '@lhcms/storage';
+import { ATTACHMENT_STORE } from '../attachments';
 import { UmsClient } from '../ums-gateway';
 
 /** Each dependency check gives up after this long (the readiness probe's own timeout is longer). */
@@ -14,9 +16,9 @@ export const CHECK_TIMEOUT_MS = 1500;
 /** Results are reused this long, so that probe storms do not hammer the dependencies. */
 export const CHECK_CACHE_MS = 1500;
 
-export type DependencyKey = 'database' | 'redis' | 'ums';
+export type DependencyKey = 'database' | 'redis' | 'ums' | 'storage';
 /** Dependencies whose failure degrades the replica but never makes it unready. */
-const SOFT: ReadonlySet<DependencyKey> = new Set(['redis', 'ums']);
+const SOFT: ReadonlySet<DependencyKey> = new Set(['redis', 'ums', 'storage']);
 
 /** A failed check, with a message safe for a public body: no host, URL, credential or stack. */
 class CheckFailed extends Error {}
@@ -87,6 +89,7 @@ export class DependencyChecks {
     private readonly umsClient: UmsClient,
     @InjectDataSource() private readonly dataSource: DataSource,
     connector: DatabaseConnector,
+    @Inject(ATTACHMENT_STORE) private readonly store: ObjectStore,
   ) {
     // Down until connected (the process starts while it may be down); then readiness keeps it.
     metrics.setDependencyUp('database', false);
@@ -97,12 +100,22 @@ export class DependencyChecks {
     }
   }
 
-  /** The checks readiness runs: database, redis (only when configured), ums. */
+  /**
+   * The checks readiness runs: database, redis (only when configured), ums,
+   * and the attachment store when it is S3 (soft: attachments fail with 503
+   * while it is down, everything else is served; the filesystem store is a
+   * local folder, checked by its first use).
+   */
   all(): Array<() => PromiseLike<HealthIndicatorResult>> {
     const checks = [() => this.database()];
     if (this.redisLink.configured) checks.push(() => this.redis());
     checks.push(() => this.ums());
+    if (this.store.kind === 's3') checks.push(() => this.storage());
     return checks;
+  }
+
+  storage(): PromiseLike<HealthIndicatorResult> {
+    return this.attempt('storage', () => this.store.check());
   }
 
   database(): PromiseLike<HealthIndicatorResult> {
@@ -149,7 +162,9 @@ export class DependencyChecks {
     // RedisLink logs Redis's outages and recoveries itself, once each.
     if (key === 'redis') return;
     // The UMS gauge follows every UMS call (MetricsService.umsCall); the database's, readiness.
-    if (key === 'database') this.metrics.setDependencyUp('database', status === 'up');
+    if (key === 'database' || key === 'storage') {
+      this.metrics.setDependencyUp(key, status === 'up');
+    }
     const before = this.lastStatus.get(key);
     this.lastStatus.set(key, status);
     const consequence = SOFT.has(key) ? ' (degraded; readiness unaffected)' : '';

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { AttachmentsModule } from '../attachments';
 import { UmsGatewayModule } from '../ums-gateway';
 import { DependencyChecks } from './dependency-checks';
 import { HealthController } from './health.controller';
@@ -11,7 +12,7 @@ import { ShutdownState } from './shutdown-state';
  * when a dependency goes down and when it recovers instead.
  */
 @Module({
-  imports: [TerminusModule.forRoot({ logger: false }), UmsGatewayModule],
+  imports: [TerminusModule.forRoot({ logger: false }), UmsGatewayModule, AttachmentsModule],
   controllers: [HealthController],
   providers: [DependencyChecks, ShutdownState],
   exports: [ShutdownState],

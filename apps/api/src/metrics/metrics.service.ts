@@ -13,6 +13,11 @@ export type UmsOutcome = LabelValue<'lhcms_ums_request_duration_seconds', 'outco
 export type CacheName = LabelValue<'lhcms_cache_requests_total', 'cache'>;
 export type AuditWriteMode = LabelValue<'lhcms_audit_write_failures_total', 'mode'>;
 export type Dependency = LabelValue<'lhcms_dependency_up', 'dependency'>;
+export type AttachmentUploadOutcome = LabelValue<'lhcms_attachment_uploads_total', 'outcome'>;
+export type AttachmentStoreOperation = LabelValue<
+  'lhcms_attachment_storage_errors_total',
+  'operation'
+>;
 
 /** Every combination of a metric's declared label values (one empty set for a metric without labels). */
 export function labelCombinations(spec: MetricSpec): Array<Record<string, string>> | undefined {
@@ -75,6 +80,18 @@ export class MetricsService {
     private readonly auditFailures: Counter<LabelOf<'lhcms_audit_write_failures_total'>>,
     @InjectMetric('lhcms_audit_sealing_lag_seconds') private readonly sealingLag: Gauge,
     @InjectMetric('lhcms_audit_unsealed_events') private readonly unsealed: Gauge,
+    @InjectMetric('lhcms_attachment_uploads_total')
+    private readonly attachmentUploads: Counter<LabelOf<'lhcms_attachment_uploads_total'>>,
+    @InjectMetric('lhcms_attachment_bytes_total')
+    private readonly attachmentBytes: Counter<LabelOf<'lhcms_attachment_bytes_total'>>,
+    @InjectMetric('lhcms_attachment_storage_duration_seconds')
+    private readonly storageDuration: Histogram<
+      LabelOf<'lhcms_attachment_storage_duration_seconds'>
+    >,
+    @InjectMetric('lhcms_attachment_storage_errors_total')
+    private readonly storageErrors: Counter<LabelOf<'lhcms_attachment_storage_errors_total'>>,
+    @InjectMetric('lhcms_attachment_integrity_failures_total')
+    private readonly integrityFailures: Counter,
     @Optional() @InjectDataSource() private readonly dataSource?: DataSource,
   ) {
     // Series that exist from the first scrape, so that alerts on them have data
@@ -152,6 +169,31 @@ export class MetricsService {
   setAuditSealing(lagSeconds: number, unsealed: number): void {
     this.sealingLag.set(nonNegative(lagSeconds));
     this.unsealed.set(Math.max(0, Math.trunc(unsealed)) || 0);
+  }
+
+  /** One attachment upload and how it ended. */
+  attachmentUpload(outcome: AttachmentUploadOutcome): void {
+    this.attachmentUploads.inc({ outcome });
+  }
+
+  /** Attachment bytes received (`in`) or served (`out`). */
+  attachmentTransfer(direction: 'in' | 'out', bytes: number): void {
+    if (bytes > 0) this.attachmentBytes.inc({ direction }, bytes);
+  }
+
+  /** One object store call and its duration in seconds. */
+  attachmentStorage(operation: AttachmentStoreOperation, seconds: number): void {
+    this.storageDuration.observe({ operation }, nonNegative(seconds));
+  }
+
+  /** An object store call that failed. */
+  attachmentStorageError(operation: AttachmentStoreOperation): void {
+    this.storageErrors.inc({ operation });
+  }
+
+  /** A stored attachment that failed its integrity check. */
+  attachmentIntegrityFailure(): void {
+    this.integrityFailures.inc();
   }
 
   /** The Prometheus text exposition, pool gauges read at scrape time. */

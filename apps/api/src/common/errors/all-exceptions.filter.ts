@@ -45,6 +45,10 @@ const FASTIFY: Record<string, Mapped> = {
     status: 415,
     message: 'Request body must be JSON (Content-Type: application/json)',
   },
+  LHCMS_MULTIPART_REQUIRED: {
+    status: 415,
+    message: 'Request body must be multipart/form-data (one file in the part `file`)',
+  },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, message: 'Invalid Content-Length' },
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, message: 'Request body is too large' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, message: 'Request body is empty' },

@@ -4,6 +4,33 @@ import { ValidationFailedError } from '../errors/domain-error';
 /** `application/json` and the `+json` types (`application/merge-patch+json`), with or without parameters. */
 export const JSON_MEDIA_TYPE = /^application\/(?:[\w.!#$&^-]+\+)?json\s*(?:;|$)/i;
 
+/**
+ * Route config key of the routes that take a multipart body (attachment
+ * uploads), set through `@Audited(spec, { [MULTIPART_ROUTE_CONFIG]: true })`.
+ * Those routes, and only those, accept `multipart/form-data`, which they read
+ * as a stream; they refuse JSON.
+ */
+export const MULTIPART_ROUTE_CONFIG = 'lhcmsMultipart';
+
+export const MULTIPART_MEDIA_TYPE = /^multipart\/form-data\s*;/i;
+
+/**
+ * Route config key of a route whose method does not usually carry a body
+ * (DELETE) but that takes a JSON one: like POST/PUT/PATCH, it refuses any
+ * other media type with 415.
+ */
+export const JSON_BODY_ROUTE_CONFIG = 'lhcmsJsonBody';
+
+/** Whether the request's route takes a JSON body whatever its method. */
+export function takesJsonBody(config: unknown): boolean {
+  return (config as Record<string, unknown> | undefined)?.[JSON_BODY_ROUTE_CONFIG] === true;
+}
+
+/** Whether the request's route takes a multipart body. */
+export function takesMultipart(config: unknown): boolean {
+  return (config as Record<string, unknown> | undefined)?.[MULTIPART_ROUTE_CONFIG] === true;
+}
+
 export function isJsonContentType(header: string | undefined): boolean {
   return header !== undefined && JSON_MEDIA_TYPE.test(header.trim());
 }
