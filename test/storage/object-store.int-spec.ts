@@ -281,9 +281,14 @@ function contract(
       expect(out.same).toBe(true);
       // Buffers the process holds (after a full GC): a store that kept the upload would hold
       // 200 MB. The RSS also counts what the allocator keeps after freeing (glibc keeps freed
-      // multi-MB S3 parts in its heap), hence the wider bound; both are far below the file.
-      expect(out.buffersMb).toBeLessThan(64);
-      expect(out.growthMb).toBeLessThan(96);
+      // multi-MB S3 parts in its heap) and swings with GC timing on a busy machine, hence the
+      // wider bound; both are far below the file.
+      const measured = `buffers ${out.buffersMb.toFixed(1)} MB, RSS growth ${out.growthMb.toFixed(1)} MB`;
+      expect({
+        measured,
+        buffersBounded: out.buffersMb < 64,
+        rssBounded: out.growthMb < 128,
+      }).toEqual({ measured, buffersBounded: true, rssBounded: true });
     }, 300_000);
 
     extra?.();
