@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import * as path from 'node:path';
 import { request as httpRequest } from 'node:http';
 import type { Stack } from '@lhcms/testing';
 
@@ -145,4 +147,18 @@ export async function newCase(
   });
   if (res.status !== 201) throw new Error(`case create failed: ${res.status} ${res.text}`);
   return res.body.id as number;
+}
+
+/** Every file under a folder, recursively (the filesystem store's objects, temp files included). */
+export function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.push(p);
+    }
+  };
+  walk(dir);
+  return out;
 }

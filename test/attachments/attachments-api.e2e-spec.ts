@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { startStack, type Stack } from '@lhcms/testing';
@@ -10,22 +10,9 @@ import {
   PDF,
   raw,
   sha256,
+  filesUnder,
   upload,
 } from './attachment-test-helpers';
-
-/** Every file under a folder (the filesystem store's objects). */
-function filesUnder(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.push(p);
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 /**
  * The attachment routes on the filesystem store: upload, list, download

@@ -1,11 +1,4 @@
-import {
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  truncateSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -19,24 +12,11 @@ import {
   newCase,
   PDF,
   sha256,
+  filesUnder,
   upload,
 } from './attachment-test-helpers';
 
 const MAX_BYTES = 300_000;
-
-/** Every object file in the store folder (temp files included: nothing may be left). */
-function storedFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.push(p);
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 /**
  * Every bad input of an upload is a clear 4xx in the one error shape and
@@ -82,13 +62,13 @@ describe('attachments: bad input and integrity', () => {
     headers: Record<string, string> = {},
   ) {
     const caseId = await newCase(s);
-    const before = storedFiles(dir).length;
+    const before = filesUnder(dir).length;
     const res = await upload(s, 'tech', caseId, parts, headers);
     expect(res.status).toBe(status);
     expect(res.json).toMatchObject({ code: status, message: expect.any(String) });
     expect(res.json.request_id).toEqual(expect.any(String));
     expect(await rowsOf(caseId)).toBe(0);
-    expect(storedFiles(dir).length).toBe(before);
+    expect(filesUnder(dir).length).toBe(before);
     return res;
   }
 
@@ -158,7 +138,7 @@ describe('attachments: bad input and integrity', () => {
 
   it('over the size limit: 413 while the client is still sending, nothing stored', async () => {
     const caseId = await newCase(s);
-    const before = storedFiles(dir).length;
+    const before = filesUnder(dir).length;
     const { body, contentType } = multipartBody({
       file: { name: 'big.stl', data: binaryStl(20_000) }, // ~1 MB, the limit is 300 KB
     });
@@ -189,13 +169,13 @@ describe('attachments: bad input and integrity', () => {
     });
     expect(answer).toMatch(/^HTTP\/1\.1 413/);
     expect(answer).toContain('"code":413');
-    await eventually(async () => storedFiles(dir).length === before);
+    await eventually(async () => filesUnder(dir).length === before);
     expect(await rowsOf(caseId)).toBe(0);
   });
 
   it('an upload aborted mid-way leaves no row and no object', async () => {
     const caseId = await newCase(s);
-    const before = storedFiles(dir).length;
+    const before = filesUnder(dir).length;
     const { body, contentType } = multipartBody({
       file: { name: 'cut.stl', data: binaryStl(5000) },
     });
@@ -216,7 +196,7 @@ describe('attachments: bad input and integrity', () => {
       });
       sock.on('error', reject);
     });
-    await eventually(async () => storedFiles(dir).length === before, 5000);
+    await eventually(async () => filesUnder(dir).length === before, 5000);
     expect(await rowsOf(caseId)).toBe(0);
   });
 
