@@ -54,6 +54,31 @@ if (mayRunImageTest && engineAnswers()) {
   });
 }
 
+// Without TEST_REDIS_URL the cache runs in memory and the Redis fault suite cannot run: when
+// the machine has redis-server, start a throwaway one on a free port (no persistence) for the
+// run, and stop it when Jest is done.
+let redis;
+const onPath = (name) => spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
+if (env.LHCMS_TEST_TIERS !== 'unit' && !env.TEST_REDIS_URL && onPath('redis-server')) {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  redis = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
+  const answers = () =>
+    spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() ===
+    'PONG';
+  for (let i = 0; i < 50 && !answers(); i++) spawnSync('sleep', ['0.1']);
+  if (answers()) {
+    env.TEST_REDIS_URL = `redis://127.0.0.1:${port}/15`;
+    console.error(`npm test: a throwaway Redis on port ${port} for this run`);
+  } else {
+    redis.kill('SIGTERM');
+    redis = undefined;
+  }
+}
+
 const jest = spawn(
   process.execPath,
   [
@@ -70,4 +95,5 @@ process.on('SIGTERM', () => jest.kill('SIGTERM'));
 jest.on('exit', (code, signal) => {
   process.exitCode = code ?? (signal ? 1 : 0);
   if (dockerd) dockerd.kill('SIGTERM');
+  if (redis) redis.kill('SIGTERM');
 });
