@@ -8,6 +8,7 @@ import {
   ApiResponse,
 } from '@nestjs/swagger';
 import { Audited, type AuditSpec } from '../audit';
+import { JSON_BODY_ROUTE_CONFIG } from '../common/http/json-body';
 import { ApiErrors, ApiJsonBody, ApiOk } from '../common/openapi/api-docs.decorators';
 import type { CaseOperation } from '../metrics';
 import { WithoutLab } from '../common/http/public.decorator';
@@ -86,12 +87,16 @@ export function CaseRoute(spec: CaseRouteSpec): MethodDecorator {
   const decorators: MethodDecorator[] = [];
   if (spec.audit) {
     decorators.push(
-      Audited({
-        resourceType: 'case',
-        ...(spec.id ? { idParam: 'id' } : {}),
-        ...spec.audit,
-        ...(status !== 200 ? { successStatus: status } : {}),
-      }),
+      Audited(
+        {
+          resourceType: 'case',
+          ...(spec.id ? { idParam: 'id' } : {}),
+          ...spec.audit,
+          ...(status !== 200 ? { successStatus: status } : {}),
+        },
+        // A route with a body takes JSON only, whatever its method (a DELETE with a reason too).
+        spec.body ? { [JSON_BODY_ROUTE_CONFIG]: true } : {},
+      ),
     );
   }
   decorators.push(ApiErrors(...docs.errors));
