@@ -9,6 +9,7 @@ import {
   WRITABLE_COLUMNS,
 } from '../case-model';
 import type { CaseFilters, Cursor } from './dto/list-query';
+import { FINISHED_STATUSES, GONE_STAGES } from '../schedule';
 
 /**
  * SQL of the cases module. Every statement is parameterised and scoped by
@@ -47,12 +48,13 @@ export type StoredFilters = Omit<CaseFilters, 'patient_id' | 'late'> & {
 };
 
 /**
- * Late, in SQL (the same rule as the schedule's flag, schedule/case-timing.ts):
+ * Late, in SQL: the schedule's rule (schedule/case-timing.ts), on its status and stage lists:
  * open, not shipped, and past ship-by (the due date without one). `$today`
  * is the lab's date.
  */
-const LATE = (today: string) => `(status NOT IN ('completed', 'cancelled')
-  AND coalesce(stage, '') NOT IN ('shipped', 'delivered')
+const sqlList = (values: readonly string[]) => values.map((v) => `'${v}'`).join(', ');
+const LATE = (today: string) => `(status NOT IN (${sqlList(FINISHED_STATUSES)})
+  AND coalesce(stage, '') NOT IN (${sqlList(GONE_STAGES)})
   AND coalesce(ship_by, due_date) < ${today}::date)`;
 
 function where(labId: string, f: StoredFilters, params: unknown[]): string {

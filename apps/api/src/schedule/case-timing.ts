@@ -10,8 +10,12 @@ export interface CaseTiming {
 
 export const ON_TIME: CaseTiming = { late: false, at_risk: false, days_late: 0 };
 
+/** Statuses in which a case can no longer be late (the SQL queue filter reads these too). */
+export const FINISHED_STATUSES = ['completed', 'cancelled'] as const;
 /** The stages after which the work has left the lab. */
-const GONE = new Set(['shipped', 'delivered']);
+export const GONE_STAGES = ['shipped', 'delivered'] as const;
+const FINISHED = new Set<string>(FINISHED_STATUSES);
+const GONE = new Set<string>(GONE_STAGES);
 
 export interface TimedCase {
   status: string;
@@ -45,7 +49,7 @@ export class ScheduleClock {
    */
   timing(c: TimedCase, stages: readonly string[]): CaseTiming {
     const target = c.ship_by ?? c.due_date;
-    if (!target || c.status === 'completed' || c.status === 'cancelled') return ON_TIME;
+    if (!target || FINISHED.has(c.status)) return ON_TIME;
     if (c.stage && GONE.has(c.stage)) return ON_TIME;
     const past = toDayNumber(this.today) - toDayNumber(target);
     if (past > 0) return { late: true, at_risk: false, days_late: past };
