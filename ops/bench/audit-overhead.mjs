@@ -15,9 +15,11 @@
 // BENCH_CONNECTIONS (default 50), BENCH_CASES (seeded cases, default 2000),
 // BENCH_SCENARIOS (default `list,get`), BENCH_PROFILE_DIR (write a V8 CPU
 // profile of each API there), BENCH_CONTROL=1 (A/A: auditing on in both arms,
-// to see the method's noise on this machine).
+// to see the method's noise on this machine), BENCH_BASE_ROOT (a version A/B instead:
+// the first arm runs the API built in that checkout — `npm ci && npm run build` there —
+// the second this tree's, both auditing; the "cost" is what this version costs over that one).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -30,7 +32,7 @@ const { loadEnv } = require(join(ROOT, 'dist/libs/config/src/index.js'));
 const db = require(join(ROOT, 'dist/libs/database/src/index.js'));
 const umsDev = require(join(ROOT, 'dist/apps/ums-dev/src/index.js'));
 const { freePort, PRODUCTION_NODE_OPTIONS } = require(join(ROOT, 'dist/ops/bench/servers.js'));
-const { machineCpuMs } = require(join(ROOT, 'dist/ops/bench/machine.js'));
+const { machineCpuMs, processCpuMs } = require(join(ROOT, 'dist/ops/bench/machine.js'));
 // The bench roles and their one password (shared with `npm run bench`).
 const bench = require(join(ROOT, 'dist/ops/bench/seed-db.js'));
 
@@ -43,8 +45,27 @@ const PAIRS = Number(process.env.BENCH_ROUNDS ?? 8);
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 // A/A control: both servers audit, so the cost columns show the method's own noise.
 const CONTROL = process.env.BENCH_CONTROL === '1';
+// Version A/B: the first arm is another checkout's build (auditing too).
+const BASE_ROOT = process.env.BENCH_BASE_ROOT ? resolve(process.env.BENCH_BASE_ROOT) : undefined;
+const ARM = BASE_ROOT ? { off: 'base', on: 'this' } : { off: 'off', on: 'on' };
 const SECRET = 'bench-jwt-secret-0123456789abcdef';
 const out = (s) => process.stdout.write(`${s}\n`);
+
+/** CPU (user + system, ms) of every PostgreSQL process on the machine: the database's share of a slice. */
+function postgresCpuMs() {
+  let ms = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) continue;
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ms += (Number(f[11]) + Number(f[12])) * 10;
+    } catch {
+      /* gone */
+    }
+  }
+  return ms;
+}
 
 async function waitHealthy(url, child) {
   const until = Date.now() + 30_000;
@@ -60,10 +81,10 @@ async function waitHealthy(url, child) {
   throw new Error('the API did not become healthy in 30 s');
 }
 
-async function startApi(env, auditOn, tmp) {
+async function startApi(env, auditOn, tmp, root = ROOT) {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(ROOT, 'dist/apps/api/src/main.js')], {
-    cwd: ROOT,
+  const child = spawn(process.execPath, [join(root, 'dist/apps/api/src/main.js')], {
+    cwd: root,
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
       PATH: process.env.PATH,
@@ -88,6 +109,7 @@ async function startApi(env, auditOn, tmp) {
   await waitHealthy(url, child);
   return {
     url,
+    pid: child.pid,
     stop: () =>
       new Promise((r) => {
         child.once('exit', r);
@@ -191,7 +213,7 @@ async function main() {
     const wanted = (process.env.BENCH_SCENARIOS ?? 'list,get').split(',');
     for (const s of Object.keys(scenarios)) if (!wanted.includes(s)) delete scenarios[s];
     out(
-      `audit overhead: ${CONNECTIONS} connections, ${PAIRS} off/on pairs of ${SECONDS} s slices per endpoint (${WARMUP} s warm-up each), ${CASES} cases, database pool ${env.DB_POOL_SIZE}+${env.DB_MAX_OVERFLOW} per server (node ${process.version})${CONTROL ? '\nCONTROL RUN: both servers audit ("off" too); the costs below are the noise of the method' : ''}`,
+      `audit overhead: ${CONNECTIONS} connections, ${PAIRS} off/on pairs of ${SECONDS} s slices per endpoint (${WARMUP} s warm-up each), ${CASES} cases, database pool ${env.DB_POOL_SIZE}+${env.DB_MAX_OVERFLOW} per server (node ${process.version})${BASE_ROOT ? `\nVERSION A/B: "base" is the API built in ${BASE_ROOT}, "this" this tree's; both audit, "cost" is this version's over the base` : ''}${CONTROL ? '\nCONTROL RUN: both servers audit ("off" too); the costs below are the noise of the method' : ''}`,
     );
     // Both servers run for the whole benchmark and the load alternates between them in
     // short slices (off/on, then on/off, …): the machine's slow phases, which last seconds
@@ -200,7 +222,7 @@ async function main() {
     // as it does in service: sealing a slice's last second may fall into the next slice,
     // the other arm's half the time (~0.5 % of a slice's CPU at most).
     const servers = {};
-    servers.off = await startApi(env, CONTROL, tmp);
+    servers.off = await startApi(env, CONTROL || BASE_ROOT !== undefined, tmp, BASE_ROOT);
     servers.on = await startApi(env, true, tmp);
     const results = {};
     try {
@@ -212,10 +234,14 @@ async function main() {
           const line = [];
           for (const mode of pair % 2 === 0 ? ['off', 'on'] : ['on', 'off']) {
             const cpu0 = machineCpuMs();
+            const api0 = processCpuMs(servers[mode].pid);
+            const db0 = postgresCpuMs();
             const t0 = performance.now();
             const r = await load(servers[mode].url, token, requests, SECONDS);
             const seconds = (performance.now() - t0) / 1000;
             const cpu1 = machineCpuMs();
+            const api1 = processCpuMs(servers[mode].pid);
+            const db1 = postgresCpuMs();
             const failed = r.non2xx + r.errors + r.timeouts;
             if (failed > 0)
               throw new Error(
@@ -228,12 +254,16 @@ async function main() {
               // Machine CPU (API, PostgreSQL, load generator, background), steal excluded.
               busyMs: cpu0 && cpu1 ? cpu1.busy - cpu0.busy : NaN,
               stealMs: cpu0 && cpu1 ? cpu1.steal - cpu0.steal : NaN,
+              // The API process alone (user + system), the arm's own work.
+              apiMs: api0 !== undefined && api1 !== undefined ? api1 - api0 : NaN,
+              // PostgreSQL (all its processes; only this arm's load runs during the slice).
+              dbMs: db1 - db0,
               p50: r.latency.p50,
               p99: r.latency.p99,
             };
             arms[mode].push(slice);
             line.push(
-              `${mode} ${slice.rps.toFixed(0).padStart(5)} req/s p99 ${String(slice.p99).padStart(3)} ms steal ${((slice.stealMs / (seconds * 1000)) * 100).toFixed(0).padStart(2)} %`,
+              `${ARM[mode]} ${slice.rps.toFixed(0).padStart(5)} req/s p99 ${String(slice.p99).padStart(3)} ms steal ${((slice.stealMs / (seconds * 1000)) * 100).toFixed(0).padStart(2)} %`,
             );
           }
           const [a, b] = [arms.off.at(-1), arms.on.at(-1)];
@@ -253,9 +283,9 @@ async function main() {
     };
     out('');
     out(
-      '| endpoint | audit off (req/s) | audit on (req/s) | cost (throughput) | cost (median of pairs) | CPU-ms/req off → on | cost (CPU per request) | p50 / p99 ms off → on | events per audit transaction |',
+      `| endpoint | ${BASE_ROOT ? 'base' : 'audit off'} (req/s) | ${BASE_ROOT ? 'this' : 'audit on'} (req/s) | cost (throughput) | cost (median of pairs) | CPU-ms/req ${ARM.off} → ${ARM.on} | cost (CPU per request) | API process CPU-ms/req ${ARM.off} → ${ARM.on} | PostgreSQL CPU-ms/req ${ARM.off} → ${ARM.on} | p50 / p99 ms ${ARM.off} → ${ARM.on} | events per audit transaction |`,
     );
-    out('|---|---|---|---|---|---|---|---|---|');
+    out('|---|---|---|---|---|---|---|---|---|---|---|');
     let worst = 0;
     for (const [s, { off, on, perBatch }] of Object.entries(results)) {
       // Throughput of each arm over all its slices: every request it completed over the time it ran.
@@ -267,15 +297,25 @@ async function main() {
       const cpuOn = sum(on, (x) => x.busyMs) / sum(on, (x) => x.requests);
       // On a saturated machine throughput is cores / CPU per request: the capacity auditing takes.
       const cpuCost = (1 - cpuOff / cpuOn) * 100;
+      const apiOff = sum(off, (x) => x.apiMs) / sum(off, (x) => x.requests);
+      const apiOn = sum(on, (x) => x.apiMs) / sum(on, (x) => x.requests);
+      const dbOff = sum(off, (x) => x.dbMs) / sum(off, (x) => x.requests);
+      const dbOn = sum(on, (x) => x.dbMs) / sum(on, (x) => x.requests);
       const lat = (arm, k) => median(arm.map((x) => x[k]));
       worst = Math.max(worst, cost);
       out(
-        `| ${s} | ${rpsOff.toFixed(0)} | ${rpsOn.toFixed(0)} | ${cost.toFixed(1)} % | ${paired.toFixed(1)} % | ${cpuOff.toFixed(2)} → ${cpuOn.toFixed(2)} | ${cpuCost.toFixed(1)} % | ${lat(off, 'p50')} / ${lat(off, 'p99')} → ${lat(on, 'p50')} / ${lat(on, 'p99')} | ${perBatch.toFixed(1)} |`,
+        `| ${s} | ${rpsOff.toFixed(0)} | ${rpsOn.toFixed(0)} | ${cost.toFixed(1)} % | ${paired.toFixed(1)} % | ${cpuOff.toFixed(2)} → ${cpuOn.toFixed(2)} | ${cpuCost.toFixed(1)} % | ${apiOff.toFixed(2)} → ${apiOn.toFixed(2)} | ${dbOff.toFixed(2)} → ${dbOn.toFixed(2)} | ${lat(off, 'p50')} / ${lat(off, 'p99')} → ${lat(on, 'p50')} / ${lat(on, 'p99')} | ${perBatch.toFixed(1)} |`,
       );
     }
     out('');
-    out(`target: auditing costs < 15 % of throughput — ${worst < 15 ? 'met' : 'NOT met'}`);
-    process.exitCode = worst < 15 ? 0 : 1;
+    if (BASE_ROOT) {
+      out(
+        `this version vs the base: worst throughput cost ${worst.toFixed(1)} % (no target; compare with an A/A run's noise, BENCH_CONTROL=1)`,
+      );
+    } else {
+      out(`target: auditing costs < 15 % of throughput — ${worst < 15 ? 'met' : 'NOT met'}`);
+      process.exitCode = worst < 15 ? 0 : 1;
+    }
   } finally {
     await client?.end().catch(() => undefined);
     await ums.close();
