@@ -19,7 +19,7 @@
 // the first arm runs the API built in that checkout — `npm ci && npm run build` there —
 // the second this tree's, both auditing; the "cost" is what this version costs over that one).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -51,15 +51,18 @@ const ARM = BASE_ROOT ? { off: 'base', on: 'this' } : { off: 'off', on: 'on' };
 const SECRET = 'bench-jwt-secret-0123456789abcdef';
 const out = (s) => process.stdout.write(`${s}\n`);
 
-/** CPU (user + system, ms) of every PostgreSQL process on the machine: the database's share of a slice. */
-function postgresCpuMs() {
-  let ms = 0;
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+/**
+ * CPU (user + system, ms) of the bench database's backends, by pid: the database's share
+ * of a slice (other databases' work on a shared machine is not counted). A backend that
+ * exits within a slice takes its last ticks with it (the pools keep theirs open).
+ */
+function backendCpuMs(pids) {
+  const ms = new Map();
+  for (const pid of pids) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (!stat.includes('(postgres)')) continue;
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ms += (Number(f[11]) + Number(f[12])) * 10;
+      ms.set(pid, (Number(f[11]) + Number(f[12])) * 10);
     } catch {
       /* gone */
     }
@@ -235,13 +238,17 @@ async function main() {
           for (const mode of pair % 2 === 0 ? ['off', 'on'] : ['on', 'off']) {
             const cpu0 = machineCpuMs();
             const api0 = processCpuMs(servers[mode].pid);
-            const db0 = postgresCpuMs();
+            const backends = async () =>
+              (
+                await client.query('SELECT pid FROM pg_stat_activity WHERE datname = $1', [name])
+              ).rows.map((x) => x.pid);
+            const db0 = backendCpuMs(await backends());
             const t0 = performance.now();
             const r = await load(servers[mode].url, token, requests, SECONDS);
             const seconds = (performance.now() - t0) / 1000;
             const cpu1 = machineCpuMs();
             const api1 = processCpuMs(servers[mode].pid);
-            const db1 = postgresCpuMs();
+            const db1 = backendCpuMs([...db0.keys(), ...(await backends())]);
             const failed = r.non2xx + r.errors + r.timeouts;
             if (failed > 0)
               throw new Error(
@@ -256,8 +263,8 @@ async function main() {
               stealMs: cpu0 && cpu1 ? cpu1.steal - cpu0.steal : NaN,
               // The API process alone (user + system), the arm's own work.
               apiMs: api0 !== undefined && api1 !== undefined ? api1 - api0 : NaN,
-              // PostgreSQL (all its processes; only this arm's load runs during the slice).
-              dbMs: db1 - db0,
+              // The bench database's backends (only this arm's load runs during the slice).
+              dbMs: [...db1].reduce((t, [pid, ms]) => t + ms - (db0.get(pid) ?? 0), 0),
               p50: r.latency.p50,
               p99: r.latency.p99,
             };
