@@ -17,7 +17,9 @@
 // profile of each API there), BENCH_CONTROL=1 (A/A: auditing on in both arms,
 // to see the method's noise on this machine), BENCH_BASE_ROOT (a version A/B instead:
 // the first arm runs the API built in that checkout — `npm ci && npm run build` there —
-// the second this tree's, both auditing; the "cost" is what this version costs over that one).
+// the second this tree's (or BENCH_THIS_ROOT's), both auditing; the "cost" is what the
+// second version costs over the first. The database is migrated by this tree: an older
+// build must read a newer schema, which additive migrations allow).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -47,6 +49,8 @@ const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 const CONTROL = process.env.BENCH_CONTROL === '1';
 // Version A/B: the first arm is another checkout's build (auditing too).
 const BASE_ROOT = process.env.BENCH_BASE_ROOT ? resolve(process.env.BENCH_BASE_ROOT) : undefined;
+// …and the second arm another checkout's build too (two older versions against each other).
+const THIS_ROOT = process.env.BENCH_THIS_ROOT ? resolve(process.env.BENCH_THIS_ROOT) : ROOT;
 const ARM = BASE_ROOT ? { off: 'base', on: 'this' } : { off: 'off', on: 'on' };
 const SECRET = 'bench-jwt-secret-0123456789abcdef';
 const out = (s) => process.stdout.write(`${s}\n`);
@@ -216,7 +220,7 @@ async function main() {
     const wanted = (process.env.BENCH_SCENARIOS ?? 'list,get').split(',');
     for (const s of Object.keys(scenarios)) if (!wanted.includes(s)) delete scenarios[s];
     out(
-      `audit overhead: ${CONNECTIONS} connections, ${PAIRS} off/on pairs of ${SECONDS} s slices per endpoint (${WARMUP} s warm-up each), ${CASES} cases, database pool ${env.DB_POOL_SIZE}+${env.DB_MAX_OVERFLOW} per server (node ${process.version})${BASE_ROOT ? `\nVERSION A/B: "base" is the API built in ${BASE_ROOT}, "this" this tree's; both audit, "cost" is this version's over the base` : ''}${CONTROL ? '\nCONTROL RUN: both servers audit ("off" too); the costs below are the noise of the method' : ''}`,
+      `audit overhead: ${CONNECTIONS} connections, ${PAIRS} off/on pairs of ${SECONDS} s slices per endpoint (${WARMUP} s warm-up each), ${CASES} cases, database pool ${env.DB_POOL_SIZE}+${env.DB_MAX_OVERFLOW} per server (node ${process.version})${BASE_ROOT ? `\nVERSION A/B: "base" is the API built in ${BASE_ROOT}, "this" the one in ${THIS_ROOT}; both audit, "cost" is this version's over the base` : ''}${CONTROL ? '\nCONTROL RUN: both servers audit ("off" too); the costs below are the noise of the method' : ''}`,
     );
     // Both servers run for the whole benchmark and the load alternates between them in
     // short slices (off/on, then on/off, …): the machine's slow phases, which last seconds
@@ -226,7 +230,7 @@ async function main() {
     // the other arm's half the time (~0.5 % of a slice's CPU at most).
     const servers = {};
     servers.off = await startApi(env, CONTROL || BASE_ROOT !== undefined, tmp, BASE_ROOT);
-    servers.on = await startApi(env, true, tmp);
+    servers.on = await startApi(env, true, tmp, THIS_ROOT);
     const results = {};
     try {
       for (const [scenario, requests] of Object.entries(scenarios)) {
