@@ -178,7 +178,9 @@ export class ReportsRepository {
 
   /**
    * Cases received in the range and the remakes among them, in total, per
-   * reason code and per responsibility (chargeable ones counted apart).
+   * reason code and per responsibility (chargeable ones counted apart). A
+   * remake is a case with a reason: the retention purge of its original
+   * clears `remake_of` but leaves the reason (migration CaseRemakes).
    */
   remakes(em: Db, labId: string, tz: string, range: ReportRange): Promise<RemakeRow[]> {
     return rows<RemakeRow>(
@@ -187,8 +189,8 @@ export class ReportsRepository {
                    WHEN GROUPING(remake_responsibility) = 0 THEN 'responsibility' ELSE 'total' END AS breakdown,
               coalesce(remake_reason, remake_responsibility) AS key,
               count(*)::int AS cases,
-              count(*) FILTER (WHERE remake_of IS NOT NULL)::int AS remakes,
-              count(*) FILTER (WHERE remake_of IS NOT NULL AND remake_chargeable)::int AS chargeable
+              count(*) FILTER (WHERE remake_reason IS NOT NULL)::int AS remakes,
+              count(*) FILTER (WHERE remake_reason IS NOT NULL AND remake_chargeable)::int AS chargeable
        FROM cases
        WHERE lab_id = $1 AND deleted_at IS NULL AND ${IN_RANGE('created_at', '$3', '$4', '$2')}
        GROUP BY GROUPING SETS ((), (remake_reason), (remake_responsibility))
