@@ -1,5 +1,12 @@
 import { Client } from 'pg';
-import { type HttpResponse, startStack, type Stack, testDatabaseUrls } from '@lhcms/testing';
+import {
+  type HttpResponse,
+  request,
+  startStack,
+  type Stack,
+  testDatabaseUrls,
+} from '@lhcms/testing';
+import { parseMetrics, valueOf } from '../observability/metrics-scrape';
 
 /**
  * The reports (issue 16) against hand-computed expectations on seeded cases.
@@ -489,5 +496,23 @@ describe('reports (e2e)', () => {
     const r = await get('on-time?from=bad', 'admin', { accept: 'image/png' });
     refused(r, 406);
     expect(r.headers.get('content-disposition')).toBeNull();
+  });
+
+  it('counts report calls by report, format and outcome, with no lab label', async () => {
+    const scrape = async () => parseMetrics((await request(s.api.url, '/metrics')).text);
+    const before = await scrape();
+    await get(`throughput?${RANGE}`, 'admin', { accept: 'text/csv' });
+    await get('throughput?from=2026-13-01');
+    await get('throughput', 'admin', { accept: 'application/xml' });
+    const after = await scrape();
+    const delta = (labels: Record<string, string>) =>
+      valueOf(after, 'lhcms_report_requests_total', labels) -
+      valueOf(before, 'lhcms_report_requests_total', labels);
+    expect(delta({ report: 'throughput', format: 'csv', outcome: 'success' })).toBe(1);
+    expect(delta({ report: 'throughput', format: 'none', outcome: 'client_error' })).toBe(2);
+    const series = after.filter((x) => x.name === 'lhcms_report_requests_total');
+    expect(series.length).toBe(45);
+    for (const x of series)
+      expect(Object.keys(x.labels).sort()).toEqual(['format', 'outcome', 'report']);
   });
 });

@@ -208,7 +208,7 @@ export const METRICS = [
     name: 'lhcms_report_requests_total',
     type: 'counter',
     labels: ['report', 'format', 'outcome'],
-    help: 'Report calls (/api/v1/reports/…) by report, format served (`none`: refused before one was chosen) and outcome. No lab label: per-lab figures are what the reports themselves answer.',
+    help: 'Report calls (/api/v1/reports/…) by report, format served (`none` for a refusal or a failure: nothing was served) and outcome. No lab label: per-lab figures are what the reports themselves answer.',
     values: {
       report: ['wip-by-stage', 'due-calendar', 'on-time', 'remakes', 'throughput'],
       format: ['json', 'csv', 'none'],
