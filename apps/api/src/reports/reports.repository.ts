@@ -116,7 +116,8 @@ export class ReportsRepository {
    * Open cases due (and to ship) per bucket: bucket i runs from `starts[i]`
    * up to (not including) `ends[i]` — a working day and the calendar days
    * until the next one, so a date on a closed day counts on the working day
-   * before it.
+   * before it. (OPEN_CASE_SQL names `status` and `stage` unqualified: only
+   * `cases` has them here.)
    */
   dueCalendar(em: Db, labId: string, starts: string[], ends: string[]): Promise<DueDayRow[]> {
     return rows<DueDayRow>(
@@ -126,7 +127,7 @@ export class ReportsRepository {
               count(c.id) FILTER (WHERE c.ship_by >= b.day AND c.ship_by < b.next)::int AS ship_by
        FROM unnest($2::date[], $3::date[]) AS b(day, next)
        LEFT JOIN cases c
-         ON c.lab_id = $1 AND c.deleted_at IS NULL AND ${OPEN_CASE_SQL.replace(/\b(status|stage)\b/g, 'c.$1')}
+         ON c.lab_id = $1 AND c.deleted_at IS NULL AND ${OPEN_CASE_SQL}
         AND ((c.due_date >= b.day AND c.due_date < b.next) OR (c.ship_by >= b.day AND c.ship_by < b.next))
        GROUP BY b.day ORDER BY b.day`,
       [labId, starts, ends],
