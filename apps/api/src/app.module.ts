@@ -11,6 +11,7 @@ import { CasesModule } from './cases';
 import { HealthModule } from './health';
 import { MetricsModule } from './metrics';
 import { NotesModule } from './notes';
+import { ReportsModule } from './reports';
 import { SecurityModule } from './security';
 import { UmsGatewayModule } from './ums-gateway';
 
@@ -34,6 +35,7 @@ export class AppModule {
         CasesModule,
         NotesModule,
         AttachmentsModule,
+        ReportsModule,
         ...(options.imports ?? []),
       ],
     };

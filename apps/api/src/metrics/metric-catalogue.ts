@@ -204,6 +204,17 @@ export const METRICS = [
     labels: [],
     help: 'Stored attachments that failed their integrity check on download (tampered, truncated or missing object): never served.',
   },
+  {
+    name: 'lhcms_report_requests_total',
+    type: 'counter',
+    labels: ['report', 'format', 'outcome'],
+    help: 'Report calls (/api/v1/reports/…) by report, format served (`none` for a refusal or a failure: nothing was served) and outcome. No lab label: per-lab figures are what the reports themselves answer.',
+    values: {
+      report: ['wip-by-stage', 'due-calendar', 'on-time', 'remakes', 'throughput'],
+      format: ['json', 'csv', 'none'],
+      outcome: ['success', 'client_error', 'error'],
+    },
+  },
 ] as const satisfies readonly MetricSpec[];
 
 export type MetricName = (typeof METRICS)[number]['name'];

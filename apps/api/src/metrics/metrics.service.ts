@@ -14,6 +14,9 @@ export type CacheName = LabelValue<'lhcms_cache_requests_total', 'cache'>;
 export type AuditWriteMode = LabelValue<'lhcms_audit_write_failures_total', 'mode'>;
 export type Dependency = LabelValue<'lhcms_dependency_up', 'dependency'>;
 export type AttachmentUploadOutcome = LabelValue<'lhcms_attachment_uploads_total', 'outcome'>;
+export type ReportLabel = LabelValue<'lhcms_report_requests_total', 'report'>;
+export type ReportFormat = LabelValue<'lhcms_report_requests_total', 'format'>;
+export type ReportOutcome = LabelValue<'lhcms_report_requests_total', 'outcome'>;
 export type AttachmentStoreOperation = LabelValue<
   'lhcms_attachment_storage_errors_total',
   'operation'
@@ -92,6 +95,8 @@ export class MetricsService {
     private readonly storageErrors: Counter<LabelOf<'lhcms_attachment_storage_errors_total'>>,
     @InjectMetric('lhcms_attachment_integrity_failures_total')
     private readonly integrityFailures: Counter,
+    @InjectMetric('lhcms_report_requests_total')
+    private readonly reportRequests: Counter<LabelOf<'lhcms_report_requests_total'>>,
     @Optional() @InjectDataSource() private readonly dataSource?: DataSource,
   ) {
     // Series that exist from the first scrape, so that alerts on them have data
@@ -189,6 +194,11 @@ export class MetricsService {
   /** An object store call that failed. */
   attachmentStorageError(operation: AttachmentStoreOperation): void {
     this.storageErrors.inc({ operation });
+  }
+
+  /** One report call: which report, the format served and how it ended. */
+  reportRequest(report: ReportLabel, format: ReportFormat, outcome: ReportOutcome): void {
+    this.reportRequests.inc({ report, format, outcome });
   }
 
   /** A stored attachment that failed its integrity check. */
