@@ -34,6 +34,9 @@ import {
  * never updates or deletes them: a dispatcher works across labs through
  * owner-defined functions (ADR), the prune runs as the owner.
  */
+/** The transaction-scoped advisory lock of the one active outbox dispatcher ("lhcmsobx"). */
+const DISPATCH_LOCK = '7811602875413389944';
+
 export class CaseOutbox1765630000000 implements MigrationInterface {
   name = 'CaseOutbox1765630000000';
 
@@ -205,9 +208,48 @@ export class CaseOutbox1765630000000 implements MigrationInterface {
       $$`);
     await q.query(`REVOKE ALL ON FUNCTION lhcms_outbox_backlog() FROM PUBLIC`);
     await grantToApp(q, 'EXECUTE', 'FUNCTION lhcms_outbox_backlog()');
+
+    // The dispatcher (docs/events.md): works across labs, which the application role's
+    // RLS forbids, through these two owner-defined functions only. Leasing takes the
+    // oldest undispatched events FOR UPDATE SKIP LOCKED in the caller's transaction (the
+    // row locks are the lease: a dispatcher that dies releases them with its connection),
+    // and only in the one transaction that holds the dispatch lock, so that a case's
+    // events leave in order even with several replicas. Events are non-PHI by construction.
+    await q.query(`
+      CREATE FUNCTION lhcms_outbox_lease(batch integer)
+      RETURNS TABLE (id uuid, lab_id varchar, case_id integer, case_number varchar, seq bigint,
+                     type varchar, occurred_at text, payload jsonb)
+      LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+      BEGIN
+        IF NOT pg_try_advisory_xact_lock(${DISPATCH_LOCK}) THEN
+          RETURN;
+        END IF;
+        RETURN QUERY
+          SELECT o.id, o.lab_id, o.case_id, o.case_number, o.seq, o.type,
+                 to_char(o.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), o.payload
+            FROM case_outbox o
+           WHERE o.dispatched_at IS NULL
+           ORDER BY o.position
+           LIMIT least(greatest(batch, 1), 1000)
+             FOR UPDATE SKIP LOCKED;
+      END
+      $$`);
+    await q.query(`
+      CREATE FUNCTION lhcms_outbox_mark_dispatched(ids uuid[]) RETURNS integer
+      LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+        WITH d AS (UPDATE case_outbox SET dispatched_at = now()
+                    WHERE id = ANY (ids) AND dispatched_at IS NULL RETURNING 1)
+        SELECT count(*)::integer FROM d
+      $$`);
+    for (const f of ['lhcms_outbox_lease(integer)', 'lhcms_outbox_mark_dispatched(uuid[])']) {
+      await q.query(`REVOKE ALL ON FUNCTION ${f} FROM PUBLIC`);
+      await grantToApp(q, 'EXECUTE', `FUNCTION ${f}`);
+    }
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP FUNCTION IF EXISTS lhcms_outbox_mark_dispatched(uuid[])`);
+    await q.query(`DROP FUNCTION IF EXISTS lhcms_outbox_lease(integer)`);
     await q.query(`DROP FUNCTION IF EXISTS lhcms_outbox_backlog()`);
     await q.query(`DROP TRIGGER IF EXISTS tr_case_events_outbox ON case_events`);
     await q.query(`DROP FUNCTION IF EXISTS lhcms_case_outbox_from_timeline()`);

@@ -6,6 +6,7 @@ import { loggerModule } from '@lhcms/logging';
 import { RequestContextModule } from '@lhcms/request-context';
 import type { CreateAppOptions } from './app.factory';
 import { AttachmentsModule } from './attachments';
+import { EventsModule } from './events';
 import { AuditModule } from './audit';
 import { CasesModule } from './cases';
 import { HealthModule } from './health';
@@ -34,6 +35,7 @@ export class AppModule {
         CasesModule,
         NotesModule,
         AttachmentsModule,
+        EventsModule,
         ...(options.imports ?? []),
       ],
     };

@@ -12,3 +12,6 @@ export {
   type OutboxBacklog,
   type OutboxPruneReport,
 } from './outbox-maintenance';
+export { EventsModule } from './events.module';
+export { OutboxDispatcher } from './outbox-dispatcher';
+export { NatsSink, subjectOf, subjectToken, type OutboxEvent } from './nats-sink';
