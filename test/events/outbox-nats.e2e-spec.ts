@@ -120,6 +120,12 @@ describe('case outbox → NATS JetStream', () => {
       payload: { from_status: 'pending', to_status: 'in_progress' },
     });
     expect(JSON.stringify(got)).not.toContain('nats test'); // the reason is free text: never sent
+    // The dispatcher reports the outbox lag.
+    const metrics = await until(
+      async () => (await fetch(`${s.api.url}/metrics`)).text(),
+      (t) => /^lhcms_outbox_undispatched_events \d+/m.test(t),
+    );
+    expect(metrics).toMatch(/^lhcms_outbox_lag_seconds \d/m);
   });
 
   it('a re-send of an event (at least once) is one message in the stream: JetStream de-duplicates by event id', async () => {

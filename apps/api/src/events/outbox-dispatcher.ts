@@ -8,6 +8,7 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Env } from '@lhcms/config';
+import { MetricsService } from '../metrics';
 import { NatsSink, type OutboxEvent } from './nats-sink';
 
 const BATCH = 200;
@@ -30,10 +31,12 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationSh
   private running: Promise<unknown> | undefined;
   private stopped = false;
   private failing = false;
+  private reportedAt = 0;
 
   constructor(
     @Inject(Env) private readonly env: Env,
     @InjectDataSource() private readonly ds: DataSource,
+    private readonly metrics: MetricsService,
   ) {}
 
   get enabled(): boolean {
@@ -72,6 +75,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationSh
       while (!this.stopped && (await this.dispatchOnce()) === BATCH);
       if (this.failing) this.log.log('outbox dispatch recovered');
       this.failing = false;
+      await this.reportBacklog();
     } catch (err) {
       // No event content in the log: the error's class and message only (NATS or PostgreSQL).
       if (!this.failing) {
@@ -82,6 +86,17 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationSh
       await this.sink?.close();
     }
     this.schedule(wait);
+  }
+
+  /** The outbox lag for /metrics (an aggregate across labs: `lhcms_outbox_backlog()`). */
+  private async reportBacklog(): Promise<void> {
+    // At most every 5 s: a count over a long backlog is not free.
+    if (Date.now() - this.reportedAt < 5000) return;
+    this.reportedAt = Date.now();
+    const r = (await this.ds.query(
+      `SELECT undispatched, oldest_age_seconds FROM lhcms_outbox_backlog()`,
+    )) as Array<{ undispatched: string; oldest_age_seconds: number }>;
+    this.metrics.setOutboxBacklog(r[0].oldest_age_seconds, Number(r[0].undispatched));
   }
 
   /** One round; the number of events dispatched. */
