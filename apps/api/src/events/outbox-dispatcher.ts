@@ -93,9 +93,9 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationSh
     // At most every 5 s: a count over a long backlog is not free.
     if (Date.now() - this.reportedAt < 5000) return;
     this.reportedAt = Date.now();
-    const r = (await this.ds.query(
+    const r = await this.ds.query<Array<{ undispatched: string; oldest_age_seconds: number }>>(
       `SELECT undispatched, oldest_age_seconds FROM lhcms_outbox_backlog()`,
-    )) as Array<{ undispatched: string; oldest_age_seconds: number }>;
+    );
     this.metrics.setOutboxBacklog(r[0].oldest_age_seconds, Number(r[0].undispatched));
   }
 

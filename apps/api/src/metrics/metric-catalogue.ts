@@ -160,13 +160,13 @@ export const METRICS = [
     name: 'lhcms_outbox_lag_seconds',
     type: 'gauge',
     labels: [],
-    help: 'Age of the oldest case event not yet dispatched to the event sinks (0 when none waits); reported by a replica running the outbox dispatcher (EVENTS_NATS_URL), absent otherwise.',
+    help: 'Age of the oldest case event not yet dispatched to the event sinks (0 when none waits); reported every 5 s by a replica running the outbox dispatcher (EVENTS_NATS_URL); 0 on a replica that does not run it.',
   },
   {
     name: 'lhcms_outbox_undispatched_events',
     type: 'gauge',
     labels: [],
-    help: 'Case events not yet dispatched to the event sinks; reported by a replica running the outbox dispatcher.',
+    help: 'Case events not yet dispatched to the event sinks; reported every 5 s by a replica running the outbox dispatcher; 0 on a replica that does not run it.',
   },
   {
     name: 'lhcms_dependency_up',
