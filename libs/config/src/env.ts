@@ -734,13 +734,13 @@ export class Env {
   @EnvVar({
     group: 'events',
     description:
-      'NATS server(s) of the optional JetStream sink of case events (docs/events.md), comma-separated `nats://host:port`. Unset: no sink; events stay in the outbox.',
+      'NATS server(s) of the optional JetStream sink of case events (docs/events.md), comma-separated `nats://host:port` (or `tls://` for TLS). Unset: no sink; events stay in the outbox.',
     example: 'nats://127.0.0.1:4222',
   })
   @IsOptional()
   @IsString()
-  @Matches(/^nats:\/\/[^\s,]+(,nats:\/\/[^\s,]+)*$/, {
-    message: 'EVENTS_NATS_URL must be nats://host:port[,nats://host:port…]',
+  @Matches(/^(nats|tls):\/\/[^\s,]+(,(nats|tls):\/\/[^\s,]+)*$/, {
+    message: 'EVENTS_NATS_URL must be nats://host:port or tls://host:port, comma-separated',
   })
   EVENTS_NATS_URL?: string;
 
