@@ -6,6 +6,7 @@ import { loggerModule } from '@lhcms/logging';
 import { RequestContextModule } from '@lhcms/request-context';
 import type { CreateAppOptions } from './app.factory';
 import { AttachmentsModule } from './attachments';
+import { EventsModule } from './events';
 import { AuditModule } from './audit';
 import { CasesModule } from './cases';
 import { HealthModule } from './health';
@@ -36,6 +37,7 @@ export class AppModule {
         NotesModule,
         AttachmentsModule,
         ReportsModule,
+        EventsModule,
         ...(options.imports ?? []),
       ],
     };

@@ -83,6 +83,8 @@ export class MetricsService {
     private readonly auditFailures: Counter<LabelOf<'lhcms_audit_write_failures_total'>>,
     @InjectMetric('lhcms_audit_sealing_lag_seconds') private readonly sealingLag: Gauge,
     @InjectMetric('lhcms_audit_unsealed_events') private readonly unsealed: Gauge,
+    @InjectMetric('lhcms_outbox_lag_seconds') private readonly outboxLag: Gauge,
+    @InjectMetric('lhcms_outbox_undispatched_events') private readonly outboxWaiting: Gauge,
     @InjectMetric('lhcms_attachment_uploads_total')
     private readonly attachmentUploads: Counter<LabelOf<'lhcms_attachment_uploads_total'>>,
     @InjectMetric('lhcms_attachment_bytes_total')
@@ -168,6 +170,12 @@ export class MetricsService {
   /** An audit write that failed (the request was refused or rolled back). */
   auditFailure(mode: AuditWriteMode): void {
     this.auditFailures.inc({ mode });
+  }
+
+  /** Age of the oldest undispatched case event and how many wait (the outbox dispatcher, each round). */
+  setOutboxBacklog(lagSeconds: number, undispatched: number): void {
+    this.outboxLag.set(nonNegative(lagSeconds));
+    this.outboxWaiting.set(Math.max(0, Math.trunc(undispatched)) || 0);
   }
 
   /** Age of the oldest unsealed audit event and how many are unsealed (0, 0 when all are sealed). */
