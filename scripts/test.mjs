@@ -7,6 +7,8 @@
 // what to install. `npm run test:unit` runs Jest directly: it needs no tools.
 // For the image test it starts a Docker engine when none runs (below).
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -79,6 +81,37 @@ if (env.LHCMS_TEST_TIERS !== 'unit' && !env.TEST_REDIS_URL && onPath('redis-serv
   }
 }
 
+// The outbox's JetStream sink test needs NATS with JetStream: the machine's at 127.0.0.1:4222
+// when it answers, else a throwaway nats-server (-js, a scratch store) on a free port when the
+// machine has one; without either the suite is skipped and says why.
+let nats;
+let natsStore;
+const tcpAnswers = (port) =>
+  spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`], { stdio: 'ignore' }).status === 0;
+if (env.LHCMS_TEST_TIERS !== 'unit' && !env.TEST_NATS_URL) {
+  if (tcpAnswers(4222)) {
+    env.TEST_NATS_URL = 'nats://127.0.0.1:4222';
+  } else if (onPath('nats-server')) {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    natsStore = mkdtempSync(path.join(os.tmpdir(), 'lhcms-test-nats-'));
+    nats = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', natsStore], {
+      stdio: 'ignore',
+    });
+    for (let i = 0; i < 50 && !tcpAnswers(port); i++) spawnSync('sleep', ['0.1']);
+    if (tcpAnswers(port)) {
+      env.TEST_NATS_URL = `nats://127.0.0.1:${port}`;
+      console.error(`npm test: a throwaway NATS (JetStream) on port ${port} for this run`);
+    } else {
+      nats.kill('SIGTERM');
+      nats = undefined;
+    }
+  }
+  if (!env.TEST_NATS_URL)
+    console.error(
+      'npm test: no NATS server (none on 127.0.0.1:4222, no nats-server): the JetStream sink suite is skipped',
+    );
+}
+
 const jest = spawn(
   process.execPath,
   [
@@ -96,4 +129,6 @@ jest.on('exit', (code, signal) => {
   process.exitCode = code ?? (signal ? 1 : 0);
   if (dockerd) dockerd.kill('SIGTERM');
   if (redis) redis.kill('SIGTERM');
+  if (nats) nats.kill('SIGTERM');
+  if (natsStore) setTimeout(() => rmSync(natsStore, { recursive: true, force: true }), 500);
 });
