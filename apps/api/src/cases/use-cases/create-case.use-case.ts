@@ -136,9 +136,10 @@ export class CreateCase {
           undefined,
           [body.patient_info],
         );
-        return created;
+        // Answered in the transaction: the response's reads (its remakes) take no second connection.
+        return this.cases.response(actor.labId, created, em);
       });
-      return { case: await this.cases.response(actor.labId, row), replayed: false };
+      return { case: row, replayed: false };
     } catch (err) {
       // A concurrent request with the same key committed first: answer with its case.
       const raced =

@@ -41,7 +41,7 @@ export class RemakeCase {
   ) {}
 
   async run(actor: CaseActor, originalId: number, body: CaseRemakeBody): Promise<CaseResponse> {
-    const row = await this.db.withLab(actor.labId, async (em) => {
+    return this.db.withLab(actor.labId, async (em) => {
       await this.checkRemakeable(em, actor, originalId);
       if (!(await this.schedule.remakeReason(actor.labId, body.reason_code, em))) {
         throw new ValidationFailedError({
@@ -116,9 +116,9 @@ export class RemakeCase {
         undefined,
         [original.patient_info],
       );
-      return created;
+      // Answered in the transaction: the response's reads (its remakes) take no second connection.
+      return this.cases.response(actor.labId, created, em);
     });
-    return this.cases.response(actor.labId, row);
   }
 
   /**
