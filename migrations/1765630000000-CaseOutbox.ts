@@ -58,7 +58,8 @@ export class CaseOutbox1765630000000 implements MigrationInterface {
         CONSTRAINT ck_case_outbox_seq CHECK (seq >= 1),
         CONSTRAINT ck_case_outbox_type CHECK (type IN (
           'case.created', 'case.updated', 'case.status_changed', 'case.stage_changed',
-          'case.due_date_changed', 'case.deleted', 'case.note_added', 'case.attachment_added'))
+          'case.due_date_changed', 'case.deleted', 'case.note_added', 'case.attachment_added',
+          'case.remake_created'))
       )`);
     // The dispatcher's queue: undelivered rows in dispatch order (small: rows leave it when sent).
     await q.query(
@@ -111,7 +112,8 @@ export class CaseOutbox1765630000000 implements MigrationInterface {
         last     bigint;
         allowed  text[] := ARRAY['doctor_id', 'product_id', 'status', 'priority', 'assigned_to', 'case_type',
                                  'due_date', 'rush_order', 'created_at', 'updated_at', 'stage',
-                                 'held_from_status', 'version', 'ship_by', 'due_date_feasible'];
+                                 'held_from_status', 'version', 'ship_by', 'due_date_feasible',
+                                 'remake_of', 'remake_reason', 'remake_responsibility', 'remake_chargeable'];
       BEGIN
         CASE NEW.event_type
           WHEN 'created' THEN
@@ -160,6 +162,10 @@ export class CaseOutbox1765630000000 implements MigrationInterface {
                                  WHERE f->>'field' = 'attachment_id' LIMIT 1),
               'attachment_kind', (SELECT f->'to' FROM jsonb_array_elements(NEW.changed_fields) f
                                    WHERE f->>'field' = 'attachment_kind' LIMIT 1))];
+          WHEN 'remake_created' THEN
+            -- On the original: the remake's id (the remake itself emits case.created).
+            types := ARRAY['case.remake_created'];
+            payloads := ARRAY[jsonb_build_object('remake_id', NEW.related_case_id)];
           ELSE
             -- Not an outbox event (yet): note edits and deletions, attachment deletions.
             RETURN NULL;
@@ -176,7 +182,9 @@ export class CaseOutbox1765630000000 implements MigrationInterface {
                  'created_at', to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
                  'updated_at', to_char(c.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
                  'stage', c.stage, 'held_from_status', c.held_from_status, 'version', c.version,
-                 'ship_by', to_char(c.ship_by, 'YYYY-MM-DD'), 'due_date_feasible', c.due_date_feasible),
+                 'ship_by', to_char(c.ship_by, 'YYYY-MM-DD'), 'due_date_feasible', c.due_date_feasible,
+                 'remake_of', c.remake_of, 'remake_reason', c.remake_reason,
+                 'remake_responsibility', c.remake_responsibility, 'remake_chargeable', c.remake_chargeable),
                c.case_number
           INTO snapshot, cnum
           FROM cases c WHERE c.id = NEW.case_id;

@@ -42,6 +42,7 @@ describe('OpenAPI document', () => {
         'GET /api/v1/cases/{id}/events',
         'PATCH /api/v1/cases/{id}/stage',
         'POST /api/v1/cases/bulk-status',
+        'POST /api/v1/cases/{id}/remake',
         'GET /api/v1/cases/{id}/access-log',
         'GET /api/v1/audit-events',
         'GET /api/v1/audit-events/export',

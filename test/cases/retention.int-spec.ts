@@ -61,6 +61,14 @@ describe('case retention purge', () => {
     await add('old-but-open', '1', 'in_progress', 400, null);
     await add('recently-deleted', '2', 'pending', 400, 5);
     await add('recently-completed', '1', 'completed', 10, null);
+    // A recent remake of a case the purge removes: it stays, and only loses its link.
+    const remake = await owner.query(
+      `INSERT INTO cases (lab_id, doctor_id, product_id, case_type, status, remake_of, remake_reason,
+                          remake_responsibility, remake_chargeable)
+       VALUES ('2', 'remake-of-old', 'p', 'other', 'pending', $1, 'fit', 'lab', false) RETURNING id`,
+      [ids['old-completed']],
+    );
+    ids['remake-of-old'] = remake.rows[0].id;
     await owner.query(
       `INSERT INTO idempotency_keys (lab_id, user_id, key, request_hash, case_id, created_at)
        VALUES ('1', 'u1', 'old-key', repeat('a', 64), $1, now() - interval '2 days'),
@@ -81,19 +89,37 @@ describe('case retention purge', () => {
   it('refuses to run as the application role (row-level security would hide every case)', async () => {
     const asApp = loadEnv({ NODE_ENV: 'test', DATABASE_URL: db.appUrl, DATA_RETENTION_DAYS: '30' });
     await expect(purgeExpiredCases(asApp)).rejects.toThrow(/DATABASE_OWNER_URL/);
-    expect(await remaining()).toHaveLength(6);
+    expect(await remaining()).toHaveLength(7);
   });
 
   it('a dry run counts without deleting', async () => {
     const r = await purgeExpiredCases(env(), { dryRun: true });
     expect(r).toMatchObject({ cases: 3, events: 3, idempotencyKeys: 1, dryRun: true });
-    expect(await remaining()).toHaveLength(6);
+    expect(await remaining()).toHaveLength(7);
   });
 
   it('removes deleted and closed cases past retention with their timelines, never open or recent ones, and audits itself', async () => {
     const r = await purgeExpiredCases(env());
     expect(r).toMatchObject({ cases: 3, events: 3, idempotencyKeys: 1, dryRun: false });
-    expect(await remaining()).toEqual(['old-but-open', 'recently-completed', 'recently-deleted']);
+    expect(await remaining()).toEqual([
+      'old-but-open',
+      'recently-completed',
+      'recently-deleted',
+      'remake-of-old',
+    ]);
+    const remake = await owner.query(
+      `SELECT remake_of, remake_reason, remake_responsibility, remake_chargeable, lab_id FROM cases WHERE id = $1`,
+      [ids['remake-of-old']],
+    );
+    expect(remake.rows).toEqual([
+      {
+        remake_of: null,
+        remake_reason: 'fit',
+        remake_responsibility: 'lab',
+        remake_chargeable: false,
+        lab_id: '2',
+      },
+    ]);
     const events = await owner.query(`SELECT count(*)::int AS n FROM case_events`);
     expect(events.rows[0].n).toBe(3);
     const notes = await owner.query(
@@ -116,5 +142,24 @@ describe('case retention purge', () => {
     expect(audit.rows[0].query).toMatchObject({ cases: 3, case_events: 3, retention_days: 30 });
     // Nothing left to do: a second run purges nothing.
     expect((await purgeExpiredCases(env())).cases).toBe(0);
+  });
+
+  it('a remake links a case of its own lab only (the foreign key is on lab_id, remake_of)', async () => {
+    const insert = (lab: string, of: number) =>
+      owner.query(
+        `INSERT INTO cases (lab_id, doctor_id, product_id, case_type, status, remake_of, remake_reason,
+                            remake_responsibility, remake_chargeable)
+         VALUES ($1, 'x', 'p', 'other', 'pending', $2, 'fit', 'lab', false)`,
+        [lab, of],
+      );
+    await expect(insert('1', ids['recently-deleted'])).rejects.toThrow(/fk_cases_remake_of/);
+    await expect(insert('1', 2_000_000_000)).rejects.toThrow(/fk_cases_remake_of/);
+    await expect(
+      owner.query(
+        `INSERT INTO cases (lab_id, doctor_id, product_id, case_type, status, remake_of)
+         VALUES ('1', 'x', 'p', 'other', 'pending', $1)`,
+        [ids['old-but-open']],
+      ),
+    ).rejects.toThrow(/ck_cases_remake_fields/);
   });
 });

@@ -58,6 +58,38 @@ describe('case outbox over HTTP, and its retention prune', () => {
     expect(JSON.stringify(rows)).not.toMatch(/OUTBOX-PATIENT|upper jaw|\.stl/);
   });
 
+  it('case.remake_created on the original with the remake id; the remake emits case.created with remake_of and its reason code, never the notes', async () => {
+    const original = await newCase(s, 'admin', 'OUTBOX-PATIENT-2');
+    const made = await s.as('admin', `/api/v1/cases/${original}/remake`, {
+      method: 'POST',
+      body: {
+        reason_code: 'fit',
+        responsibility: 'lab',
+        chargeable: false,
+        notes: 'OUTBOX-NOTE too tight on 14',
+      },
+    });
+    expect(made.status).toBe(201);
+    const remakeId = made.body.id as number;
+    const onOriginal = await events(original);
+    expect(onOriginal.map((r) => [r.seq, r.type])).toEqual([
+      [1, 'case.created'],
+      [2, 'case.remake_created'],
+    ]);
+    expect(onOriginal[1].payload).toMatchObject({ remake_id: remakeId });
+    const onRemake = await events(remakeId);
+    expect(onRemake.map((r) => [r.seq, r.type])).toEqual([[1, 'case.created']]);
+    expect(onRemake[0].payload.case).toMatchObject({
+      remake_of: original,
+      remake_reason: 'fit',
+      remake_responsibility: 'lab',
+      remake_chargeable: false,
+    });
+    expect(JSON.stringify([...onOriginal, ...onRemake])).not.toMatch(
+      /OUTBOX-PATIENT|OUTBOX-NOTE|tight/,
+    );
+  });
+
   it('a status change over HTTP commits its event; a refused one (412, 409) commits none', async () => {
     const caseId = await newCase(s);
     const stale = await s.as('admin', `/api/v1/cases/${caseId}/status`, {

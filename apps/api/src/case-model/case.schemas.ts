@@ -295,6 +295,33 @@ const BulkStatusUpdate: Schema = {
   },
 };
 
+/** A remake code: the lab's remake reason catalogue says which codes exist (checked by the use case). */
+export const REMAKE_REASON_CODE = '^[a-z][a-z0-9_]{0,49}$';
+
+/** POST /cases/{id}/remake: why the case is made again, whose fault, and whether it is charged. */
+const CaseRemake: Schema = {
+  type: 'object',
+  // Closed, as every new body is (CaseInput stays open for the original's clients).
+  additionalProperties: false,
+  required: ['reason_code', 'responsibility', 'chargeable'],
+  properties: {
+    reason_code: str({
+      pattern: REMAKE_REASON_CODE,
+      description:
+        "A code of the lab's remake reason catalogue (GET /lab-settings/remake-reasons).",
+      example: 'fit',
+    }),
+    responsibility: oneOf(REMAKE_RESPONSIBILITIES),
+    chargeable: { type: 'boolean', description: 'Whether the doctor is charged for the remake.' },
+    notes: str({
+      minLength: 1,
+      maxLength: 2000,
+      description:
+        "Free text (may name the patient): kept encrypted as the reason of the original's `remake_created` timeline event.",
+    }),
+  },
+};
+
 const BulkStatusResult: Schema = {
   type: 'object',
   required: ['results', 'succeeded', 'failed'],
@@ -367,6 +394,7 @@ const CaseEvent: Schema = {
       'note_deleted',
       'attachment_added',
       'attachment_deleted',
+      'remake_created',
     ]),
     actor_user_id: nullable(str()),
     occurred_at: str({ format: 'date-time' }),
@@ -386,6 +414,11 @@ const CaseEvent: Schema = {
       type: 'integer',
       description:
         'The note a `note_*` event is about (its text is never in the timeline); null for other events.',
+    }),
+    related_case_id: nullable({
+      type: 'integer',
+      description:
+        "The other case of a remake: on the original's `remake_created`, the new case; on a remake's `created`, the case it remakes. Null for other events.",
     }),
   },
 };
@@ -613,6 +646,7 @@ export const SCHEMAS: Record<string, Schema> = {
   StageUpdate,
   BulkStatusUpdate,
   BulkStatusResult,
+  CaseRemake,
   LabSettingsUpdate,
   LabSettings,
   CaseEvent,
@@ -683,6 +717,13 @@ export interface BulkStatusBody {
   case_ids: number[];
   status: CaseStatus;
   reason?: string;
+}
+
+export interface CaseRemakeBody {
+  reason_code: string;
+  responsibility: RemakeResponsibility;
+  chargeable: boolean;
+  notes?: string;
 }
 
 export interface LabSettingsBody {

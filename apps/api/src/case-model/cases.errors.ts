@@ -16,6 +16,7 @@ export enum CasesErrorCode {
   InvalidStage = 'CASE_INVALID_STAGE',
   IdempotencyKeyReused = 'CASE_IDEMPOTENCY_KEY_REUSED',
   InvalidSettings = 'CASE_INVALID_SETTINGS',
+  NotRemakeable = 'CASE_NOT_REMAKEABLE',
 }
 
 /** The HTTP status of each code (the exception filter answers with it). */
@@ -24,6 +25,7 @@ registerErrorStatuses<CasesErrorCode>({
   [CasesErrorCode.DoctorUnknown]: 404,
   [CasesErrorCode.IllegalTransition]: 409,
   [CasesErrorCode.IdempotencyKeyReused]: 409,
+  [CasesErrorCode.NotRemakeable]: 409,
   [CasesErrorCode.VersionMismatch]: 412,
   [CasesErrorCode.ReasonRequired]: 400,
   [CasesErrorCode.InvalidStage]: 400,
@@ -54,6 +56,13 @@ export class CasesError extends DomainError<CasesErrorCode> {
       `A ${from} case cannot move to ${to}${allowed.length ? `; allowed: ${allowed.join(', ')}` : ' (it is final)'}`,
       { current_status: from, allowed_transitions: allowed },
     );
+  }
+
+  /** A cancelled or deleted case cannot be remade (there is nothing delivered to redo). */
+  static notRemakeable(why: 'cancelled' | 'deleted'): CasesError {
+    return new CasesError(CasesErrorCode.NotRemakeable, `A ${why} case cannot be remade`, {
+      not_remakeable: why,
+    });
   }
 
   static reasonRequired(what: string): CasesError {

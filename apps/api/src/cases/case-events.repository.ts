@@ -15,7 +15,9 @@ export type CaseEventType =
   | 'note_deleted'
   // A file on the case (attachments/): which attachment and who, never its name.
   | 'attachment_added'
-  | 'attachment_deleted';
+  | 'attachment_deleted'
+  // A remake of this case was created (its id in related_case_id).
+  | 'remake_created';
 
 /** A field a change touched: names only for PHI fields, old and new values for the others. */
 export interface ChangedField {
@@ -39,6 +41,8 @@ export interface NewCaseEvent {
   requestId?: string;
   /** The note a note event is about. */
   noteId?: number;
+  /** The other case of a remake: the new case on the original's `remake_created`, the original on the remake's `created`. */
+  relatedCaseId?: number;
 }
 
 export interface StoredCaseEvent {
@@ -54,6 +58,7 @@ export interface StoredCaseEvent {
   reason: string | null;
   request_id: string | null;
   note_id: number | null;
+  related_case_id: number | null;
 }
 
 /** The append-only case timeline (the table refuses UPDATE and DELETE). */
@@ -63,8 +68,8 @@ export class CaseEventsRepository {
     await rows(
       em,
       `INSERT INTO case_events (lab_id, case_id, event_type, actor_user_id, from_status, to_status, from_stage,
-                                to_stage, changed_fields, reason, request_id, note_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+                                to_stage, changed_fields, reason, request_id, note_id, related_case_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
       [
         e.labId,
         e.caseId,
@@ -78,6 +83,7 @@ export class CaseEventsRepository {
         e.reason ?? null,
         e.requestId ?? null,
         e.noteId ?? null,
+        e.relatedCaseId ?? null,
       ],
     );
   }
@@ -88,7 +94,8 @@ export class CaseEventsRepository {
       em,
       `SELECT id::text AS id, event_type, actor_user_id,
               to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at,
-              from_status, to_status, from_stage, to_stage, changed_fields, reason, request_id, note_id
+              from_status, to_status, from_stage, to_stage, changed_fields, reason, request_id, note_id,
+              related_case_id
        FROM case_events WHERE lab_id = $1 AND case_id = $2 ORDER BY case_events.id`,
       [labId, caseId],
     );

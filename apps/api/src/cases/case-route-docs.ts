@@ -44,6 +44,7 @@ export const LIST_AUDITED_QUERY = [
   'rush_order',
   'case_number',
   'stage',
+  'remake',
 ] as const;
 
 /** The list's query parameters, as OpenAPI documents them. */
@@ -89,6 +90,12 @@ const LIST_QUERY_DOCS: MethodDecorator[] = [
   }),
   ApiQuery({ name: 'case_number', required: false, schema: { type: 'string' } }),
   ApiQuery({ name: 'stage', required: false, schema: { type: 'string' } }),
+  ApiQuery({
+    name: 'remake',
+    required: false,
+    schema: { type: 'string', enum: ['true', 'false'] },
+    description: 'true: remakes only (`remake_of` set); false: cases that are not remakes.',
+  }),
   ApiQuery({
     name: 'patient_id',
     required: false,

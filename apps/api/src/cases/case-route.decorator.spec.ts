@@ -9,11 +9,19 @@ import { CaseOperationsInterceptor } from './case-operations.interceptor';
 import { CASE_OPERATION, CaseRoute } from './case-route.decorator';
 import { CasesError } from '../case-model/cases.errors';
 import { CasesController } from './cases.controller';
+import { CaseRemakesController } from './case-remakes.controller';
 
-/** `METHOD path` → the operation label a route declares, for every route of CasesController. */
+/** `METHOD path` → the operation label a route declares, for every route of the case controllers. */
 function declaredOperations(): Record<string, string | undefined> {
   const reflector = new Reflector();
-  const proto = CasesController.prototype as unknown as Record<string, () => unknown>;
+  const out: Record<string, string | undefined> = {};
+  for (const controller of [CasesController, CaseRemakesController])
+    Object.assign(out, declaredBy(reflector, controller));
+  return out;
+}
+
+function declaredBy(reflector: Reflector, controller: { prototype: object }) {
+  const proto = controller.prototype as unknown as Record<string, () => unknown>;
   const out: Record<string, string | undefined> = {};
   for (const name of Object.getOwnPropertyNames(proto)) {
     const handler = proto[name];
@@ -39,6 +47,7 @@ describe('case operation labels (declared by each route)', () => {
       'PATCH :id/status': 'status_change',
       'PATCH :id/stage': 'stage_change',
       'DELETE :id': 'delete',
+      'POST :id/remake': 'remake',
     });
   });
 

@@ -4,6 +4,7 @@ import { EncryptionModule } from '../encryption';
 import { CaseEventsRepository } from './case-events.repository';
 import { CaseSubresources } from './case-subresources';
 import { CasesController } from './cases.controller';
+import { CaseRemakesController } from './case-remakes.controller';
 import { CasesRepository } from './cases.repository';
 import { CasesService } from './cases.service';
 import { IdempotencyRepository } from './idempotency.repository';
@@ -17,7 +18,12 @@ import { CASE_USE_CASES } from './use-cases';
   // No TypeORM repositories: the DataSource connects after boot (DatabaseConnector), and the
   // repositories here run SQL through TenantDb.
   imports: [EncryptionModule, LinksHubModule, ScheduleModule],
-  controllers: [CasesController, ReferenceDataController, LabSettingsController],
+  controllers: [
+    CasesController,
+    CaseRemakesController,
+    ReferenceDataController,
+    LabSettingsController,
+  ],
   providers: [
     CasesService,
     ...CASE_USE_CASES,

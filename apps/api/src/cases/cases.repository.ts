@@ -76,6 +76,9 @@ function where(labId: string, f: StoredFilters, params: unknown[]): string {
   cmp('due_date', '>=', f.due_from);
   cmp('due_date', '<=', f.due_to);
   cmp('ship_by', '<=', f.ship_by_to);
+  // remake=true reads ix_cases_lab_remake_of (partial: remakes only).
+  if (f.remake !== undefined)
+    clauses.push(f.remake ? 'remake_of IS NOT NULL' : 'remake_of IS NULL');
   if (f.late !== undefined) {
     params.push(f.late.today);
     const late = LATE(`$${params.length}`);
@@ -119,6 +122,24 @@ export class CasesRepository {
       [id, labId],
     );
     return found[0];
+  }
+
+  /**
+   * The live remakes of these cases, oldest first, by original: one query for
+   * a whole page (ix_cases_lab_remake_of).
+   */
+  async remakesOf(em: Db, labId: string, ids: readonly number[]): Promise<Map<number, number[]>> {
+    const out = new Map<number, number[]>();
+    if (ids.length === 0) return out;
+    const found = await rows<{ remake_of: number; ids: number[] }>(
+      em,
+      `SELECT remake_of, array_agg(id ORDER BY id) AS ids FROM cases
+       WHERE lab_id = $1 AND remake_of = ANY($2::int[]) AND deleted_at IS NULL
+       GROUP BY remake_of`,
+      [labId, [...new Set(ids)]],
+    );
+    for (const r of found) out.set(r.remake_of, r.ids);
+    return out;
   }
 
   async count(em: Db, labId: string, filters: StoredFilters): Promise<number> {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { CaseResponse } from './dto/case.response';
-import type { CaseInputBody, CaseStatus, CaseUpdateBody } from '../case-model';
+import type { CaseInputBody, CaseRemakeBody, CaseStatus, CaseUpdateBody } from '../case-model';
 import type { ListQuery } from './dto/list-query';
 import type { LabSettings } from './lab-settings.repository';
 import {
@@ -16,6 +16,7 @@ import {
   LabSettingsUseCase,
   ListCases,
   MoveStage,
+  RemakeCase,
   UpdateCase,
   type WriteOptions,
 } from './use-cases';
@@ -47,6 +48,7 @@ export class CasesService {
     private readonly deleteCase: DeleteCase,
     private readonly bulk: BulkStatus,
     private readonly labSettings: LabSettingsUseCase,
+    private readonly remakeCase: RemakeCase,
   ) {}
 
   /** Page defaults from configuration. */
@@ -72,6 +74,11 @@ export class CasesService {
 
   create(actor: CaseActor, body: CaseInputBody, idempotencyKey?: string): Promise<CreateResult> {
     return this.createCase.run(actor, body, idempotencyKey);
+  }
+
+  /** A new case that makes case `id` again (201; the new case). */
+  remake(actor: CaseActor, id: number, body: CaseRemakeBody): Promise<CaseResponse> {
+    return this.remakeCase.run(actor, id, body);
   }
 
   update(

@@ -82,6 +82,12 @@ export const OUTBOX_EVENT_TYPES = {
       attachment_kind: { type: 'string' },
     },
   },
+  'case.remake_created': {
+    from: ['remake_created'],
+    description:
+      'A remake of the case was created (on the original; the remake itself emits case.created, its snapshot carrying remake_of and the reason code).',
+    fields: { remake_id: { type: 'integer' } },
+  },
 } as const satisfies Record<
   string,
   { from: readonly string[]; description: string; fields: Record<string, object> }

@@ -82,6 +82,7 @@ export const METRICS = [
         'stage_change',
         'bulk_status',
         'delete',
+        'remake',
         'note_list',
         'note_read',
         'note_revisions',

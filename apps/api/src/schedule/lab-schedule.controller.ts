@@ -5,9 +5,14 @@ import { ApiErrors, ApiJsonBody, ApiOk } from '../common/openapi/api-docs.decora
 import { SchemaPipe } from '../common/validation/schema.pipe';
 import { Permission, RequirePermission } from '../ums-gateway';
 import { LabSchedule } from './lab-schedule';
-import { type LabCalendarBody, SCHEDULE_SCHEMAS, type TurnaroundBody } from './schedule.schemas';
+import {
+  type LabCalendarBody,
+  type RemakeReasonsBody,
+  SCHEDULE_SCHEMAS,
+  type TurnaroundBody,
+} from './schedule.schemas';
 
-/** The lab's calendar and turnaround table (siblings of /lab-settings). */
+/** The lab's calendar, turnaround table and remake reasons (siblings of /lab-settings). */
 @ApiTags('lab settings')
 @ApiBearerAuth()
 @Controller('api/v1/lab-settings')
@@ -61,6 +66,37 @@ export class LabScheduleController {
   @ApiErrors(400, 401, 403, 415, 429, 503)
   putTurnaround(@Body(new SchemaPipe(SCHEDULE_SCHEMAS, 'TurnaroundUpdate')) body: TurnaroundBody) {
     return this.schedule.saveTurnaround(
+      this.context.lab.labId,
+      this.context.principal.userId,
+      body,
+    );
+  }
+
+  @Get('remake-reasons')
+  @RequirePermission(Permission.CaseRead)
+  @ApiOperation({
+    summary: "Your lab's remake reason catalogue (the defaults until an admin sets it)",
+  })
+  @ApiOk('RemakeReasons')
+  @ApiErrors(401, 403, 429, 503)
+  getRemakeReasons() {
+    return this.schedule.remakeReasons(this.context.lab.labId);
+  }
+
+  @Put('remake-reasons')
+  @RequirePermission(Permission.LabSettings)
+  @ApiOperation({
+    summary: "Replace your lab's remake reason catalogue (lab admins)",
+    description:
+      'The codes a remake may give as `reason_code`, with their labels, in display order. Remakes made earlier keep their codes, also one no longer listed.',
+  })
+  @ApiJsonBody('RemakeReasonsUpdate')
+  @ApiOk('RemakeReasons')
+  @ApiErrors(400, 401, 403, 415, 429, 503)
+  putRemakeReasons(
+    @Body(new SchemaPipe(SCHEDULE_SCHEMAS, 'RemakeReasonsUpdate')) body: RemakeReasonsBody,
+  ) {
+    return this.schedule.saveRemakeReasons(
       this.context.lab.labId,
       this.context.principal.userId,
       body,

@@ -17,6 +17,8 @@ import {
 import { ScheduleClock } from './case-timing';
 import {
   type LabCalendarBody,
+  type RemakeReason,
+  type RemakeReasonsBody,
   STAGE_NAME,
   type TurnaroundBody,
   type TurnaroundEntry,
@@ -37,6 +39,13 @@ export interface Turnaround {
 }
 
 type Stored<T> = T & { customised: boolean; updated_at: string | null };
+
+/** What a lab's row says, with the defaults filled in (the per-process cache holds this). */
+interface Schedule {
+  calendar: LabCalendar;
+  turnaround: Turnaround;
+  remakeReasons: readonly RemakeReason[];
+}
 
 /** A lab that never set its calendar: UTC, Monday to Friday, 17:00 cut-off, no closures. */
 export const DEFAULT_CALENDAR: LabCalendar = {
@@ -66,6 +75,18 @@ export const DEFAULT_TURNAROUND: Turnaround = {
   remake_uses_rush: true,
 };
 
+/** The remake reason catalogue of a lab that never set its own (issue 16's list). */
+export const DEFAULT_REMAKE_REASONS: readonly RemakeReason[] = [
+  { code: 'fit', label: 'Fit' },
+  { code: 'contacts', label: 'Contacts' },
+  { code: 'occlusion', label: 'Occlusion' },
+  { code: 'shade', label: 'Shade' },
+  { code: 'fracture', label: 'Fracture' },
+  { code: 'margin', label: 'Margin' },
+  { code: 'doctor_change', label: 'Doctor change' },
+  { code: 'scan_impression', label: 'Scan or impression problem' },
+];
+
 /** What the schedule says about one case. */
 export interface CasePlan {
   due_date: string;
@@ -84,10 +105,7 @@ const CACHE_MS = 30_000;
  */
 @Injectable()
 export class LabSchedule {
-  private readonly cache = new Map<
-    string,
-    { until: number; value: { calendar: LabCalendar; turnaround: Turnaround } }
-  >();
+  private readonly cache = new Map<string, { until: number; value: Schedule }>();
 
   constructor(private readonly db: TenantDb) {}
 
@@ -107,6 +125,32 @@ export class LabSchedule {
       customised: Boolean(row?.turnaround),
       updated_at: row?.turnaround ? row.updated_at : null,
     };
+  }
+
+  async remakeReasons(labId: string): Promise<Stored<{ reasons: RemakeReason[] }>> {
+    const row = await this.db.read(labId, (em) => this.load(em, labId));
+    return {
+      reasons: [...(row?.remake_reasons ?? DEFAULT_REMAKE_REASONS)],
+      customised: Boolean(row?.remake_reasons),
+      updated_at: row?.remake_reasons ? row.updated_at : null,
+    };
+  }
+
+  /**
+   * The lab's remake reason, by code, or undefined when the catalogue has no
+   * such code. `em`: the caller's transaction.
+   */
+  async remakeReason(labId: string, code: string, em?: Db): Promise<RemakeReason | undefined> {
+    return (await this.cached(labId, em)).remakeReasons.find((r) => r.code === code);
+  }
+
+  async saveRemakeReasons(
+    labId: string,
+    userId: string,
+    body: RemakeReasonsBody,
+  ): Promise<Stored<{ reasons: RemakeReason[] }>> {
+    await this.save(labId, userId, 'remake_reasons', checkRemakeReasons(body));
+    return this.remakeReasons(labId);
   }
 
   async saveCalendar(
@@ -143,6 +187,8 @@ export class LabSchedule {
       rush: boolean;
       receivedAt: Date;
       dueDate?: string | null;
+      /** A remake: scheduled as a rush order when the lab's turnaround says `remake_uses_rush`. */
+      remake?: boolean;
     },
     /** The caller's transaction, when it has one open (no second connection is taken). */
     em?: Db,
@@ -152,7 +198,8 @@ export class LabSchedule {
     const t = turnaroundFor(turnaround, c.caseType, c.productId);
     const start = receiptDay(cal, c.receivedAt);
     const earliest = addWorkingDays(cal, start, t.rush_days);
-    const due = c.dueDate ?? addWorkingDays(cal, start, c.rush ? t.rush_days : t.standard_days);
+    const rush = c.rush || (c.remake === true && turnaround.remake_uses_rush);
+    const due = c.dueDate ?? addWorkingDays(cal, start, rush ? t.rush_days : t.standard_days);
     return {
       due_date: due,
       ship_by: subtractWorkingDays(cal, due, t.transit_days),
@@ -182,10 +229,7 @@ export class LabSchedule {
     };
   }
 
-  private async cached(
-    labId: string,
-    em?: Db,
-  ): Promise<{ calendar: LabCalendar; turnaround: Turnaround }> {
+  private async cached(labId: string, em?: Db): Promise<Schedule> {
     const hit = this.cache.get(labId);
     if (hit && hit.until > Date.now()) return hit.value;
     const row = em
@@ -194,6 +238,7 @@ export class LabSchedule {
     const value = {
       calendar: row?.calendar ?? DEFAULT_CALENDAR,
       turnaround: row?.turnaround ? withDefaults(row.turnaround) : DEFAULT_TURNAROUND,
+      remakeReasons: row?.remake_reasons ?? DEFAULT_REMAKE_REASONS,
     };
     this.cache.set(labId, { until: Date.now() + CACHE_MS, value });
     return value;
@@ -203,10 +248,11 @@ export class LabSchedule {
     const found = await rows<{
       calendar: LabCalendar | null;
       turnaround: Turnaround | null;
+      remake_reasons: RemakeReason[] | null;
       updated_at: string;
     }>(
       em,
-      `SELECT calendar, turnaround,
+      `SELECT calendar, turnaround, remake_reasons,
               to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated_at
        FROM lab_schedules WHERE lab_id = $1`,
       [labId],
@@ -214,8 +260,13 @@ export class LabSchedule {
     return found[0];
   }
 
-  private async save(labId: string, userId: string, part: 'calendar' | 'turnaround', doc: object) {
-    // `part` is one of two literal column names, never input.
+  private async save(
+    labId: string,
+    userId: string,
+    part: 'calendar' | 'turnaround' | 'remake_reasons',
+    doc: object,
+  ) {
+    // `part` is one of three literal column names, never input.
     await this.db.withLab(labId, (em) =>
       rows(
         em,
@@ -289,6 +340,18 @@ function checkCalendar(body: LabCalendarBody): LabCalendar {
         : { country: body.holidays.country, region: body.holidays.region }
       : null,
   };
+}
+
+/** Codes once each (a 400 naming the repeat); labels kept as sent, in the order sent. */
+function checkRemakeReasons(body: RemakeReasonsBody): RemakeReason[] {
+  const errors: Record<string, string> = {};
+  const seen = new Set<string>();
+  body.reasons.forEach((r, i) => {
+    if (seen.has(r.code)) errors[`reasons.${i}.code`] = 'is listed twice';
+    seen.add(r.code);
+  });
+  if (Object.keys(errors).length > 0) throw new ValidationFailedError(errors);
+  return body.reasons.map((r) => ({ code: r.code, label: r.label }));
 }
 
 function checkTurnaround(body: TurnaroundBody): Turnaround {

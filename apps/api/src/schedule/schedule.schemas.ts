@@ -101,6 +101,26 @@ const TURNAROUND_FIELDS: Schema = {
   },
 };
 
+export const MAX_REMAKE_REASONS = 100;
+
+const REMAKE_REASON: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['code', 'label'],
+  properties: {
+    code: str({
+      pattern: '^[a-z][a-z0-9_]{0,49}$',
+      description: 'What a remake request sends as `reason_code` (stored on the remake).',
+      example: 'fit',
+    }),
+    label: str({ minLength: 1, maxLength: 100, example: 'Fit' }),
+  },
+};
+
+const REMAKE_REASON_FIELDS: Schema = {
+  reasons: { type: 'array', minItems: 1, maxItems: MAX_REMAKE_REASONS, items: REMAKE_REASON },
+};
+
 const meta = {
   customised: { type: 'boolean', description: 'False while the lab uses the defaults.' },
   updated_at: nullable(str({ format: 'date-time' })),
@@ -129,7 +149,27 @@ export const SCHEDULE_SCHEMAS = {
     required: ['entries', 'stage_days', 'remake_uses_rush', 'customised'],
     properties: { ...TURNAROUND_FIELDS, ...meta },
   },
+  RemakeReasonsUpdate: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['reasons'],
+    properties: REMAKE_REASON_FIELDS,
+  },
+  RemakeReasons: {
+    type: 'object',
+    required: ['reasons', 'customised'],
+    properties: { ...REMAKE_REASON_FIELDS, ...meta },
+  },
 } as const;
+
+export interface RemakeReason {
+  code: string;
+  label: string;
+}
+
+export interface RemakeReasonsBody {
+  reasons: RemakeReason[];
+}
 
 export interface LabCalendarBody {
   time_zone: string;

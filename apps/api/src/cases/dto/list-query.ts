@@ -28,6 +28,8 @@ export interface CaseFilters {
   due_to?: string;
   ship_by_to?: string;
   late?: boolean;
+  /** true: remakes only (remake_of set); false: cases that are not remakes. */
+  remake?: boolean;
 }
 
 export type ListQuery =
@@ -131,6 +133,8 @@ export function parseListQuery(
   }
   const late = oneOfValues('late', ['true', 'false'] as const);
   if (late !== undefined) filters.late = late === 'true';
+  const remake = oneOfValues('remake', ['true', 'false'] as const);
+  if (remake !== undefined) filters.remake = remake === 'true';
 
   const cursorMode = q.cursor !== undefined || q.limit !== undefined;
   if (cursorMode && (q.page !== undefined || q.per_page !== undefined)) {

@@ -63,14 +63,28 @@ export class CaseWrites {
 
   async responses(labId: string, list: StoredCaseRow[], em?: Db): Promise<CaseResponse[]> {
     const timing = await this.timing(labId, em);
+    const remakes = await this.remakes(
+      labId,
+      list.map((r) => r.id),
+      em,
+    );
     return (await this.phi.decryptAll(labId, list)).map((r) =>
-      toCaseResponse(r as CaseRow, timing(r as CaseRow)),
+      toCaseResponse(r as CaseRow, timing(r as CaseRow), remakes.get(r.id)),
     );
   }
 
-  /** A decrypted row as the API answers it, with the schedule's flags of today. */
+  /** A decrypted row as the API answers it, with the schedule's flags of today and its remakes. */
   async answer(labId: string, row: CaseRow, em?: Db): Promise<CaseResponse> {
-    return toCaseResponse(row, (await this.timing(labId, em))(row));
+    const remakes = await this.remakes(labId, [row.id], em);
+    return toCaseResponse(row, (await this.timing(labId, em))(row), remakes.get(row.id));
+  }
+
+  /** The remakes of the answered cases: one query for all of them, in the caller's transaction if any. */
+  private remakes(labId: string, ids: number[], em?: Db): Promise<Map<number, number[]>> {
+    if (ids.length === 0) return Promise.resolve(new Map<number, number[]>());
+    return em
+      ? this.repo.remakesOf(em, labId, ids)
+      : this.db.read(labId, (tx) => this.repo.remakesOf(tx, labId, ids));
   }
 
   private async timing(labId: string, em?: Db): Promise<(row: CaseRow) => CaseTiming> {

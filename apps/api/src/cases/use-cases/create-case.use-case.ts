@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { TenantDb } from '@lhcms/database';
+import { type Db, TenantDb } from '@lhcms/database';
 import { PhiCipher } from '../../encryption';
 import { LabSchedule } from '../../schedule';
 import { CasesError, CasesErrorCode } from '../../case-model';
@@ -17,8 +17,22 @@ function detail(v: Json | null | undefined): Json | null {
 }
 
 /** YYMM of now in UTC (the case number's period). */
-function period(now = new Date()): string {
+export function period(now = new Date()): string {
   return `${String(now.getUTCFullYear() % 100).padStart(2, '0')}${String(now.getUTCMonth() + 1).padStart(2, '0')}`;
+}
+
+/** The lab's next case number, `<lab code>-<YYMM>-<seq>` (in the creating transaction). */
+export async function nextCaseNumber(
+  em: Db,
+  repo: CasesRepository,
+  actor: CaseActor,
+): Promise<string> {
+  const p = period();
+  const seq = await repo.nextCaseSeq(em, actor.labId, p);
+  const code =
+    (actor.labCode ?? `L${actor.labId}`).replace(/[^A-Za-z0-9_]/g, '').slice(0, 20) ||
+    `L${actor.labId}`;
+  return `${code}-${p}-${String(seq).padStart(4, '0')}`;
 }
 
 const UNIQUE_VIOLATION = '23505';
@@ -91,14 +105,9 @@ export class CreateCase {
     const stored = await this.phi.encrypt(actor.labId, plain);
     try {
       const row = await this.db.withLab(actor.labId, async (em) => {
-        const p = period();
-        const seq = await this.repo.nextCaseSeq(em, actor.labId, p);
-        const code =
-          (actor.labCode ?? `L${actor.labId}`).replace(/[^A-Za-z0-9_]/g, '').slice(0, 20) ||
-          `L${actor.labId}`;
         const created = await this.repo.insert(em, actor.labId, {
           ...stored,
-          case_number: `${code}-${p}-${String(seq).padStart(4, '0')}`,
+          case_number: await nextCaseNumber(em, this.repo, actor),
         });
         if (
           idempotencyKey &&
@@ -127,9 +136,10 @@ export class CreateCase {
           undefined,
           [body.patient_info],
         );
-        return created;
+        // Answered in the transaction: the response's reads (its remakes) take no second connection.
+        return this.cases.response(actor.labId, created, em);
       });
-      return { case: await this.cases.response(actor.labId, row), replayed: false };
+      return { case: row, replayed: false };
     } catch (err) {
       // A concurrent request with the same key committed first: answer with its case.
       const raced =

@@ -19,18 +19,21 @@ export class GetCase {
     private readonly cases: CaseWrites,
   ) {}
 
+  // The answer is built in the read's transaction: its remakes are read there (no second one).
   async byId(actor: CaseActor, id: number): Promise<CaseResponse> {
-    const row = await this.db.read(actor.labId, (em) => this.repo.findById(em, actor.labId, id));
-    if (!row) throw CasesError.notFound();
-    return this.cases.response(actor.labId, row);
+    return this.db.read(actor.labId, async (em) => {
+      const row = await this.repo.findById(em, actor.labId, id);
+      if (!row) throw CasesError.notFound();
+      return this.cases.response(actor.labId, row, em);
+    });
   }
 
   async byNumber(actor: CaseActor, caseNumber: string): Promise<CaseResponse> {
-    const row = await this.db.read(actor.labId, (em) =>
-      this.repo.findByNumber(em, actor.labId, caseNumber),
-    );
-    if (!row) throw CasesError.notFound();
-    return this.cases.response(actor.labId, row);
+    return this.db.read(actor.labId, async (em) => {
+      const row = await this.repo.findByNumber(em, actor.labId, caseNumber);
+      if (!row) throw CasesError.notFound();
+      return this.cases.response(actor.labId, row, em);
+    });
   }
 
   /** The timeline of a live case, oldest first (a deleted case's history stays, but is not served). */

@@ -7,6 +7,7 @@ import { GetCase } from './get-case.use-case';
 import { LabSettingsUseCase } from './lab-settings.use-case';
 import { ListCases } from './list-cases.use-case';
 import { MoveStage } from './move-stage.use-case';
+import { RemakeCase } from './remake-case.use-case';
 import { UpdateCase } from './update-case.use-case';
 
 export * from './case-use-case.types';
@@ -20,6 +21,7 @@ export {
   LabSettingsUseCase,
   ListCases,
   MoveStage,
+  RemakeCase,
   UpdateCase,
 };
 
@@ -35,4 +37,5 @@ export const CASE_USE_CASES = [
   DeleteCase,
   BulkStatus,
   LabSettingsUseCase,
+  RemakeCase,
 ];
