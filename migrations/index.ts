@@ -10,6 +10,7 @@ import { LabSchedule1765300000000 } from './1765300000000-LabSchedule';
 import { WorkQueueIndexes1765310000000 } from './1765310000000-WorkQueueIndexes';
 import { CaseNotes1765400000000 } from './1765400000000-CaseNotes';
 import { CreateAttachments1765500000000 } from './1765500000000-CreateAttachments';
+import { QueueSortIndexes1765610000000 } from './1765610000000-QueueSortIndexes';
 
 /**
  * Every migration, in order. Classes rather than a glob, so the app, the
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   WorkQueueIndexes1765310000000,
   CaseNotes1765400000000,
   CreateAttachments1765500000000,
+  QueueSortIndexes1765610000000,
 ];
