@@ -205,7 +205,7 @@ export class CasesRepository {
       withTotal: true,
     });
     let total = found[0]?.__total;
-    const page: StoredCaseRow[] = found.map(({ __total: _t, ...row }) => row as StoredCaseRow);
+    const page: StoredCaseRow[] = found.map(({ __total: _t, ...row }) => row);
     if (nullable && page.length < limit) {
       // Before the keyless rows: the keyed ones this page ends (offset 0 from
       // them), or all of them when the page starts past them.
