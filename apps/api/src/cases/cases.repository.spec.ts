@@ -74,6 +74,33 @@ describe('ORDER BY uses the table columns, never the select list aliases', () =>
   });
 });
 
+describe('at-risk lists', () => {
+  it('read the at-risk ids by id and sort them, never walking the sort index over the lab', async () => {
+    const { em, sql } = capture();
+    const filters: StoredFilters = { at_risk: { ids: [3, 9], at_risk: true } };
+    await new CasesRepository().after(em, '1', filters, undefined, 51, {
+      field: 'due_date',
+      desc: false,
+    });
+    expect(sql[0]).toMatch(
+      /^WITH cases AS MATERIALIZED \(SELECT \* FROM cases WHERE id = ANY\(\$1::int\[\]\)\) SELECT /,
+    );
+    // Not at risk: a filter on the usual index order.
+    const other = capture();
+    await new CasesRepository().after(
+      other.em,
+      '1',
+      { at_risk: { ids: [3, 9], at_risk: false } },
+      undefined,
+      51,
+      { field: 'due_date', desc: false },
+    );
+    expect(other.sql[0]).toMatch(
+      /^SELECT .* AND id <> ALL\(\$2::int\[\]\) AND cases\.due_date IS NOT NULL/,
+    );
+  });
+});
+
 /** The list total: the lab's counters when they can answer (no filter, or status only), else a count. */
 describe('list totals', () => {
   it.each([

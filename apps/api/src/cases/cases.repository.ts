@@ -304,6 +304,17 @@ export class CasesRepository {
     o: { limit: number; offset?: number; after?: QueueCursor; withTotal?: boolean },
   ): Promise<Array<StoredCaseRow & { __total?: number }>> {
     const params: unknown[] = [];
+    // At-risk work is a known, small set of ids: read those rows by id and
+    // sort them. Left to itself, the planner walks the sort's index from its
+    // start, filtering on the ids — the whole lab when they sit at its end
+    // (measured on 100 000 cases: 120 ms against a few). Named `cases`, the
+    // CTE stands for the table in the rest of the statement (in its own body
+    // the name is still the table, and row-level security applies there).
+    let pinned = '';
+    if (filters.at_risk?.at_risk) {
+      params.push(filters.at_risk.ids);
+      pinned = `WITH cases AS MATERIALIZED (SELECT * FROM cases WHERE id = ANY($${params.length}::int[])) `;
+    }
     const total = o.withTotal ? `(${totalOf(labId, filters, params)}) AS __total, ` : '';
     let w = where(labId, filters, params);
     const { col, cast } = SORT_COLUMNS[sort.field];
@@ -318,7 +329,7 @@ export class CasesRepository {
       w += ` AND (${col}, cases.id) ${cmp} ($${params.length - 1}::${cast}, $${params.length})`;
     }
     params.push(o.limit);
-    let sql = `SELECT ${total}${CASE_COLUMNS} FROM cases WHERE ${w} ORDER BY ${orderBy(sort)} LIMIT $${params.length}`;
+    let sql = `${pinned}SELECT ${total}${CASE_COLUMNS} FROM cases WHERE ${w} ORDER BY ${orderBy(sort)} LIMIT $${params.length}`;
     if (o.offset) {
       params.push(o.offset);
       sql += ` OFFSET $${params.length}`;
