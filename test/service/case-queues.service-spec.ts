@@ -250,17 +250,17 @@ describe('work queues (service tier): sorts, keyset cursors, at_risk', () => {
       const refusal = (q: Record<string, string>) =>
         list(actor, q).then(
           () => 'accepted',
-          (e: { code?: string; errors?: unknown }) => [e.code, e.errors],
+          (e: { code?: string; details?: { errors?: unknown } }) => [e.code, e.details?.errors],
         );
       expect(await refusal({ sort: 'due_date', due_to: D[2], limit: '2', cursor })).toBe(
         'accepted',
       );
       expect(await refusal({ sort: 'due_date', due_to: D[3], limit: '2', cursor })).toEqual([
-        'VALIDATION_FAILED',
+        'CASE_INVALID_QUERY',
         { cursor: 'was issued for other filters' },
       ]);
       expect(await refusal({ sort: 'due_date', limit: '2', cursor })).toEqual([
-        'VALIDATION_FAILED',
+        'CASE_INVALID_QUERY',
         { cursor: 'was issued for other filters' },
       ]);
       expect(() =>

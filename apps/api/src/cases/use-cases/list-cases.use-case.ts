@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@lhcms/config';
 import { type Db, TenantDb } from '@lhcms/database';
-import { ValidationFailedError } from '../../common/errors/domain-error';
+import { CasesError } from '../../case-model';
 import { PhiCipher } from '../../encryption';
 import { LabSchedule } from '../../schedule';
 import { CasesRepository, type StoredFilters } from '../cases.repository';
@@ -49,7 +49,7 @@ export class ListCases {
     });
     // A cursor of the earlier format carries no fingerprint (default order only).
     if (q.mode === 'cursor' && q.cursor?.filters && q.cursor.filters !== fingerprint) {
-      throw new ValidationFailedError({ cursor: 'was issued for other filters' });
+      throw CasesError.invalidQuery({ cursor: 'was issued for other filters' });
     }
     if (q.filters.late !== undefined || q.filters.at_risk !== undefined) {
       const today = (await this.schedule.clock(actor.labId)).today;
