@@ -225,6 +225,7 @@ const SCENARIO_LABEL: Record<ScenarioName, string> = {
   queue_due: 'due-date queue, page 1 (sort=due_date&due_to)',
   queue_due_cursor: 'due-date queue, cursor page',
   get: 'get by id',
+  report_on_time: 'report: on-time, one year',
   create: 'create',
   status: 'status change',
   mixed: 'mixed (70 % reads)',

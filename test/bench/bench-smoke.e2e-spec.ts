@@ -24,7 +24,7 @@ describe('npm run bench (smoke: tiny sizes, 0.5 s points)', () => {
         '--cases=300,40',
         '--per-page=50',
         '--deep-offset=100',
-        '--scenarios=list_cursor_deep,queue_due_cursor,get,status,mixed',
+        '--scenarios=list_cursor_deep,queue_due_cursor,get,report_on_time,status,mixed',
         '--duration=0.5',
         '--warmup=0.1',
         '--concurrency=2',
@@ -69,6 +69,7 @@ describe('npm run bench (smoke: tiny sizes, 0.5 s points)', () => {
       'list_cursor_deep',
       'mixed',
       'queue_due_cursor',
+      'report_on_time',
       'status',
     ]);
     expect(baseline.sort()).toEqual(['get', 'list_cursor_deep', 'queue_due_cursor']);

@@ -9,7 +9,7 @@ import {
   WRITABLE_COLUMNS,
 } from '../case-model';
 import type { CaseFilters, QueueCursor, Sort } from './dto/list-query';
-import { FINISHED_STATUSES, GONE_STAGES } from '../schedule';
+import { lateSql, OPEN_CASE_SQL } from '../schedule';
 
 /**
  * SQL of the cases module. Every statement is parameterised and scoped by
@@ -84,15 +84,8 @@ export interface TimedRow {
   ship_by: string | null;
 }
 
-/**
- * Late, in SQL: the schedule's rule (schedule/case-timing.ts), on its status and stage lists:
- * open, not shipped, and past ship-by (the due date without one). `$today`
- * is the lab's date.
- */
-const sqlList = (values: readonly string[]) => values.map((v) => `'${v}'`).join(', ');
-const LATE = (today: string) => `(status NOT IN (${sqlList(FINISHED_STATUSES)})
-  AND coalesce(stage, '') NOT IN (${sqlList(GONE_STAGES)})
-  AND coalesce(ship_by, due_date) < ${today}::date)`;
+/** Late, in SQL: the schedule's one definition (schedule/case-timing.ts). */
+const LATE = lateSql;
 
 function where(labId: string, f: StoredFilters, params: unknown[]): string {
   params.push(labId);
@@ -270,8 +263,7 @@ export class CasesRepository {
       em,
       `SELECT id, status, stage, due_date::text AS due_date, ship_by::text AS ship_by
        FROM cases WHERE ${w}
-         AND status NOT IN (${sqlList(FINISHED_STATUSES)})
-         AND coalesce(stage, '') NOT IN (${sqlList(GONE_STAGES)})
+         AND ${OPEN_CASE_SQL}
          AND ((ship_by >= ${from} AND ship_by < ${until})
            OR (ship_by IS NULL AND due_date >= ${from} AND due_date < ${until}))`,
       params,
