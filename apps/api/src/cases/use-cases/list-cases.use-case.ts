@@ -51,9 +51,11 @@ export class ListCases {
     if (q.mode === 'cursor' && q.cursor?.filters && q.cursor.filters !== fingerprint) {
       throw CasesError.invalidQuery({ cursor: 'was issued for other filters' });
     }
-    if (q.filters.late !== undefined || q.filters.at_risk !== undefined) {
-      const today = (await this.schedule.clock(actor.labId)).today;
-      if (q.filters.late !== undefined) filters.late = { today, late: q.filters.late };
+    if (q.filters.late !== undefined) {
+      filters.late = {
+        today: (await this.schedule.clock(actor.labId)).today,
+        late: q.filters.late,
+      };
     }
     return this.db.read(actor.labId, async (em) => {
       if (q.filters.at_risk !== undefined) {
