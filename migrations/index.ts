@@ -11,6 +11,7 @@ import { WorkQueueIndexes1765310000000 } from './1765310000000-WorkQueueIndexes'
 import { CaseNotes1765400000000 } from './1765400000000-CaseNotes';
 import { CreateAttachments1765500000000 } from './1765500000000-CreateAttachments';
 import { CaseRemakes1765600000000 } from './1765600000000-CaseRemakes';
+import { QueueSortIndexes1765610000000 } from './1765610000000-QueueSortIndexes';
 import { ReportSettings1765620000000 } from './1765620000000-ReportSettings';
 import { CaseOutbox1765630000000 } from './1765630000000-CaseOutbox';
 
@@ -33,6 +34,7 @@ export const MIGRATIONS = [
   CaseNotes1765400000000,
   CreateAttachments1765500000000,
   CaseRemakes1765600000000,
+  QueueSortIndexes1765610000000,
   ReportSettings1765620000000,
   CaseOutbox1765630000000,
 ];

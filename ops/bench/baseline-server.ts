@@ -18,7 +18,12 @@ import {
   type StoredCaseRow,
   toCaseResponse,
 } from '../../apps/api/src/cases/dto/case.response';
-import { encodeCursor, parseListQuery } from '../../apps/api/src/cases/dto/list-query';
+import {
+  cursorFingerprint,
+  DEFAULT_SORT,
+  encodeQueueCursor,
+  parseListQuery,
+} from '../../apps/api/src/cases/dto/list-query';
 import { ON_TIME } from '../../apps/api/src/schedule';
 
 const port = Number(process.env.BASELINE_PORT ?? 5099);
@@ -59,9 +64,10 @@ async function list(labId: string, search: string): Promise<[number, unknown]> {
   if ('errors' in parsed) return [400, { errors: parsed.errors }];
   const lq = parsed.ok;
   // The baseline has no schedule: the bench's list requests use no `late` filter.
-  const { late: _late, ...filters } = lq.filters;
+  const { late: _late, at_risk: _atRisk, ...filters } = lq.filters;
+  const sort = lq.sort ?? DEFAULT_SORT;
   if (lq.mode === 'cursor') {
-    const rows = await repo.after(em, labId, filters, lq.cursor, lq.limit + 1);
+    const rows = await repo.after(em, labId, filters, lq.cursor, lq.limit + 1, sort);
     const more = rows.length > lq.limit;
     const page = more ? rows.slice(0, lq.limit) : rows;
     const last = page[page.length - 1];
@@ -70,7 +76,14 @@ async function list(labId: string, search: string): Promise<[number, unknown]> {
       {
         cases: page.map(asStored),
         next_cursor:
-          more && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : null,
+          more && last
+            ? encodeQueueCursor({
+                sort,
+                filters: cursorFingerprint(filters),
+                key: (sort.field === 'created_at' ? last.created_at : last[sort.field]) ?? '',
+                id: last.id,
+              })
+            : null,
         limit: lq.limit,
       },
     ];
@@ -81,6 +94,7 @@ async function list(labId: string, search: string): Promise<[number, unknown]> {
     filters,
     (lq.page - 1) * lq.perPage,
     lq.perPage,
+    sort,
   );
   const pages = Math.ceil(total / lq.perPage);
   return [

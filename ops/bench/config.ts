@@ -6,6 +6,8 @@ export const READ_SCENARIOS = [
   'list_page1',
   'list_offset_deep',
   'list_cursor_deep',
+  'queue_due',
+  'queue_due_cursor',
   'get',
 ] as const;
 /** Scenarios only LHCMS runs (writes, and the mix that contains writes). */

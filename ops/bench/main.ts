@@ -14,7 +14,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { startUmsDev, type UmsDevServer } from '@lhcms/ums-dev';
 import { Client } from 'pg';
-import { encodeCursor } from '../../apps/api/src/cases/dto/list-query';
+import {
+  cursorFingerprint,
+  encodeCursor,
+  encodeQueueCursor,
+} from '../../apps/api/src/cases/dto/list-query';
 import {
   type BenchConfig,
   ConfigError,
@@ -43,6 +47,8 @@ import {
   listCursorPath,
   listOffsetPath,
   listPage1Path,
+  queueDueCursorPath,
+  queueDuePath,
   type ScenarioContext,
   StatusBook,
 } from './scenarios';
@@ -189,12 +195,45 @@ async function loadFixtures(
     if (!row) throw new Error(`lab ${labId} has fewer than ${cfg.deepOffset} cases`);
     deepCursor = encodeCursor({ createdAt: row.created_at, id: row.id });
   }
+  // The due-date queue: cases due up to the lab's median due date, earliest
+  // first; its cursor page as deep as the deep pages (or mid-queue if shorter).
+  const [median] = await query<{ due: string; n: number }>(
+    db.adminDbUrl,
+    `SELECT (percentile_disc(0.5) WITHIN GROUP (ORDER BY due_date))::text AS due,
+            count(*) FILTER (WHERE due_date IS NOT NULL)::int AS n
+       FROM cases WHERE lab_id = $1 AND deleted_at IS NULL`,
+    [labId],
+  );
+  if (!median?.due) throw new Error(`lab ${labId} has no case with a due date`);
+  const queueDueTo = median.due;
+  const [queued] = await query<{ n: number }>(
+    db.adminDbUrl,
+    'SELECT count(*)::int AS n FROM cases WHERE lab_id = $1 AND deleted_at IS NULL AND due_date <= $2::date',
+    [labId, queueDueTo],
+  );
+  const depth = Math.max(1, Math.min(cfg.deepOffset, Math.floor(queued.n / 2)));
+  const [qrow] = await query<{ due: string; id: number }>(
+    db.adminDbUrl,
+    `SELECT due_date::text AS due, id FROM cases
+      WHERE lab_id = $1 AND deleted_at IS NULL AND due_date <= $2::date
+      ORDER BY due_date, id OFFSET $3 LIMIT 1`,
+    [labId, queueDueTo, depth - 1],
+  );
+  const sort = { field: 'due_date', desc: false } as const;
+  const queueCursor = encodeQueueCursor({
+    sort,
+    filters: cursorFingerprint({ due_to: queueDueTo }),
+    key: qrow.due,
+    id: qrow.id,
+  });
   return {
     labId,
     tokens,
     ids: ids.map((r) => r.id),
     statusPool: pool.map((r) => r.id),
     deepCursor,
+    queueDueTo,
+    queueCursor,
     createBodies: createBodies(500),
   };
 }
@@ -230,6 +269,15 @@ async function sanityCheck(
         `${server.name}: the deep cursor page starts at case ${b}, the offset page at ${a}`,
       );
   }
+  const q1 = await fetchJson(`${server.url}${queueDuePath(fx.queueDueTo, cfg.perPage)}`, h);
+  const qc = await fetchJson(
+    `${server.url}${queueDueCursorPath(fx.queueDueTo, fx.queueCursor, cfg.perPage)}`,
+    h,
+  );
+  if (q1.status !== 200 || qc.status !== 200 || !qc.body?.cases?.length)
+    throw new Error(
+      `${server.name}: the due-date queue answered ${q1.status} (page 1) / ${qc.status} (cursor) ${JSON.stringify(qc.body).slice(0, 300)}`,
+    );
   return notes;
 }
 

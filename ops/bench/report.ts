@@ -149,6 +149,24 @@ export function checkTargets(r: Pick<BenchReport, 'points' | 'startup'>): Target
     measured: any ? parts.join(', ') : '—',
     verdict: any ? (allOk ? 'met' : 'missed') : 'not measured',
   });
+  // Issue 16: the work queues stay as fast as today's page 1.
+  const queue: string[] = [];
+  let queueOk = true;
+  for (const n of concs) {
+    const p1 = lh.find((p) => p.scenario === 'list_page1' && p.connections === n);
+    for (const s of ['queue_due', 'queue_due_cursor'] as const) {
+      const q = lh.find((p) => p.scenario === s && p.connections === n);
+      if (!p1 || !q) continue;
+      const ratio = q.latencyMs.p50 / p1.latencyMs.p50;
+      if (ratio > 1.5) queueOk = false;
+      queue.push(`${s} c=${n}: ${ratio.toFixed(2)}×`);
+    }
+  }
+  out.push({
+    target: 'due-date queue (page 1 and cursor): p50 ≤ 1.5 × list page 1 p50',
+    measured: queue.length ? queue.join(', ') : '—',
+    verdict: queue.length ? (queueOk ? 'met' : 'missed') : 'not measured',
+  });
   if (lh.length) {
     const peak = Math.max(...lh.map((p) => p.rssPeakMB));
     out.push({
@@ -204,6 +222,8 @@ const SCENARIO_LABEL: Record<ScenarioName, string> = {
   list_page1: 'list page 1 (per_page 50)',
   list_offset_deep: 'list deep, offset page',
   list_cursor_deep: 'list deep, cursor',
+  queue_due: 'due-date queue, page 1 (sort=due_date&due_to)',
+  queue_due_cursor: 'due-date queue, cursor page',
   get: 'get by id',
   report_on_time: 'report: on-time, one year',
   create: 'create',

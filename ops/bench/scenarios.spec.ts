@@ -4,6 +4,8 @@ import {
   type Fixtures,
   listCursorPath,
   listOffsetPath,
+  queueDueCursorPath,
+  queueDuePath,
   slice,
   StatusBook,
 } from './scenarios';
@@ -14,6 +16,8 @@ const fx: Fixtures = {
   ids: [11, 12, 13],
   statusPool: [1, 2, 3, 4, 5, 6],
   deepCursor: 'abc_-',
+  queueDueTo: '2026-06-30',
+  queueCursor: 'q_-',
   createBodies: createBodies(3),
 };
 const cfg = {
@@ -31,6 +35,27 @@ describe('bench scenarios', () => {
   it('builds the deep list paths of the issue (offset 10 000 = page 201 of 50, and the cursor)', () => {
     expect(listOffsetPath(10_000, 50)).toBe('/api/v1/cases/?page=201&per_page=50');
     expect(listCursorPath('a+b', 50)).toBe('/api/v1/cases/?limit=50&cursor=a%2Bb');
+  });
+
+  it('builds the due-date queue paths: the first page and a cursor page of the same list', () => {
+    expect(queueDuePath('2026-06-30', 50)).toBe(
+      '/api/v1/cases/?sort=due_date&due_to=2026-06-30&per_page=50',
+    );
+    expect(queueDueCursorPath('2026-06-30', 'a+b', 50)).toBe(
+      '/api/v1/cases/?sort=due_date&due_to=2026-06-30&limit=50&cursor=a%2Bb',
+    );
+    const c = connection('queue_due_cursor', 0, {
+      cfg,
+      fx,
+      book: new StatusBook(cfg.statusCycle),
+      connections: 1,
+      auth: true,
+    });
+    expect(c.next()).toMatchObject({
+      method: 'GET',
+      path: '/api/v1/cases/?sort=due_date&due_to=2026-06-30&limit=50&cursor=q_-',
+      kind: 'queue_due_cursor',
+    });
   });
 
   it('gives each connection its own token and a disjoint share of the status pool', () => {

@@ -13,6 +13,10 @@ export interface Fixtures {
   statusPool: number[];
   /** Cursor at depth `deepOffset` (the keyset equivalent of the deep offset page). */
   deepCursor: string;
+  /** The due-date work queue: `due_to` of its list (the lab's median due date, ~half the lab). */
+  queueDueTo: string;
+  /** A cursor of that queue at depth `deepOffset` (or half the queue when shorter). */
+  queueCursor: string;
   /** Pre-serialised create bodies. */
   createBodies: string[];
 }
@@ -22,7 +26,13 @@ export interface RequestSpec {
   path: string;
   body?: string;
   /** Which kind of request this is (for the mixed scenario's accounting). */
-  kind: MixKind | 'list_offset_deep' | 'list_cursor_deep' | 'report_on_time';
+  kind:
+    | MixKind
+    | 'list_offset_deep'
+    | 'list_cursor_deep'
+    | 'queue_due'
+    | 'queue_due_cursor'
+    | 'report_on_time';
 }
 
 /** One connection's request stream; pipelining is 1, so a response answers the last request. */
@@ -51,6 +61,16 @@ export function reportOnTimePath(today = new Date()): string {
 
 export function listCursorPath(cursor: string, perPage: number): string {
   return `${CASES_PATH}?limit=${perPage}&cursor=${encodeURIComponent(cursor)}`;
+}
+
+/** The due-date work queue (issue 16): first page, earliest due first, keyset ordered by (due_date, id). */
+export function queueDuePath(dueTo: string, perPage: number): string {
+  return `${CASES_PATH}?sort=due_date&due_to=${dueTo}&per_page=${perPage}`;
+}
+
+/** A keyset page of the due-date queue (the cursor is bound to its sort and filters). */
+export function queueDueCursorPath(dueTo: string, cursor: string, perPage: number): string {
+  return `${CASES_PATH}?sort=due_date&due_to=${dueTo}&limit=${perPage}&cursor=${encodeURIComponent(cursor)}`;
 }
 
 /** Known status of the ids in the status pool (kept across points, updated on 2xx). */
@@ -159,6 +179,20 @@ export function connection(name: ScenarioName, k: number, ctx: ScenarioContext):
         method: 'GET',
         path: listCursorPath(fx.deepCursor, cfg.perPage),
         kind: 'list_cursor_deep',
+      });
+      break;
+    case 'queue_due':
+      next = () => ({
+        method: 'GET',
+        path: queueDuePath(fx.queueDueTo, cfg.perPage),
+        kind: 'queue_due',
+      });
+      break;
+    case 'queue_due_cursor':
+      next = () => ({
+        method: 'GET',
+        path: queueDueCursorPath(fx.queueDueTo, fx.queueCursor, cfg.perPage),
+        kind: 'queue_due_cursor',
       });
       break;
     case 'get':

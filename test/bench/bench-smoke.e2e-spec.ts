@@ -24,7 +24,7 @@ describe('npm run bench (smoke: tiny sizes, 0.5 s points)', () => {
         '--cases=300,40',
         '--per-page=50',
         '--deep-offset=100',
-        '--scenarios=list_cursor_deep,get,report_on_time,status,mixed',
+        '--scenarios=list_cursor_deep,queue_due_cursor,get,report_on_time,status,mixed',
         '--duration=0.5',
         '--warmup=0.1',
         '--concurrency=2',
@@ -64,8 +64,15 @@ describe('npm run bench (smoke: tiny sizes, 0.5 s points)', () => {
     }>;
     const lhcms = points.filter((p) => p.server === 'lhcms').map((p) => p.scenario);
     const baseline = points.filter((p) => p.server === 'baseline').map((p) => p.scenario);
-    expect(lhcms.sort()).toEqual(['get', 'list_cursor_deep', 'mixed', 'report_on_time', 'status']);
-    expect(baseline.sort()).toEqual(['get', 'list_cursor_deep']);
+    expect(lhcms.sort()).toEqual([
+      'get',
+      'list_cursor_deep',
+      'mixed',
+      'queue_due_cursor',
+      'report_on_time',
+      'status',
+    ]);
+    expect(baseline.sort()).toEqual(['get', 'list_cursor_deep', 'queue_due_cursor']);
     for (const p of points) {
       expect({ p: `${p.server} ${p.scenario}`, ok: p.requests > 0 && p.errors === 0 }).toEqual({
         p: `${p.server} ${p.scenario}`,
@@ -85,6 +92,7 @@ describe('npm run bench (smoke: tiny sizes, 0.5 s points)', () => {
 
     const md = fs.readFileSync(path.join(out, 'latest.md'), 'utf8');
     expect(md).toContain('| get by id | 2 |');
+    expect(md).toContain('| due-date queue, cursor page | 2 |');
     expect(md).toContain('## Targets');
     expect(md).toContain('## Round trips per request');
   });

@@ -277,6 +277,46 @@ describe('lab schedule: calendar, turnaround, due and ship-by dates (e2e)', () =
       }
     });
 
+    it('sorts work queues and filters at-risk work over HTTP; bad sorts, flags and cursors are 400', async () => {
+      const today = new Date().toISOString().slice(0, 10);
+      const mine = `sorted-${Date.now()}`;
+      const late = await create({ due_date: '2020-03-02', assigned_to: mine });
+      const risky = await create({ due_date: plusDays(today, 2), assigned_to: mine });
+      const easy = await create({ due_date: plusDays(today, 20), assigned_to: mine });
+      const get = (query: string) => s.as('viewer', `/api/v1/cases/?assigned_to=${mine}&${query}`);
+      const ids = async (query: string) => {
+        const res = await get(query);
+        expect([query, res.status]).toEqual([query, 200]);
+        return res.body.cases.map((x: any) => x.id);
+      };
+      expect(await ids('sort=due_date')).toEqual([late.id, risky.id, easy.id]);
+      expect(await ids('sort=-due_date')).toEqual([easy.id, risky.id, late.id]);
+      expect(await ids('sort=ship_by&limit=10')).toEqual([late.id, risky.id, easy.id]);
+      expect(await ids('at_risk=true')).toEqual([risky.id]);
+      expect(await ids('at_risk=false&sort=due_date')).toEqual([late.id, easy.id]);
+      // A cursor page of a sorted queue, and the same cursor with other filters or sort.
+      const first = await get('sort=due_date&limit=1');
+      expect(first.body.cases.map((x: any) => x.id)).toEqual([late.id]);
+      const cursor = encodeURIComponent(first.body.next_cursor);
+      expect(await ids(`sort=due_date&limit=1&cursor=${cursor}`)).toEqual([risky.id]);
+      for (const [q, field] of [
+        ['sort=name', 'sort'],
+        ['sort=%2Bdue_date', 'sort'],
+        ['sort=due_date&order=desc', 'order'],
+        ['sort=due_date&sort=ship_by', 'sort'],
+        ['at_risk=maybe', 'at_risk'],
+        [`sort=-due_date&limit=1&cursor=${cursor}`, 'cursor'],
+        [`limit=1&cursor=${cursor}`, 'cursor'],
+        [`sort=due_date&limit=1&late=false&cursor=${cursor}`, 'cursor'],
+        ['sort=due_date&limit=1&cursor=bm90LWEtY3Vyc29y', 'cursor'],
+      ]) {
+        const res = await get(q);
+        expect([q, res.status]).toEqual([q, 400]);
+        expect(Object.keys(res.body.errors)).toEqual([field]);
+        expect(res.body.message).toMatch(new RegExp(`^Invalid ${field}: `));
+      }
+    });
+
     it('skips closures; a calendar change moves no existing case, a reschedule does', async () => {
       const before = await create();
       const day = receipt(before);

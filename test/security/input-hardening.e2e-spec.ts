@@ -359,6 +359,13 @@ describe('input hardening on every route (a walk of the OpenAPI route table)', (
       cursor('2026-13-45T99:99:99.999999Z|1'),
       cursor('2026-01-01T00:00:00.000000Z|9999999999'),
       cursor('2026-01-01T00:00:00.000000Z|9999999999999999999'),
+      cursor('q1|due_date|AAAAAAAAAAAAAAAA|2026-02-30|1'),
+      cursor('q1|-ship_by|AAAAAAAAAAAAAAAA|2026-01-01|99999999999'),
+      cursor('q1|due_date|AAAAAAAAAAAAAAAA||1'),
+      cursor("q1|created_at|AAAAAAAAAAAAAAAA|2026-01-01T00:00:00.000000Z';--|1"),
+      'due_date',
+      '-due_date',
+      'maybe',
     ];
     const withQuery = operations.filter((o) => o.method === 'GET' && o.query.length > 0);
     expect(withQuery.length).toBeGreaterThanOrEqual(4);

@@ -6,7 +6,7 @@ import { testDatabaseUrls, testEnv } from '@lhcms/testing';
 import { AppModule } from '../../apps/api/src/app.module';
 import { CasesErrorCode } from '../../apps/api/src/case-model/cases.errors';
 import { type CaseActor, CasesService } from '../../apps/api/src/cases/cases.service';
-import { decodeCursor } from '../../apps/api/src/cases/dto/list-query';
+import { decodeQueueCursor } from '../../apps/api/src/cases/dto/list-query';
 import { AuthErrorCode } from '../../apps/api/src/ums-gateway/ums-gateway.errors';
 
 /**
@@ -261,7 +261,7 @@ describe('CasesService (service tier: Nest module + PostgreSQL, no HTTP)', () =>
     do {
       const next = await cases.list(lab, {
         mode: 'cursor',
-        cursor: cursor ? decodeCursor(cursor) : undefined,
+        cursor: cursor ? decodeQueueCursor(cursor) : undefined,
         limit: 2,
         filters: {},
       });

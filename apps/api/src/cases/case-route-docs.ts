@@ -6,6 +6,7 @@ import { ApiParam, ApiQuery } from '@nestjs/swagger';
 import type { AuditSubjects } from '../audit';
 import type { CaseRouteDocs } from './case-route.decorator';
 import { CASE_STATUSES, CASE_TYPES, PRIORITIES } from '../case-model';
+import { SORT_FIELDS } from './dto/list-query';
 
 type AuditedCase = { id: number; patient_info: unknown; version?: number };
 
@@ -45,6 +46,13 @@ export const LIST_AUDITED_QUERY = [
   'case_number',
   'stage',
   'remake',
+  'assigned_to',
+  'due_from',
+  'due_to',
+  'ship_by_to',
+  'late',
+  'at_risk',
+  'sort',
 ] as const;
 
 /** The list's query parameters, as OpenAPI documents them. */
@@ -90,6 +98,44 @@ const LIST_QUERY_DOCS: MethodDecorator[] = [
   }),
   ApiQuery({ name: 'case_number', required: false, schema: { type: 'string' } }),
   ApiQuery({ name: 'stage', required: false, schema: { type: 'string' } }),
+  ApiQuery({ name: 'assigned_to', required: false, schema: { type: 'string' } }),
+  ApiQuery({
+    name: 'due_from',
+    required: false,
+    schema: { type: 'string', format: 'date' },
+    description: 'Work queue: due on or after (inclusive).',
+  }),
+  ApiQuery({
+    name: 'due_to',
+    required: false,
+    schema: { type: 'string', format: 'date' },
+    description: 'Work queue: due on or before (inclusive).',
+  }),
+  ApiQuery({
+    name: 'ship_by_to',
+    required: false,
+    schema: { type: 'string', format: 'date' },
+    description: 'Work queue: ship-by on or before.',
+  }),
+  ApiQuery({
+    name: 'late',
+    required: false,
+    schema: { type: 'string', enum: ['true', 'false'] },
+    description: "The `late` flag, against today in the lab's time zone.",
+  }),
+  ApiQuery({
+    name: 'at_risk',
+    required: false,
+    schema: { type: 'string', enum: ['true', 'false'] },
+    description: "The `at_risk` flag, against today in the lab's time zone.",
+  }),
+  ApiQuery({
+    name: 'sort',
+    required: false,
+    schema: { type: 'string', enum: [...SORT_FIELDS.flatMap((f) => [f, `-${f}`])] },
+    description:
+      'Order: `due_date`, `ship_by` or `created_at`, ascending; `-` before it for descending (default `-created_at`, newest first). The id breaks ties; cases without the date come last in both directions. A cursor is bound to its sort and filters.',
+  }),
   ApiQuery({
     name: 'remake',
     required: false,
@@ -109,7 +155,7 @@ export const CASE_ROUTE_DOCS = {
   list: {
     summary: "List the lab's cases, newest first",
     description:
-      'Offset pages (`page`, `per_page`; the original envelope) or keyset pages (`cursor`, `limit` → `next_cursor`; stable under inserts, use these for deep lists). Filters are ANDed; a bad value is 400. Also served without the trailing slash.',
+      'Offset pages (`page`, `per_page`; the original envelope) or keyset pages (`cursor`, `limit` → `next_cursor`; stable under inserts, use these for deep lists), in the `sort` order (default newest first). Filters are ANDed; a bad value is 400. Also served without the trailing slash.',
     params: LIST_QUERY_DOCS,
     ok: { schema: 'CaseListResponse', description: 'Offset page (or a CursorPage in keyset mode)' },
     errors: [400, 401, 403, 429, 503],

@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { CaseEventsRepository } from './case-events.repository';
 import { CasesRepository, type StoredFilters } from './cases.repository';
+import { DEFAULT_SORT } from './dto/list-query';
 
 /** Captures the SQL the repositories send (no database). */
 function capture(): { em: EntityManager; sql: string[] } {
@@ -24,7 +25,7 @@ describe('ORDER BY uses the table columns, never the select list aliases', () =>
   it.each([
     [
       'cases pageWithTotal',
-      (em: EntityManager) => new CasesRepository().pageWithTotal(em, '1', {}, 0, 50),
+      (em: EntityManager) => new CasesRepository().pageWithTotal(em, '1', {}, 0, 50, DEFAULT_SORT),
       /ORDER BY cases\.created_at DESC, cases\.id DESC LIMIT/,
     ],
     [
@@ -34,10 +35,32 @@ describe('ORDER BY uses the table columns, never the select list aliases', () =>
           em,
           '1',
           {},
-          { createdAt: '2026-01-01T00:00:00.000000Z', id: 5 },
+          { sort: DEFAULT_SORT, key: '2026-01-01T00:00:00.000000Z', id: 5 },
           51,
+          DEFAULT_SORT,
         ),
       /ORDER BY cases\.created_at DESC, cases\.id DESC LIMIT/,
+    ],
+    [
+      'cases pageWithTotal by due date',
+      (em: EntityManager) =>
+        new CasesRepository().pageWithTotal(em, '1', {}, 0, 50, { field: 'due_date', desc: false }),
+      /WHERE .* AND cases\.due_date IS NOT NULL ORDER BY cases\.due_date ASC, cases\.id ASC LIMIT/,
+    ],
+    [
+      'cases after, by ship-by descending',
+      (em: EntityManager) => {
+        const sort = { field: 'ship_by', desc: true } as const;
+        return new CasesRepository().after(
+          em,
+          '1',
+          {},
+          { sort, key: '2026-01-01', id: 5 },
+          51,
+          sort,
+        );
+      },
+      /AND \(cases\.ship_by, cases\.id\) < \(\$2::date, \$3\) ORDER BY cases\.ship_by DESC, cases\.id DESC LIMIT/,
     ],
     [
       'case events list',
@@ -48,6 +71,33 @@ describe('ORDER BY uses the table columns, never the select list aliases', () =>
     const { em, sql } = capture();
     await run(em);
     expect(sql[0]).toMatch(order);
+  });
+});
+
+describe('at-risk lists', () => {
+  it('read the at-risk ids by id and sort them, never walking the sort index over the lab', async () => {
+    const { em, sql } = capture();
+    const filters: StoredFilters = { at_risk: { ids: [3, 9], at_risk: true } };
+    await new CasesRepository().after(em, '1', filters, undefined, 51, {
+      field: 'due_date',
+      desc: false,
+    });
+    expect(sql[0]).toMatch(
+      /^WITH cases AS MATERIALIZED \(SELECT \* FROM cases WHERE id = ANY\(\$1::int\[\]\)\) SELECT /,
+    );
+    // Not at risk: a filter on the usual index order.
+    const other = capture();
+    await new CasesRepository().after(
+      other.em,
+      '1',
+      { at_risk: { ids: [3, 9], at_risk: false } },
+      undefined,
+      51,
+      { field: 'due_date', desc: false },
+    );
+    expect(other.sql[0]).toMatch(
+      /^SELECT .* AND id <> ALL\(\$2::int\[\]\) AND cases\.due_date IS NOT NULL/,
+    );
   });
 });
 
@@ -67,7 +117,7 @@ describe('list totals', () => {
     ],
   ] as Array<[string, StoredFilters, RegExp]>)('%s', async (_name, filters, total) => {
     const { em, sql } = capture();
-    await new CasesRepository().pageWithTotal(em, '1', filters, 0, 50);
+    await new CasesRepository().pageWithTotal(em, '1', filters, 0, 50, DEFAULT_SORT);
     await new CasesRepository().count(em, '1', filters);
     expect(sql[0]).toMatch(total);
     expect(sql[1]).toMatch(total);

@@ -1,4 +1,5 @@
-import type { IsoWeekday, WorkCalendar } from './business-days';
+import fc from 'fast-check';
+import { addDays, type IsoWeekday, toCivil, toDayNumber, type WorkCalendar } from './business-days';
 import { ON_TIME, ScheduleClock } from './case-timing';
 
 const weekdays: WorkCalendar = {
@@ -72,5 +73,69 @@ describe('case timing flags (fixed clock)', () => {
     ]) {
       expect(clock.timing(c, STAGES)).toEqual(ON_TIME);
     }
+  });
+});
+
+describe('the at-risk window (a prefilter bound for the queue filter)', () => {
+  it('ends at the working day that leaves every stage its days (hand-computed)', () => {
+    // All stages need 0 + 1 + 2 + 1 + 0 = 4 working days; from Wed 2026-12-09:
+    // Wed, Thu, Fri, Mon → Mon 2026-12-14 leaves 4: at risk only before it.
+    expect(clock.atRiskWindow(STAGES)).toEqual({ from: '2026-12-09', until: '2026-12-14' });
+    const pending = open({ status: 'pending', stage: null });
+    expect(clock.timing({ ...pending, ship_by: '2026-12-11' }, STAGES).at_risk).toBe(true);
+    expect(clock.timing({ ...pending, ship_by: '2026-12-14' }, STAGES).at_risk).toBe(false);
+    // A closure on Monday pushes it to Tuesday; a Saturday today starts counting on Monday.
+    const closed = new ScheduleClock(
+      { ...weekdays, closures: new Set(['2026-12-14']) },
+      DAYS,
+      '2026-12-09',
+    );
+    expect(closed.atRiskWindow(STAGES)?.until).toBe('2026-12-15');
+    const saturday = new ScheduleClock(weekdays, DAYS, '2026-12-12');
+    expect(saturday.atRiskWindow(STAGES)).toEqual({ from: '2026-12-12', until: '2026-12-17' });
+  });
+
+  it('is empty when the stages need no day at all', () => {
+    expect(new ScheduleClock(weekdays, {}, '2026-12-09').atRiskWindow(STAGES)).toBeNull();
+    expect(new ScheduleClock(weekdays, DAYS, '2026-12-09').atRiskWindow([])).toBeNull();
+  });
+
+  it('holds every at-risk case, whatever the calendar, stage days and case (property)', () => {
+    const FROM = toDayNumber('2026-01-01');
+    const day = fc.integer({ min: FROM, max: FROM + 400 }).map(toCivil);
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 7 }),
+        fc.array(day, { maxLength: 40 }),
+        fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 5, maxLength: 5 }),
+        day,
+        fc.integer({ min: -5, max: 40 }),
+        fc.constantFrom('pending', 'in_progress', 'on_hold', 'completed'),
+        fc.constantFrom(null, ...STAGES),
+        fc.boolean(),
+        (working, closures, days, today, offset, status, stage, withShipBy) => {
+          const cal: WorkCalendar = {
+            timeZone: 'UTC',
+            workingDays: new Set(working as IsoWeekday[]),
+            closures: new Set(closures),
+            cutoffMinutes: 17 * 60,
+          };
+          const stageDays = Object.fromEntries(STAGES.slice(0, 5).map((s, i) => [s, days[i]]));
+          const c = new ScheduleClock(cal, stageDays, today);
+          const target = addDays(today, offset);
+          const kase = {
+            status,
+            stage,
+            due_date: withShipBy ? addDays(target, 2) : target,
+            ship_by: withShipBy ? target : null,
+          };
+          if (!c.timing(kase, STAGES).at_risk) return;
+          const w = c.atRiskWindow(STAGES);
+          expect(w).not.toBeNull();
+          expect(target >= w!.from && target < w!.until).toBe(true);
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -1,4 +1,10 @@
-import { addDays, toDayNumber, type WorkCalendar, workingDaysBetween } from './business-days';
+import {
+  addDays,
+  addWorkingDays,
+  toDayNumber,
+  type WorkCalendar,
+  workingDaysBetween,
+} from './business-days';
 
 /** Derived on read (never stored): where a case stands against its dates. */
 export interface CaseTiming {
@@ -76,5 +82,22 @@ export class ScheduleClock {
     const needed = remaining.reduce((sum, s) => sum + (this.stageDays[s] ?? 0), 0);
     const available = workingDaysBetween(this.calendar, addDays(this.today, -1), target);
     return { late: false, at_risk: needed > available, days_late: 0 };
+  }
+
+  /**
+   * Where an at-risk case can be: `[from, until)` on its ship-by (its due
+   * date without one), or null when no case can be at risk (the stages need
+   * no day at all). A bound for a database prefilter, never a second copy of
+   * the rule: `timing` decides. It holds because a case that is not late
+   * has its date on or after today, needs at most every stage's days (N),
+   * and the working days left only grow with the date: from the N-th working
+   * day on (today counted when it is one), N are left. In calendar days the
+   * window is as long as the calendar makes it (closures and weekends
+   * included), computed by the same business-day arithmetic.
+   */
+  atRiskWindow(stages: readonly string[]): { from: string; until: string } | null {
+    const most = stages.reduce((sum, s) => sum + Math.max(0, this.stageDays[s] ?? 0), 0);
+    if (most <= 0) return null;
+    return { from: this.today, until: addWorkingDays(this.calendar, this.today, most - 1) };
   }
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   CASE_STATUSES,
   CASE_TYPES,
@@ -30,11 +31,27 @@ export interface CaseFilters {
   late?: boolean;
   /** true: remakes only (remake_of set); false: cases that are not remakes. */
   remake?: boolean;
+  /** The schedule's at-risk flag (derived on read; see ListCases). */
+  at_risk?: boolean;
 }
 
+/** The list orders: a column and a direction; the id breaks ties in the same direction. */
+export const SORT_FIELDS = ['created_at', 'due_date', 'ship_by'] as const;
+export type SortField = (typeof SORT_FIELDS)[number];
+export interface Sort {
+  field: SortField;
+  desc: boolean;
+}
+/** The original's order, and still the default: newest first. */
+export const DEFAULT_SORT: Sort = { field: 'created_at', desc: true };
+/** `due_date` ascending, `-due_date` descending (the `sort` parameter's spelling). */
+export const sortName = (s: Sort): string => `${s.desc ? '-' : ''}${s.field}`;
+const SORT_NAMES: readonly string[] = SORT_FIELDS.flatMap((f) => [f, `-${f}`]);
+
+/** `sort` absent means DEFAULT_SORT. */
 export type ListQuery =
-  | { mode: 'page'; page: number; perPage: number; filters: CaseFilters }
-  | { mode: 'cursor'; cursor?: Cursor; limit: number; filters: CaseFilters };
+  | { mode: 'page'; page: number; perPage: number; filters: CaseFilters; sort?: Sort }
+  | { mode: 'cursor'; cursor?: QueueCursor; limit: number; filters: CaseFilters; sort?: Sort };
 
 /** Position after the last row of a keyset page (exact timestamp text, id). */
 export interface Cursor {
@@ -58,6 +75,65 @@ export function decodeCursor(s: string): Cursor | undefined {
     return undefined;
   }
   return { createdAt, id: Number(id) };
+}
+
+/**
+ * Position after the last row of a case-list keyset page, bound to the list
+ * it came from: the sort, a fingerprint of the filters (`ListCases` checks
+ * it: a cursor replayed with other filters is a 400, not wrong pages), the
+ * row's sort key (a timestamp for created_at, a date for due_date/ship_by,
+ * '' for a row without one — those come last in both directions) and its id.
+ */
+export interface QueueCursor {
+  sort: Sort;
+  /** undefined for a cursor of the earlier format (newest first, not bound to filters). */
+  filters?: string;
+  key: string;
+  id: number;
+}
+
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+const QUEUE_CURSOR = /^q1\|(-?[a-z_]{1,20})\|([A-Za-z0-9_-]{16})\|([0-9TZ:.-]{0,27})\|(\d{1,10})$/;
+
+/**
+ * What a cursor is bound to, as 16 characters: a hash of the list's filters
+ * (as the database sees them — a patient id only as its blind index, so a
+ * cursor carries no PHI, not even hashed — and the late/at_risk flags asked
+ * for, not their resolution of the day).
+ */
+export function cursorFingerprint(filters: Record<string, unknown>): string {
+  const canonical = Object.entries(filters)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : 1));
+  return createHash('sha256').update(JSON.stringify(canonical)).digest('base64url').slice(0, 16);
+}
+
+export function encodeQueueCursor(c: Required<QueueCursor>): string {
+  return Buffer.from(`q1|${sortName(c.sort)}|${c.filters}|${c.key}|${c.id}`, 'utf8').toString(
+    'base64url',
+  );
+}
+
+/**
+ * A cursor this API issued, or undefined. Cursors of the earlier format
+ * (`encodeCursor`: created_at|id) stay valid for the default order, so a
+ * client paging through a deploy does not break.
+ */
+export function decodeQueueCursor(s: string): QueueCursor | undefined {
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(s)) return undefined;
+  const m = QUEUE_CURSOR.exec(Buffer.from(s, 'base64url').toString('utf8'));
+  if (!m) {
+    const legacy = decodeCursor(s);
+    return legacy && { sort: DEFAULT_SORT, key: legacy.createdAt, id: legacy.id };
+  }
+  const [, name, filters, key, id] = m;
+  if (!SORT_NAMES.includes(name) || Number(id) > INT4_MAX) return undefined;
+  const sort: Sort = { field: name.replace('-', '') as SortField, desc: name.startsWith('-') };
+  const keyOk =
+    sort.field === 'created_at'
+      ? TIMESTAMP.test(key) && isIsoDateTime(key)
+      : key === '' || isCivilDate(key);
+  return keyOk ? { sort, filters, key, id: Number(id) } : undefined;
 }
 
 /** `<lab code>-<YYMM>-<seq>`, e.g. TL-2611-0042. */
@@ -135,6 +211,21 @@ export function parseListQuery(
   if (late !== undefined) filters.late = late === 'true';
   const remake = oneOfValues('remake', ['true', 'false'] as const);
   if (remake !== undefined) filters.remake = remake === 'true';
+  const atRisk = oneOfValues('at_risk', ['true', 'false'] as const);
+  if (atRisk !== undefined) filters.at_risk = atRisk === 'true';
+
+  let sort = DEFAULT_SORT;
+  const sortParam = one('sort');
+  if (sortParam !== undefined) {
+    if (!SORT_NAMES.includes(sortParam)) {
+      errors.sort = `is not one of ${SORT_NAMES.join(', ')}`;
+    } else {
+      sort = { field: sortParam.replace('-', '') as SortField, desc: sortParam.startsWith('-') };
+    }
+  }
+  // The direction is the sort's sign; a separate `order` would be silently
+  // ignored otherwise (and the client would read pages in the wrong order).
+  if (q.order !== undefined) errors.order = 'is not a parameter: use sort=-<field> for descending';
 
   const cursorMode = q.cursor !== undefined || q.limit !== undefined;
   if (cursorMode && (q.page !== undefined || q.per_page !== undefined)) {
@@ -143,13 +234,16 @@ export function parseListQuery(
   let result: ListQuery;
   if (cursorMode) {
     const raw = one('cursor');
-    const cursor = raw === undefined || raw === '' ? undefined : decodeCursor(raw);
+    const cursor = raw === undefined || raw === '' ? undefined : decodeQueueCursor(raw);
     if (raw && !cursor) errors.cursor = 'is not a cursor this API issued';
+    else if (cursor && sortName(cursor.sort) !== sortName(sort) && !errors.sort)
+      errors.cursor = 'was issued for another sort';
     result = {
       mode: 'cursor',
       cursor,
       limit: int('limit', defaults.perPage, defaults.maxPerPage),
       filters,
+      sort,
     };
   } else {
     result = {
@@ -157,6 +251,7 @@ export function parseListQuery(
       page: int('page', 1),
       perPage: int('per_page', defaults.perPage, defaults.maxPerPage),
       filters,
+      sort,
     };
   }
   for (const k of Object.keys(filters) as Array<keyof CaseFilters>)

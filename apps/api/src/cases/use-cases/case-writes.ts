@@ -89,12 +89,12 @@ export class CaseWrites {
 
   private async timing(labId: string, em?: Db): Promise<(row: CaseRow) => CaseTiming> {
     const clock = await this.schedule.clock(labId, new Date(), em);
-    const stages = await this.stages(labId, em);
+    const stages = await this.stageList(labId, em);
     return (row) => clock.timing(row, stages);
   }
 
-  /** The lab's stage list for the at-risk flag, cached per replica for 30 s. */
-  private async stages(labId: string, em?: Db): Promise<readonly string[]> {
+  /** The lab's stage list for the at-risk flag (and filter), cached per replica for 30 s. */
+  async stageList(labId: string, em?: Db): Promise<readonly string[]> {
     const hit = this.stageCache.get(labId);
     if (hit && hit.until > Date.now()) return hit.stages;
     const { stages } = em
