@@ -40,6 +40,7 @@ import {
   type Server,
   startLhcms,
   startServer,
+  tail,
 } from './servers';
 
 export const BASELINE_FILES_MAIN = path.join(PROJECT_ROOT, 'dist/ops/bench/baseline-files.js');
@@ -360,6 +361,7 @@ export async function runAttachments(o: {
   } catch (e) {
     report.error = e instanceof ScenarioFailure ? 'a check failed' : (e as Error).message;
     log(`attachments: FAILED: ${(e as Error).message}`);
+    log(`attachments: the end of LHCMS's log:\n${tail(lhcms.logFile, 15)}`);
   } finally {
     await db.end();
     await baseline.stop();
