@@ -225,8 +225,14 @@ describe('bench report: attachments (issue #20)', () => {
       }),
       run({ server: 'baseline', op: 'upload', workload: 'small', mbps: 100 }),
       run({ server: 'lhcms', op: 'upload', workload: 'small', mbps: 60 }),
-      run({ server: 'baseline', op: 'download', workload: 'small', mbps: 200 }),
-      run({ server: 'lhcms', op: 'download', workload: 'small', mbps: 120 }),
+      run({
+        server: 'baseline',
+        op: 'download',
+        workload: 'small',
+        mbps: 200,
+        serverCpuMsPerMB: 1.5,
+      }),
+      run({ server: 'lhcms', op: 'download', workload: 'small', mbps: 120, serverCpuMsPerMB: 4 }),
     ],
     background: [bg('get', 1000, 950), bg('list_page1', 400, 380)],
     checks: [{ name: 'the stored file is not the plaintext', ok: true, detail: 'sha differs' }],
@@ -301,9 +307,9 @@ describe('bench report: attachments (issue #20)', () => {
   it('renders the section with the targets, the runs and the get/list pairs', () => {
     const md = renderAttachments(report());
     expect(md).toContain('## Attachments (issue #20)');
-    expect(md).toContain('| 1 × 200 MB | upload | 160 | 300 | 53 % | 2 / 3 |');
-    expect(md).toContain('| 100 × 2.0 MB, c=8 | download | 120 | 200 | 60 % | 1 / 1 |');
-    expect(md).toContain('| 0 | lhcms | large | upload | 1.00 | 150 | 180 → 210 (30.0) |');
+    expect(md).toContain('| 1 × 200 MB | upload | 160 | 300 | 53 % | 2 / 3 | — / — |');
+    expect(md).toContain('| 100 × 2.0 MB, c=8 | download | 120 | 200 | 60 % | 1 / 1 | 4.0 / 1.5 |');
+    expect(md).toContain('| 0 | lhcms | large | upload | 1.00 | 150 | — | 180 → 210 (30.0) |');
     expect(md).toContain('| get by id | 16 | 1000 / 950 | 95 % |');
     expect(md).toContain('- ok: the stored file is not the plaintext — sha differs');
     expect(fmtSize(262_144)).toBe('256 KB');

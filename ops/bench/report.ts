@@ -408,6 +408,8 @@ export interface TransferRun {
   seconds: number;
   /** MiB per second (2^20 bytes). */
   mbps: number;
+  /** CPU time of the server process per MiB moved (the figure least moved by other load). */
+  serverCpuMsPerMB?: number;
   /** LHCMS large transfers: the server's RSS just before, its peak sampled every ~100 ms, and the difference (MiB). */
   rssBeforeMB?: number;
   rssPeakMB?: number;
@@ -469,6 +471,9 @@ export interface ThroughputRow {
   op: TransferOp;
   lhcmsMBps: number;
   baselineMBps: number;
+  /** Median server CPU ms per MiB (undefined when not read). */
+  lhcmsCpuMsPerMB?: number;
+  baselineCpuMsPerMB?: number;
   /** median LHCMS MB/s ÷ median baseline MB/s. */
   ratio: number;
   runs: { lhcms: number; baseline: number };
@@ -486,6 +491,13 @@ export function throughputRows(transfers: TransferRun[]): ThroughputRow[] {
       const l = of('lhcms');
       const b = of('baseline');
       if (!l.length || !b.length) continue;
+      const cpu = (server: 'lhcms' | 'baseline') => {
+        const v = transfers
+          .filter((t) => t.workload === workload && t.op === op && t.server === server)
+          .map((t) => t.serverCpuMsPerMB)
+          .filter((x): x is number => x !== undefined);
+        return v.length ? median(v) : undefined;
+      };
       const lm = median(l);
       const bm = median(b);
       rows.push({
@@ -494,6 +506,8 @@ export function throughputRows(transfers: TransferRun[]): ThroughputRow[] {
         lhcmsMBps: lm,
         baselineMBps: bm,
         ratio: bm > 0 ? lm / bm : NaN,
+        lhcmsCpuMsPerMB: cpu('lhcms'),
+        baselineCpuMsPerMB: cpu('baseline'),
         runs: { lhcms: l.length, baseline: b.length },
       });
     }
@@ -502,6 +516,10 @@ export function throughputRows(transfers: TransferRun[]): ThroughputRow[] {
 
 export function fmtMBps(v: number): string {
   return !Number.isFinite(v) ? '—' : v >= 100 ? v.toFixed(0) : v.toFixed(1);
+}
+
+function fmtCpu(v: number | undefined): string {
+  return v === undefined ? '—' : v.toFixed(1);
 }
 
 export function fmtSize(bytes: number): string {
@@ -611,21 +629,23 @@ export function renderAttachments(a: AttachmentsReport): string {
   const rows = throughputRows(a.transfers);
   if (rows.length) {
     out.push(
-      '| workload | op | LHCMS MB/s | baseline MB/s | ratio | runs (LHCMS / baseline) |\n|---|---|---:|---:|---:|---:|',
+      '| workload | op | LHCMS MB/s | baseline MB/s | ratio | runs (LHCMS / baseline) | server CPU ms/MB (LHCMS / baseline) |\n|---|---|---:|---:|---:|---:|---:|',
     );
     for (const r of rows)
       out.push(
-        `| ${r.workload === 'large' ? `1 × ${fmtSize(a.largeBytes)}` : `${a.smallCount} × ${fmtSize(a.smallBytes)}, c=${a.concurrency}`} | ${r.op} | ${fmtMBps(r.lhcmsMBps)} | ${fmtMBps(r.baselineMBps)} | ${pct(r.ratio)} | ${r.runs.lhcms} / ${r.runs.baseline} |`,
+        `| ${r.workload === 'large' ? `1 × ${fmtSize(a.largeBytes)}` : `${a.smallCount} × ${fmtSize(a.smallBytes)}, c=${a.concurrency}`} | ${r.op} | ${fmtMBps(r.lhcmsMBps)} | ${fmtMBps(r.baselineMBps)} | ${pct(r.ratio)} | ${r.runs.lhcms} / ${r.runs.baseline} | ${fmtCpu(r.lhcmsCpuMsPerMB)} / ${fmtCpu(r.baselineCpuMsPerMB)} |`,
       );
     out.push('');
-    out.push('MB/s are medians over the pairs; every run:');
+    out.push(
+      "MB/s and CPU are medians over the pairs. Server CPU ms/MB (the server process's CPU time per MiB moved) is the figure least moved by the other load on a shared machine; every run:",
+    );
     out.push('');
     out.push(
-      '| pair | server | workload | op | s | MB/s | RSS before → peak (growth) MB |\n|---:|---|---|---|---:|---:|---:|',
+      '| pair | server | workload | op | s | MB/s | server CPU ms/MB | RSS before → peak (growth) MB |\n|---:|---|---|---|---:|---:|---:|---:|',
     );
     for (const t of a.transfers)
       out.push(
-        `| ${t.pair} | ${t.server} | ${t.workload} | ${t.op} | ${t.seconds.toFixed(2)} | ${fmtMBps(t.mbps)} | ${t.rssGrowthMB !== undefined ? `${t.rssBeforeMB!.toFixed(0)} → ${t.rssPeakMB!.toFixed(0)} (${t.rssGrowthMB.toFixed(1)})` : '—'} |`,
+        `| ${t.pair} | ${t.server} | ${t.workload} | ${t.op} | ${t.seconds.toFixed(2)} | ${fmtMBps(t.mbps)} | ${fmtCpu(t.serverCpuMsPerMB)} | ${t.rssGrowthMB !== undefined ? `${t.rssBeforeMB!.toFixed(0)} → ${t.rssPeakMB!.toFixed(0)} (${t.rssGrowthMB.toFixed(1)})` : '—'} |`,
       );
     out.push('');
   }
