@@ -10,6 +10,9 @@ import { LabSchedule1765300000000 } from './1765300000000-LabSchedule';
 import { WorkQueueIndexes1765310000000 } from './1765310000000-WorkQueueIndexes';
 import { CaseNotes1765400000000 } from './1765400000000-CaseNotes';
 import { CreateAttachments1765500000000 } from './1765500000000-CreateAttachments';
+import { CaseRemakes1765600000000 } from './1765600000000-CaseRemakes';
+import { ReportSettings1765620000000 } from './1765620000000-ReportSettings';
+import { CaseOutbox1765630000000 } from './1765630000000-CaseOutbox';
 
 /**
  * Every migration, in order. Classes rather than a glob, so the app, the
@@ -29,4 +32,7 @@ export const MIGRATIONS = [
   WorkQueueIndexes1765310000000,
   CaseNotes1765400000000,
   CreateAttachments1765500000000,
+  CaseRemakes1765600000000,
+  ReportSettings1765620000000,
+  CaseOutbox1765630000000,
 ];

@@ -283,15 +283,32 @@ describe('ops/prometheus rules', () => {
 });
 
 describe('ops/grafana dashboards', () => {
-  it('are the LHCMS service and Node runtime dashboards, with stable uids and no instance ids', () => {
+  it('are the LHCMS service, Node runtime and lab operations dashboards, with stable uids and no instance ids', () => {
     const uids = dashboards.map((d) => d.json.uid).sort();
-    expect(uids).toEqual(['lhcms-node-runtime', 'lhcms-service']);
+    expect(uids).toEqual(['lhcms-lab-operations', 'lhcms-node-runtime', 'lhcms-service']);
     for (const { json } of dashboards) {
       expect(json.id).toBeNull();
       expect(json.title).toMatch(/^LHCMS/);
       const ids = panelsOf(json).map((p) => p.id);
       expect(new Set(ids).size).toBe(ids.length);
     }
+  });
+
+  it('group by no lab and no id: lab operations stay bounded whatever the number of labs', () => {
+    // Every catalogue label is a closed set or a route template; a `by (lab…)` would need a
+    // label the app does not export (selectorProblems) — this checks the grouping lists too.
+    const grouped = dashboards.flatMap(({ json }) =>
+      panelsOf(json).flatMap((p: any) =>
+        (p.targets ?? []).flatMap((t: any) =>
+          [...String(t.expr).matchAll(/\bby\s*\(([^)]*)\)/g)].flatMap((m) =>
+            m[1].split(',').map((l) => l.trim()),
+          ),
+        ),
+      ),
+    );
+    expect(grouped.filter((l) => /lab|case|patient|user|doctor/.test(l))).toEqual([]);
+    const labels = (METRICS as readonly MetricSpec[]).flatMap((m) => m.labels);
+    expect(labels.filter((l) => /lab|case|patient|user|doctor/.test(l))).toEqual([]);
   });
 
   it.each(dashboards.map((d) => [d.file, d.json]))(
@@ -341,6 +358,13 @@ describe('ops/grafana dashboards', () => {
       'lhcms_rate_limiter_fail_open_total',
     ])
       expect(service).toContain(m);
+    const lab = used('lhcms-lab-operations');
+    for (const m of [
+      'lhcms_case_operations_total',
+      'lhcms_report_requests_total',
+      'lhcms_request_duration_seconds_bucket',
+    ])
+      expect(lab).toContain(m);
     const runtime = used('lhcms-node-runtime');
     for (const m of [
       'nodejs_eventloop_lag_p99_seconds',

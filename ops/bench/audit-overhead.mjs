@@ -17,9 +17,11 @@
 // profile of each API there), BENCH_CONTROL=1 (A/A: auditing on in both arms,
 // to see the method's noise on this machine), BENCH_BASE_ROOT (a version A/B instead:
 // the first arm runs the API built in that checkout — `npm ci && npm run build` there —
-// the second this tree's, both auditing; the "cost" is what this version costs over that one).
+// the second this tree's (or BENCH_THIS_ROOT's), both auditing; the "cost" is what the
+// second version costs over the first. The database is migrated by this tree: an older
+// build must read a newer schema, which additive migrations allow).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -47,19 +49,24 @@ const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 const CONTROL = process.env.BENCH_CONTROL === '1';
 // Version A/B: the first arm is another checkout's build (auditing too).
 const BASE_ROOT = process.env.BENCH_BASE_ROOT ? resolve(process.env.BENCH_BASE_ROOT) : undefined;
+// …and the second arm another checkout's build too (two older versions against each other).
+const THIS_ROOT = process.env.BENCH_THIS_ROOT ? resolve(process.env.BENCH_THIS_ROOT) : ROOT;
 const ARM = BASE_ROOT ? { off: 'base', on: 'this' } : { off: 'off', on: 'on' };
 const SECRET = 'bench-jwt-secret-0123456789abcdef';
 const out = (s) => process.stdout.write(`${s}\n`);
 
-/** CPU (user + system, ms) of every PostgreSQL process on the machine: the database's share of a slice. */
-function postgresCpuMs() {
-  let ms = 0;
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+/**
+ * CPU (user + system, ms) of the bench database's backends, by pid: the database's share
+ * of a slice (other databases' work on a shared machine is not counted). A backend that
+ * exits within a slice takes its last ticks with it (the pools keep theirs open).
+ */
+function backendCpuMs(pids) {
+  const ms = new Map();
+  for (const pid of pids) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (!stat.includes('(postgres)')) continue;
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ms += (Number(f[11]) + Number(f[12])) * 10;
+      ms.set(pid, (Number(f[11]) + Number(f[12])) * 10);
     } catch {
       /* gone */
     }
@@ -213,7 +220,7 @@ async function main() {
     const wanted = (process.env.BENCH_SCENARIOS ?? 'list,get').split(',');
     for (const s of Object.keys(scenarios)) if (!wanted.includes(s)) delete scenarios[s];
     out(
-      `audit overhead: ${CONNECTIONS} connections, ${PAIRS} off/on pairs of ${SECONDS} s slices per endpoint (${WARMUP} s warm-up each), ${CASES} cases, database pool ${env.DB_POOL_SIZE}+${env.DB_MAX_OVERFLOW} per server (node ${process.version})${BASE_ROOT ? `\nVERSION A/B: "base" is the API built in ${BASE_ROOT}, "this" this tree's; both audit, "cost" is this version's over the base` : ''}${CONTROL ? '\nCONTROL RUN: both servers audit ("off" too); the costs below are the noise of the method' : ''}`,
+      `audit overhead: ${CONNECTIONS} connections, ${PAIRS} off/on pairs of ${SECONDS} s slices per endpoint (${WARMUP} s warm-up each), ${CASES} cases, database pool ${env.DB_POOL_SIZE}+${env.DB_MAX_OVERFLOW} per server (node ${process.version})${BASE_ROOT ? `\nVERSION A/B: "base" is the API built in ${BASE_ROOT}, "this" the one in ${THIS_ROOT}; both audit, "cost" is this version's over the base` : ''}${CONTROL ? '\nCONTROL RUN: both servers audit ("off" too); the costs below are the noise of the method' : ''}`,
     );
     // Both servers run for the whole benchmark and the load alternates between them in
     // short slices (off/on, then on/off, …): the machine's slow phases, which last seconds
@@ -223,7 +230,7 @@ async function main() {
     // the other arm's half the time (~0.5 % of a slice's CPU at most).
     const servers = {};
     servers.off = await startApi(env, CONTROL || BASE_ROOT !== undefined, tmp, BASE_ROOT);
-    servers.on = await startApi(env, true, tmp);
+    servers.on = await startApi(env, true, tmp, THIS_ROOT);
     const results = {};
     try {
       for (const [scenario, requests] of Object.entries(scenarios)) {
@@ -235,13 +242,17 @@ async function main() {
           for (const mode of pair % 2 === 0 ? ['off', 'on'] : ['on', 'off']) {
             const cpu0 = machineCpuMs();
             const api0 = processCpuMs(servers[mode].pid);
-            const db0 = postgresCpuMs();
+            const backends = async () =>
+              (
+                await client.query('SELECT pid FROM pg_stat_activity WHERE datname = $1', [name])
+              ).rows.map((x) => x.pid);
+            const db0 = backendCpuMs(await backends());
             const t0 = performance.now();
             const r = await load(servers[mode].url, token, requests, SECONDS);
             const seconds = (performance.now() - t0) / 1000;
             const cpu1 = machineCpuMs();
             const api1 = processCpuMs(servers[mode].pid);
-            const db1 = postgresCpuMs();
+            const db1 = backendCpuMs([...db0.keys(), ...(await backends())]);
             const failed = r.non2xx + r.errors + r.timeouts;
             if (failed > 0)
               throw new Error(
@@ -256,8 +267,8 @@ async function main() {
               stealMs: cpu0 && cpu1 ? cpu1.steal - cpu0.steal : NaN,
               // The API process alone (user + system), the arm's own work.
               apiMs: api0 !== undefined && api1 !== undefined ? api1 - api0 : NaN,
-              // PostgreSQL (all its processes; only this arm's load runs during the slice).
-              dbMs: db1 - db0,
+              // The bench database's backends (only this arm's load runs during the slice).
+              dbMs: [...db1].reduce((t, [pid, ms]) => t + ms - (db0.get(pid) ?? 0), 0),
               p50: r.latency.p50,
               p99: r.latency.p99,
             };

@@ -10,7 +10,11 @@ export const READ_SCENARIOS = [
 ] as const;
 /** Scenarios only LHCMS runs (writes, and the mix that contains writes). */
 export const WRITE_SCENARIOS = ['create', 'status', 'mixed'] as const;
-export const SCENARIOS = [...READ_SCENARIOS, ...WRITE_SCENARIOS] as const;
+/** Reads only LHCMS answers (the baseline has no reports): the on-time report over a year. */
+export const REPORT_SCENARIOS = ['report_on_time'] as const;
+/** Every scenario without a baseline point, in the order they run. */
+export const LHCMS_ONLY_SCENARIOS = [...REPORT_SCENARIOS, ...WRITE_SCENARIOS] as const;
+export const SCENARIOS = [...READ_SCENARIOS, ...REPORT_SCENARIOS, ...WRITE_SCENARIOS] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 /** Scenario groups with phases of their own (selected with --scenarios like the scenarios). */
 export const GROUPS = ['attachments'] as const;

@@ -22,7 +22,7 @@ import {
   READ_SCENARIOS,
   type ScenarioName,
   USAGE,
-  WRITE_SCENARIOS,
+  LHCMS_ONLY_SCENARIOS,
 } from './config';
 import { runAttachments } from './attachments';
 import { type PointResult, runCount, runPoint } from './load';
@@ -424,7 +424,7 @@ async function main(): Promise<void> {
     log(lhcmsLine(p));
   };
   const reads = READ_SCENARIOS.filter((s) => cfg.scenarios.includes(s));
-  const writes = WRITE_SCENARIOS.filter((s) => cfg.scenarios.includes(s));
+  const writes = LHCMS_ONLY_SCENARIOS.filter((s) => cfg.scenarios.includes(s));
   const total = (reads.length * (baseline ? 2 : 1) + writes.length) * cfg.concurrencies.length;
   log(
     `${total} points of ${cfg.warmup} + ${cfg.duration} s: about ${Math.ceil((total * (cfg.warmup + cfg.duration + 1)) / 60)} min`,

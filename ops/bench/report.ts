@@ -207,6 +207,7 @@ const SCENARIO_LABEL: Record<ScenarioName, string> = {
   list_offset_deep: 'list deep, offset page',
   list_cursor_deep: 'list deep, cursor',
   get: 'get by id',
+  report_on_time: 'report: on-time, one year',
   create: 'create',
   status: 'status change',
   mixed: 'mixed (70 % reads)',

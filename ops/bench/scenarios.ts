@@ -22,7 +22,7 @@ export interface RequestSpec {
   path: string;
   body?: string;
   /** Which kind of request this is (for the mixed scenario's accounting). */
-  kind: MixKind | 'list_offset_deep' | 'list_cursor_deep';
+  kind: MixKind | 'list_offset_deep' | 'list_cursor_deep' | 'report_on_time';
 }
 
 /** One connection's request stream; pipelining is 1, so a response answers the last request. */
@@ -40,6 +40,13 @@ export function listPage1Path(perPage: number): string {
 
 export function listOffsetPath(deepOffset: number, perPage: number): string {
   return `${CASES_PATH}?page=${deepOffset / perPage + 1}&per_page=${perPage}`;
+}
+
+/** The on-time report over the year up to `today` (UTC; the bench lab's calendar is the default). */
+export function reportOnTimePath(today = new Date()): string {
+  const to = today.toISOString().slice(0, 10);
+  const from = new Date(today.getTime() - 364 * 86_400_000).toISOString().slice(0, 10);
+  return `/api/v1/reports/on-time?from=${from}&to=${to}`;
 }
 
 export function listCursorPath(cursor: string, perPage: number): string {
@@ -157,6 +164,11 @@ export function connection(name: ScenarioName, k: number, ctx: ScenarioContext):
     case 'get':
       next = get;
       break;
+    case 'report_on_time': {
+      const path = reportOnTimePath();
+      next = () => ({ method: 'GET', path, kind: 'report_on_time' });
+      break;
+    }
     case 'create':
       next = create;
       break;

@@ -211,6 +211,11 @@ export const SEED_LEAVES = [
   'stage',
   'held_from_status',
   'version',
+  // The seed writes no remakes (NULL: not a remake).
+  'remake_of',
+  'remake_reason',
+  'remake_responsibility',
+  'remake_chargeable',
 ] as const satisfies readonly CaseColumn[];
 
 /** One `cases` row as the SQL seed inserts it, in plaintext (seed-db encrypts it and adds the blind index). */

@@ -25,7 +25,7 @@ describe('npm run bench (smoke: tiny sizes, 0.5 s points)', () => {
         '--cases=300,40',
         '--per-page=50',
         '--deep-offset=100',
-        '--scenarios=list_cursor_deep,get,status,mixed,attachments',
+        '--scenarios=list_cursor_deep,get,report_on_time,status,mixed,attachments',
         '--att-large-mb=2',
         '--att-small-count=3',
         '--att-small-mb=0.25',
@@ -69,7 +69,7 @@ describe('npm run bench (smoke: tiny sizes, 0.5 s points)', () => {
     }>;
     const lhcms = points.filter((p) => p.server === 'lhcms').map((p) => p.scenario);
     const baseline = points.filter((p) => p.server === 'baseline').map((p) => p.scenario);
-    expect(lhcms.sort()).toEqual(['get', 'list_cursor_deep', 'mixed', 'status']);
+    expect(lhcms.sort()).toEqual(['get', 'list_cursor_deep', 'mixed', 'report_on_time', 'status']);
     expect(baseline.sort()).toEqual(['get', 'list_cursor_deep']);
     for (const p of points) {
       expect({ p: `${p.server} ${p.scenario}`, ok: p.requests > 0 && p.errors === 0 }).toEqual({

@@ -118,6 +118,9 @@ describe('the cases table and its column catalogue', () => {
         if (c === 'status') return 'pending';
         if (c === 'priority') return 'low';
         if (c === 'case_type') return 'other';
+        if (c === 'remake_responsibility') return 'lab';
+        // The only writable integer is remake_of, a foreign key: NULL (not a remake).
+        if (sql === 'integer') return null;
         return sql === 'boolean' ? true : sql === 'date' ? '2026-12-24' : 'x';
       });
       const r = await owner.query(

@@ -67,7 +67,14 @@ describe('row-level security', () => {
       JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
       WHERE c.relkind = 'r' AND c.relforcerowsecurity`);
     expect(r.rows.map((x: { relname: string }) => x.relname)).toEqual(
-      expect.arrayContaining(['cases', 'case_events', 'case_notes', 'case_note_revisions']),
+      expect.arrayContaining([
+        'cases',
+        'case_events',
+        'case_notes',
+        'case_note_revisions',
+        'case_outbox',
+        'case_outbox_seq',
+      ]),
     );
   });
 
@@ -222,6 +229,52 @@ describe('row-level security', () => {
       ).rejects.toThrow(/permission denied/);
     } finally {
       await owner.query(`DELETE FROM attachments WHERE id = $1`, [id]);
+    }
+  });
+  it('case outbox: the trigger writes the event as the app role in its lab; another lab sees none; the app role cannot change or delete events', async () => {
+    const c = await owner.query<{ id: number }>(
+      `SELECT id FROM cases WHERE lab_id = $1 AND doctor_id = 'rls-doc'`,
+      [labA],
+    );
+    const caseId = c.rows[0].id;
+    await app.query('BEGIN');
+    try {
+      await app.query(`SELECT set_config('app.lab_id', $1, true)`, [labA]);
+      await app.query(
+        `INSERT INTO case_events (lab_id, case_id, event_type, actor_user_id) VALUES ($1, $2, 'deleted', 'u')`,
+        [labA, caseId],
+      );
+      const mine = await app.query(`SELECT lab_id, type FROM case_outbox WHERE case_id = $1`, [
+        caseId,
+      ]);
+      expect(mine.rows).toEqual([{ lab_id: labA, type: 'case.deleted' }]);
+      await app.query('SAVEPOINT s');
+      await expect(
+        app.query(`UPDATE case_outbox SET dispatched_at = now() WHERE case_id = $1`, [caseId]),
+      ).rejects.toThrow(/permission denied/);
+      await app.query('ROLLBACK TO SAVEPOINT s');
+      await expect(
+        app.query(`DELETE FROM case_outbox WHERE case_id = $1`, [caseId]),
+      ).rejects.toThrow(/permission denied/);
+      await app.query('ROLLBACK TO SAVEPOINT s');
+      // Another lab's transaction sees neither the events nor the sequence rows.
+      await app.query(`SELECT set_config('app.lab_id', $1, true)`, [labB]);
+      for (const table of ['case_outbox', 'case_outbox_seq']) {
+        const n = (
+          await app.query(`SELECT count(*)::int AS n FROM ${table} WHERE case_id = $1`, [caseId])
+        ).rows[0].n;
+        expect({ table, n }).toEqual({ table, n: 0 });
+      }
+      // Nor can it write an event into lab A.
+      await expect(
+        app.query(
+          `INSERT INTO case_outbox (id, lab_id, case_id, seq, type, occurred_at, payload)
+           VALUES (gen_random_uuid(), $1, $2, 99, 'case.deleted', now(), '{}')`,
+          [labA, caseId],
+        ),
+      ).rejects.toThrow(/row-level security/);
+    } finally {
+      await app.query('ROLLBACK');
     }
   });
 });

@@ -6,11 +6,13 @@ import { loggerModule } from '@lhcms/logging';
 import { RequestContextModule } from '@lhcms/request-context';
 import type { CreateAppOptions } from './app.factory';
 import { AttachmentsModule } from './attachments';
+import { EventsModule } from './events';
 import { AuditModule } from './audit';
 import { CasesModule } from './cases';
 import { HealthModule } from './health';
 import { MetricsModule } from './metrics';
 import { NotesModule } from './notes';
+import { ReportsModule } from './reports';
 import { SecurityModule } from './security';
 import { UmsGatewayModule } from './ums-gateway';
 
@@ -34,6 +36,8 @@ export class AppModule {
         CasesModule,
         NotesModule,
         AttachmentsModule,
+        ReportsModule,
+        EventsModule,
         ...(options.imports ?? []),
       ],
     };

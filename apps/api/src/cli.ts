@@ -7,6 +7,7 @@ import { createObjectStore } from '@lhcms/storage';
 import { attachmentsFsck } from './attachments';
 import { purgeExpiredCases } from './cases';
 import { rotateKeys } from './encryption';
+import { outboxBacklog, pruneOutbox } from './events';
 import { auditPurge, auditSeal, auditVerify, describeReport } from './audit';
 
 /**
@@ -35,6 +36,10 @@ import { auditPurge, auditSeal, auditVerify, describeReport } from './audit';
  *                     inserted or reordered (exit 1)
  *   audit seal        link every sealable audit event into the chain now and
  *                     write a signed checkpoint
+ *   outbox prune --older-than-days N [--dry-run]
+ *                     delete case events dispatched more than N days ago
+ *                     (undispatched events are never pruned)
+ *   outbox status     undispatched case events and the age of the oldest
  *   audit purge [--dry-run]  delete audit rows past retention (never younger
  *                     than 6 years), cut at a checkpoint; itself audited
  */
@@ -93,6 +98,41 @@ const commands: Record<string, Command> = {
       out(`  missing object: attachment ${m.attachment_id} of case ${m.case_id} (lab ${m.lab_id})`);
     }
     return r.missing.length > 0 ? 1 : 0;
+  },
+
+  async outbox([sub, ...flags]) {
+    const env = loadEnv();
+    switch (sub) {
+      case 'prune': {
+        const i = flags.indexOf('--older-than-days');
+        const raw =
+          i >= 0
+            ? flags[i + 1]
+            : flags.find((f) => f.startsWith('--older-than-days='))?.split('=')[1];
+        const days = raw !== undefined && /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
+        if (!Number.isInteger(days)) {
+          out(
+            'usage: lhcms outbox prune --older-than-days N [--dry-run] (N: whole days, 0 or more)',
+          );
+          return 2;
+        }
+        const r = await pruneOutbox(env, days, { dryRun: flags.includes('--dry-run') });
+        out(
+          `${r.dryRun ? 'would prune' : 'pruned'} ${r.events} dispatched events older than ${r.cutoff}`,
+        );
+        return 0;
+      }
+      case 'status': {
+        const b = await outboxBacklog(env);
+        out(
+          `${b.undispatched} undispatched events; oldest ${Math.round(b.oldestAgeSeconds)} s old`,
+        );
+        return 0;
+      }
+      default:
+        out('usage: lhcms outbox prune --older-than-days N [--dry-run] | lhcms outbox status');
+        return 2;
+    }
   },
 
   async keys([sub, ...flags]) {

@@ -732,6 +732,46 @@ export class Env {
 
   // ---- attachment storage -------------------------------------------------
   @EnvVar({
+    group: 'events',
+    description:
+      'NATS server(s) of the optional JetStream sink of case events (docs/events.md), comma-separated `nats://host:port` (or `tls://` for TLS). Unset: no sink; events stay in the outbox.',
+    example: 'nats://127.0.0.1:4222',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(/^(nats|tls):\/\/[^\s,]+(,(nats|tls):\/\/[^\s,]+)*$/, {
+    message: 'EVENTS_NATS_URL must be nats://host:port or tls://host:port, comma-separated',
+  })
+  EVENTS_NATS_URL?: string;
+
+  @EnvVar({
+    group: 'events',
+    description:
+      'JetStream stream of the case events (EVENTS_NATS_URL); created with the subjects `<EVENTS_NATS_SUBJECT_PREFIX>.>` when missing.',
+  })
+  @IsString()
+  @Matches(/^[A-Za-z0-9_-]{1,64}$/)
+  EVENTS_NATS_STREAM = 'LHCMS_EVENTS';
+
+  @EnvVar({
+    group: 'events',
+    description: 'First token of the NATS subjects: an event goes to `<prefix>.<lab_id>.<type>`.',
+  })
+  @IsString()
+  @Matches(/^[A-Za-z0-9_-]{1,32}$/)
+  EVENTS_NATS_SUBJECT_PREFIX = 'lhcms';
+
+  @EnvVar({
+    group: 'events',
+    description:
+      'Milliseconds between rounds of the outbox dispatcher when the outbox was empty (EVENTS_NATS_URL).',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(10)
+  EVENTS_DISPATCH_INTERVAL_MS = 500;
+
+  @EnvVar({
     group: 'storage',
     description:
       'Where case attachments (encrypted) are stored: `filesystem` (ATTACHMENT_DIR; one instance, or a shared POSIX volume) or `s3` (an S3-compatible bucket, S3_*).',

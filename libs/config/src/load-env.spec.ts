@@ -63,6 +63,30 @@ describe('loadEnv', () => {
     expect(problems.length).toBeGreaterThanOrEqual(4);
   });
 
+  it('events: the NATS sink is off by default; its URL must be nats:// or tls://, its names subject-safe', () => {
+    const env = loadEnv({});
+    expect(env.EVENTS_NATS_URL).toBeUndefined();
+    expect(env.EVENTS_NATS_STREAM).toBe('LHCMS_EVENTS');
+    expect(env.EVENTS_NATS_SUBJECT_PREFIX).toBe('lhcms');
+    expect(loadEnv({ EVENTS_NATS_URL: 'nats://a:4222,tls://b:4222' }).EVENTS_NATS_URL).toBe(
+      'nats://a:4222,tls://b:4222',
+    );
+    const text = problemsOf({
+      EVENTS_NATS_URL: 'http://a:4222',
+      EVENTS_NATS_STREAM: 'a.b',
+      EVENTS_NATS_SUBJECT_PREFIX: 'x>',
+      EVENTS_DISPATCH_INTERVAL_MS: '0',
+    }).join('\n');
+    for (const v of [
+      'EVENTS_NATS_URL',
+      'EVENTS_NATS_STREAM',
+      'EVENTS_NATS_SUBJECT_PREFIX',
+      'EVENTS_DISPATCH_INTERVAL_MS',
+    ]) {
+      expect(text).toContain(v);
+    }
+  });
+
   it('never echoes a secret value in an error', () => {
     const problems = problemsOf({
       JWT_SECRET_KEY: 'short',

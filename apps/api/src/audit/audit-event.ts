@@ -26,7 +26,9 @@ export type AuditInteraction =
   | 'export'
   | 'verify'
   | 'purge'
-  | 'key_rotation';
+  | 'key_rotation'
+  /** An aggregate disclosure (a report of counts): no case, no patient; the query says which report and range. */
+  | 'aggregate';
 
 /** A changed field: old/new values only for non-PHI fields, the name alone otherwise. */
 export interface ChangedField {
@@ -75,6 +77,7 @@ export const ACTION_OF: Record<AuditInteraction, AuditAction> = {
   verify: 'E',
   purge: 'D',
   key_rotation: 'U',
+  aggregate: 'E',
 };
 
 /** Every interaction, for the review API's filter and schema (one list: ACTION_OF's keys). */

@@ -13,7 +13,9 @@ describe('parseAuditQuery', () => {
     }
     expect(parseAuditQuery({ interaction: 'key_rotation' }, 500, none)).toHaveProperty('ok');
     expect(parseAuditQuery({ interaction: 'rotate' }, 500, none)).toEqual({
-      errors: { interaction: expect.stringMatching(/^must be one of read, .*key_rotation$/) },
+      errors: {
+        interaction: expect.stringMatching(/^must be one of read, .*key_rotation, aggregate$/),
+      },
     });
   });
 

@@ -50,6 +50,10 @@ const rowKeys: Equals<
   | 'version'
   | 'ship_by'
   | 'due_date_feasible'
+  | 'remake_of'
+  | 'remake_reason'
+  | 'remake_responsibility'
+  | 'remake_chargeable'
 > = true;
 const valueKeys: Equals<
   keyof CaseValues,
@@ -75,6 +79,10 @@ const valueKeys: Equals<
   | 'stage'
   | 'ship_by'
   | 'due_date_feasible'
+  | 'remake_of'
+  | 'remake_reason'
+  | 'remake_responsibility'
+  | 'remake_chargeable'
 > = true;
 const nullable: Equals<CaseRow['case_name'], string | null> = true;
 const notNull: Equals<CaseRow['version'], number> = true;
@@ -88,14 +96,15 @@ const typed: Equals<
  * the derived lists must say exactly the same, so behaviour is unchanged.
  */
 // What the code held before the catalogue replaced its copies, plus the columns added since
-// (the schedule's ship_by and due_date_feasible, issue 16).
+// (the schedule's ship_by and due_date_feasible, and the remake columns, issue 16).
 const BEFORE = {
   selectList: `id, lab_id, doctor_id, product_id, status, case_name, description, priority,
     assigned_to, case_type, due_date::text AS due_date, rush_order, special_instructions, patient_info,
     fixed_prosthetic_details, denture_details, night_guard_details, implant_details,
     ISO(created_at) AS created_at, ISO(updated_at) AS updated_at,
     case_number, stage, held_from_status, version,
-    ship_by::text AS ship_by, due_date_feasible`,
+    ship_by::text AS ship_by, due_date_feasible,
+    remake_of, remake_reason, remake_responsibility, remake_chargeable`,
   writable: [
     'doctor_id',
     'product_id',
@@ -119,6 +128,10 @@ const BEFORE = {
     'stage',
     'ship_by',
     'due_date_feasible',
+    'remake_of',
+    'remake_reason',
+    'remake_responsibility',
+    'remake_chargeable',
   ],
   phiColumns: [
     { column: 'patient_info', json: true },
@@ -142,6 +155,10 @@ const BEFORE = {
     'case_number',
     'stage',
     'ship_by',
+    'remake_of',
+    'remake_reason',
+    'remake_responsibility',
+    'remake_chargeable',
   ],
   auditNotRecorded: [
     'created_by',
@@ -235,7 +252,16 @@ describe('the case column catalogue', () => {
 
   it('the timeline shows the values it showed: the added ones cannot change through an update', () => {
     const added = [...TRAIL_VALUE_COLUMNS].filter((c) => !BEFORE.timelineValues.includes(c));
-    expect(sorted(added)).toEqual(['case_number', 'doctor_id', 'product_id']);
+    // The remake columns: set once, by the remake use case (no update schema names them).
+    expect(sorted(added)).toEqual([
+      'case_number',
+      'doctor_id',
+      'product_id',
+      'remake_chargeable',
+      'remake_of',
+      'remake_reason',
+      'remake_responsibility',
+    ]);
     const updatable = Object.keys(
       (SCHEMAS.CaseUpdate as { properties: Record<string, unknown> }).properties,
     );
@@ -284,13 +310,14 @@ describe('the case column catalogue', () => {
   it('the v1 Case has every selected column under its wire name, and the OpenAPI schema lists them', () => {
     const row = Object.fromEntries(SELECTED_COLUMNS.map((c) => [c, null])) as unknown as CaseRow;
     const keys = Object.keys(toCaseResponse({ ...row, case_type: 'denture' }, ON_TIME));
-    // Plus what is derived on read: the matching prescription and the schedule's flags.
+    // Plus what is derived on read: the matching prescription, the schedule's flags, the remakes.
     const expected = [
       ...SELECTED_COLUMNS.map((c) => wireName(c)),
       'dental_details',
       'late',
       'at_risk',
       'days_late',
+      'remakes',
     ];
     expect(sorted(keys)).toEqual(sorted(expected));
     const schema = SCHEMAS.Case as { properties: Record<string, unknown> };

@@ -5,6 +5,7 @@ import {
   type DetailKind,
   type Json,
   type Priority,
+  type RemakeResponsibility,
 } from './case.schemas';
 
 /**
@@ -88,6 +89,12 @@ export const CASE_TABLE = {
   ship_by: { sql: 'date', nullable: true, write: 'service', phi: 'plain', trail: 'value', wire: 'ship_by', value: t<string>() },
   /** False when a client-sent due date is earlier than the rush turnaround allows (kept, flagged). */
   due_date_feasible: { sql: 'boolean', nullable: true, write: 'service', phi: 'plain', trail: 'omit', wire: 'due_date_feasible', value: t<boolean>() },
+  /** The case this one remakes (same lab: the foreign key is on (lab_id, remake_of)); set by the remake use case only. */
+  remake_of: { sql: 'integer', nullable: true, write: 'service', phi: 'plain', trail: 'value', wire: 'remake_of', value: t<number>() },
+  /** A code of the lab's remake reason catalogue (schedule/remake-reasons.ts); a code, never free text. */
+  remake_reason: { sql: 'varchar(50)', nullable: true, write: 'service', phi: 'plain', trail: 'value', wire: 'remake_reason', value: t<string>() },
+  remake_responsibility: { sql: 'varchar(10)', nullable: true, write: 'service', phi: 'plain', trail: 'value', wire: 'remake_responsibility', value: t<RemakeResponsibility>() },
+  remake_chargeable: { sql: 'boolean', nullable: true, write: 'service', phi: 'plain', trail: 'value', wire: 'remake_chargeable', value: t<boolean>() },
 } as const satisfies Record<string, ColumnSpec>;
 
 // ---- the shape of an entry ------------------------------------------------------

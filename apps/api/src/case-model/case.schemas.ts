@@ -28,6 +28,9 @@ export const CASE_TYPES = [
 export type CaseType = (typeof CASE_TYPES)[number];
 export const DETAIL_KINDS = ['fixed_prosthetic', 'denture', 'night_guard', 'implant'] as const;
 export type DetailKind = (typeof DETAIL_KINDS)[number];
+/** Who a remake is down to (issue 16): the lab's work, the doctor's input, or not known. */
+export const REMAKE_RESPONSIBILITIES = ['lab', 'doctor', 'unknown'] as const;
+export type RemakeResponsibility = (typeof REMAKE_RESPONSIBILITIES)[number];
 
 type Schema = Record<string, unknown>;
 
@@ -476,6 +479,30 @@ const Case: Schema = {
     days_late: {
       type: 'integer',
       description: 'Derived on read: calendar days past ship_by (or the due date); 0 unless late.',
+    },
+    remake_of: nullable({
+      type: 'integer',
+      description:
+        'The case this one remakes (POST /cases/{id}/remake); null for a case that is not a remake.',
+    }),
+    remake_reason: nullable(
+      str({
+        description: "A remake's reason code (the lab's remake reason catalogue); null otherwise.",
+      }),
+    ),
+    remake_responsibility: nullable(
+      oneOf(REMAKE_RESPONSIBILITIES, { description: "A remake's responsibility; null otherwise." }),
+    ),
+    remake_chargeable: nullable({
+      type: 'boolean',
+      description:
+        'Whether the doctor is charged for the remake; null for a case that is not a remake.',
+    }),
+    remakes: {
+      type: 'array',
+      items: { type: 'integer' },
+      description:
+        'Derived on read: the ids of the live remakes of this case, oldest first ([] when none).',
     },
   },
 };

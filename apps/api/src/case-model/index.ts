@@ -11,6 +11,8 @@ export {
   type StoredCaseRow,
   type CaseRow,
   type CaseWireFields,
+  type CaseColumn,
+  type ColumnSpec,
 } from './case.columns';
 export {
   SCHEMAS,

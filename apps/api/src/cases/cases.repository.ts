@@ -9,7 +9,7 @@ import {
   WRITABLE_COLUMNS,
 } from '../case-model';
 import type { CaseFilters, Cursor } from './dto/list-query';
-import { FINISHED_STATUSES, GONE_STAGES } from '../schedule';
+import { lateSql } from '../schedule';
 
 /**
  * SQL of the cases module. Every statement is parameterised and scoped by
@@ -47,15 +47,8 @@ export type StoredFilters = Omit<CaseFilters, 'patient_id' | 'late'> & {
   late?: { today: string; late: boolean };
 };
 
-/**
- * Late, in SQL: the schedule's rule (schedule/case-timing.ts), on its status and stage lists:
- * open, not shipped, and past ship-by (the due date without one). `$today`
- * is the lab's date.
- */
-const sqlList = (values: readonly string[]) => values.map((v) => `'${v}'`).join(', ');
-const LATE = (today: string) => `(status NOT IN (${sqlList(FINISHED_STATUSES)})
-  AND coalesce(stage, '') NOT IN (${sqlList(GONE_STAGES)})
-  AND coalesce(ship_by, due_date) < ${today}::date)`;
+/** Late, in SQL: the schedule's one definition (schedule/case-timing.ts). */
+const LATE = lateSql;
 
 function where(labId: string, f: StoredFilters, params: unknown[]): string {
   params.push(labId);

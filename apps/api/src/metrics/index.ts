@@ -1,2 +1,8 @@
 export { MetricsModule } from './metrics.module';
-export { MetricsService, type CaseOperation } from './metrics.service';
+export {
+  MetricsService,
+  type CaseOperation,
+  type ReportFormat,
+  type ReportLabel,
+  type ReportOutcome,
+} from './metrics.service';

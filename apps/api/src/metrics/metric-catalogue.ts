@@ -157,6 +157,18 @@ export const METRICS = [
     help: 'Audit events not yet linked into the hash chain.',
   },
   {
+    name: 'lhcms_outbox_lag_seconds',
+    type: 'gauge',
+    labels: [],
+    help: 'Age of the oldest case event not yet dispatched to the event sinks (0 when none waits); reported every 5 s by a replica running the outbox dispatcher (EVENTS_NATS_URL); 0 on a replica that does not run it.',
+  },
+  {
+    name: 'lhcms_outbox_undispatched_events',
+    type: 'gauge',
+    labels: [],
+    help: 'Case events not yet dispatched to the event sinks; reported every 5 s by a replica running the outbox dispatcher; 0 on a replica that does not run it.',
+  },
+  {
     name: 'lhcms_dependency_up',
     type: 'gauge',
     labels: ['dependency'],
@@ -203,6 +215,17 @@ export const METRICS = [
     type: 'counter',
     labels: [],
     help: 'Stored attachments that failed their integrity check on download (tampered, truncated or missing object): never served.',
+  },
+  {
+    name: 'lhcms_report_requests_total',
+    type: 'counter',
+    labels: ['report', 'format', 'outcome'],
+    help: 'Report calls (/api/v1/reports/…) by report, format served (`none` for a refusal or a failure: nothing was served) and outcome. No lab label: per-lab figures are what the reports themselves answer.',
+    values: {
+      report: ['wip-by-stage', 'due-calendar', 'on-time', 'remakes', 'throughput'],
+      format: ['json', 'csv', 'none'],
+      outcome: ['success', 'client_error', 'error'],
+    },
   },
 ] as const satisfies readonly MetricSpec[];
 

@@ -14,6 +14,9 @@ export type CacheName = LabelValue<'lhcms_cache_requests_total', 'cache'>;
 export type AuditWriteMode = LabelValue<'lhcms_audit_write_failures_total', 'mode'>;
 export type Dependency = LabelValue<'lhcms_dependency_up', 'dependency'>;
 export type AttachmentUploadOutcome = LabelValue<'lhcms_attachment_uploads_total', 'outcome'>;
+export type ReportLabel = LabelValue<'lhcms_report_requests_total', 'report'>;
+export type ReportFormat = LabelValue<'lhcms_report_requests_total', 'format'>;
+export type ReportOutcome = LabelValue<'lhcms_report_requests_total', 'outcome'>;
 export type AttachmentStoreOperation = LabelValue<
   'lhcms_attachment_storage_errors_total',
   'operation'
@@ -80,6 +83,8 @@ export class MetricsService {
     private readonly auditFailures: Counter<LabelOf<'lhcms_audit_write_failures_total'>>,
     @InjectMetric('lhcms_audit_sealing_lag_seconds') private readonly sealingLag: Gauge,
     @InjectMetric('lhcms_audit_unsealed_events') private readonly unsealed: Gauge,
+    @InjectMetric('lhcms_outbox_lag_seconds') private readonly outboxLag: Gauge,
+    @InjectMetric('lhcms_outbox_undispatched_events') private readonly outboxWaiting: Gauge,
     @InjectMetric('lhcms_attachment_uploads_total')
     private readonly attachmentUploads: Counter<LabelOf<'lhcms_attachment_uploads_total'>>,
     @InjectMetric('lhcms_attachment_bytes_total')
@@ -92,6 +97,8 @@ export class MetricsService {
     private readonly storageErrors: Counter<LabelOf<'lhcms_attachment_storage_errors_total'>>,
     @InjectMetric('lhcms_attachment_integrity_failures_total')
     private readonly integrityFailures: Counter,
+    @InjectMetric('lhcms_report_requests_total')
+    private readonly reportRequests: Counter<LabelOf<'lhcms_report_requests_total'>>,
     @Optional() @InjectDataSource() private readonly dataSource?: DataSource,
   ) {
     // Series that exist from the first scrape, so that alerts on them have data
@@ -165,6 +172,12 @@ export class MetricsService {
     this.auditFailures.inc({ mode });
   }
 
+  /** Age of the oldest undispatched case event and how many wait (the outbox dispatcher, each round). */
+  setOutboxBacklog(lagSeconds: number, undispatched: number): void {
+    this.outboxLag.set(nonNegative(lagSeconds));
+    this.outboxWaiting.set(Math.max(0, Math.trunc(undispatched)) || 0);
+  }
+
   /** Age of the oldest unsealed audit event and how many are unsealed (0, 0 when all are sealed). */
   setAuditSealing(lagSeconds: number, unsealed: number): void {
     this.sealingLag.set(nonNegative(lagSeconds));
@@ -189,6 +202,11 @@ export class MetricsService {
   /** An object store call that failed. */
   attachmentStorageError(operation: AttachmentStoreOperation): void {
     this.storageErrors.inc({ operation });
+  }
+
+  /** One report call: which report, the format served and how it ended. */
+  reportRequest(report: ReportLabel, format: ReportFormat, outcome: ReportOutcome): void {
+    this.reportRequests.inc({ report, format, outcome });
   }
 
   /** A stored attachment that failed its integrity check. */

@@ -15,6 +15,24 @@ export const FINISHED_STATUSES = ['completed', 'cancelled'] as const;
 /** The stages after which the work has left the lab. */
 export const GONE_STAGES = ['shipped', 'delivered'] as const;
 const FINISHED = new Set<string>(FINISHED_STATUSES);
+
+const sqlList = (values: readonly string[]) => values.map((v) => `'${v}'`).join(', ');
+
+/**
+ * An open case, in SQL (on the `cases` columns `status` and `stage`): not
+ * completed or cancelled, and not shipped or delivered. The lists are the
+ * constants above (code-defined, never input).
+ */
+export const OPEN_CASE_SQL = `(status NOT IN (${sqlList(FINISHED_STATUSES)})
+  AND coalesce(stage, '') NOT IN (${sqlList(GONE_STAGES)}))`;
+
+/**
+ * `late`, in SQL: the rule of `ScheduleClock.timing` for the queue filter and
+ * the reports — open, and past ship-by (the due date without one). `today`
+ * is the SQL of the lab's date (a parameter, e.g. `$3`).
+ */
+export const lateSql = (today: string) =>
+  `(${OPEN_CASE_SQL} AND coalesce(ship_by, due_date) < ${today}::date)`;
 const GONE = new Set<string>(GONE_STAGES);
 
 export interface TimedCase {

@@ -4,7 +4,18 @@ export {
   type CaseTiming,
   FINISHED_STATUSES,
   GONE_STAGES,
+  lateSql,
+  OPEN_CASE_SQL,
   ON_TIME,
   ScheduleClock,
 } from './case-timing';
-export { isCivilDate } from './business-days';
+export {
+  addDays,
+  isCivilDate,
+  isoWeekday,
+  isWorkingDay,
+  nextWorkingDay,
+  addWorkingDays,
+  toDayNumber,
+  type WorkCalendar,
+} from './business-days';

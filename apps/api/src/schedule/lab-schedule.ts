@@ -170,6 +170,18 @@ export class LabSchedule {
     );
   }
 
+  /** The lab's calendar for date arithmetic (reports) and today's date in its time zone. */
+  async workCalendarNow(
+    labId: string,
+    now = new Date(),
+  ): Promise<{ calendar: WorkCalendar; today: string }> {
+    const { calendar } = await this.cached(labId);
+    return {
+      calendar: workCalendar(calendar),
+      today: localTime(calendar.time_zone, now).date,
+    };
+  }
+
   private async cached(
     labId: string,
     em?: Db,

@@ -1,4 +1,4 @@
-import { Permission, roleAllows } from './permissions';
+import { labAllows, Permission, roleAllows } from './permissions';
 
 describe('role → permission catalogue', () => {
   const matrix: Array<[Permission, boolean, boolean, boolean]> = [
@@ -16,6 +16,7 @@ describe('role → permission catalogue', () => {
     [Permission.NoteRead, true, true, true],
     [Permission.NoteWrite, false, true, true],
     [Permission.NoteModerate, false, false, true],
+    [Permission.ReportRead, true, true, true],
   ];
 
   it.each(matrix)('%s: viewer %s, member %s, admin %s', (p, viewer, member, admin) => {
@@ -24,6 +25,14 @@ describe('role → permission catalogue', () => {
       member,
       admin,
     ]);
+  });
+
+  it('a lab may withdraw report:read from its viewers, and from no one else', () => {
+    const p = Permission.ReportRead;
+    expect([labAllows('viewer', p, true), labAllows('viewer', p, false)]).toEqual([false, true]);
+    expect([labAllows('member', p, true), labAllows('admin', p, true)]).toEqual([true, true]);
+    expect(labAllows('viewer', Permission.CaseRead, true)).toBe(true);
+    expect(labAllows(undefined, p, false)).toBe(false);
   });
 
   it('without a lab role only the authenticated-user permissions remain', () => {

@@ -18,11 +18,22 @@ export enum Permission {
   NoteWrite = 'note:write',
   /** Edit and delete anyone's note; read a note's earlier texts. */
   NoteModerate = 'note:moderate',
+  /**
+   * The lab's aggregate reports (/api/v1/reports/…): every role holds it; a
+   * lab admin may withdraw it from viewers (the lab's report settings,
+   * `viewer_access`), which the reports module checks with `viewerMayRead`.
+   */
+  ReportRead = 'report:read',
   /** The doctor directory: any authenticated user (the original's doctor-info needed no lab). */
   DoctorRead = 'doctor:read',
 }
 
-const VIEWER = [Permission.CaseRead, Permission.DoctorRead, Permission.NoteRead] as const;
+const VIEWER = [
+  Permission.CaseRead,
+  Permission.DoctorRead,
+  Permission.NoteRead,
+  Permission.ReportRead,
+] as const;
 const MEMBER = [
   ...VIEWER,
   Permission.CaseCreate,
@@ -62,6 +73,18 @@ export const REQUIRED_PERMISSION = 'lhcms:permission';
 /** The permission a handler needs (checked in the lab the request acts in). */
 export const RequirePermission = (p: Permission): MethodDecorator & ClassDecorator =>
   SetMetadata(REQUIRED_PERMISSION, p);
+
+/**
+ * Permissions a lab may withdraw from its viewers (a lab setting): the one
+ * place that says a lab's own choice narrows a role. Checked after the role.
+ */
+export const VIEWER_WITHDRAWABLE: ReadonlySet<Permission> = new Set([Permission.ReportRead]);
+
+/** Whether `role` holds `p` in a lab that has (`withdrawn`) or has not withdrawn it from viewers. */
+export function labAllows(role: LabRole | undefined, p: Permission, withdrawnFromViewers: boolean) {
+  if (!roleAllows(role, p)) return false;
+  return !(role === 'viewer' && withdrawnFromViewers && VIEWER_WITHDRAWABLE.has(p));
+}
 
 export function roleAllows(role: LabRole | undefined, p: Permission): boolean {
   return AUTHENTICATED_PERMISSIONS.has(p) || (role !== undefined && ROLE_PERMISSIONS[role].has(p));

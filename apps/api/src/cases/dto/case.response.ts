@@ -10,7 +10,11 @@ export type { CaseRow, StoredCaseRow } from '../../case-model';
  * prescription of the case's own type as `dental_details`. toCaseResponse
  * sends them in the original's key order, then the additive fields.
  */
-export type CaseResponse = CaseWireFields & { dental_details: Json | null } & CaseTiming;
+export type CaseResponse = CaseWireFields & {
+  dental_details: Json | null;
+  /** Derived on read: the ids of the live remakes of this case, oldest first. */
+  remakes: number[];
+} & CaseTiming;
 
 /** The four prescription objects of a row, by detail kind. */
 export function detailsOf(row: CaseRow): Record<DetailKind, Json | null> {
@@ -22,8 +26,15 @@ export function detailsOf(row: CaseRow): Record<DetailKind, Json | null> {
   };
 }
 
-/** `timing`: the schedule's flags for this case now (derived on read, never stored). */
-export function toCaseResponse(row: CaseRow, timing: CaseTiming): CaseResponse {
+/**
+ * `timing`: the schedule's flags for this case now; `remakes`: the ids of its
+ * live remakes (both derived on read, never stored).
+ */
+export function toCaseResponse(
+  row: CaseRow,
+  timing: CaseTiming,
+  remakes: readonly number[] = [],
+): CaseResponse {
   const details = detailsOf(row);
   const matching = row.case_type in details ? details[row.case_type as DetailKind] : null;
   return {
@@ -57,6 +68,11 @@ export function toCaseResponse(row: CaseRow, timing: CaseTiming): CaseResponse {
     late: timing.late,
     at_risk: timing.at_risk,
     days_late: timing.days_late,
+    remake_of: row.remake_of,
+    remake_reason: row.remake_reason,
+    remake_responsibility: row.remake_responsibility,
+    remake_chargeable: row.remake_chargeable,
+    remakes: [...remakes],
   };
 }
 

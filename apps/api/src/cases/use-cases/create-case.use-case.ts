@@ -83,6 +83,10 @@ export class CreateCase {
       implant_details: detail(body.implant),
       patient_id_bidx: this.phi.patientIndex(actor.labId, body.patient_info),
       stage: null,
+      remake_of: null,
+      remake_reason: null,
+      remake_responsibility: null,
+      remake_chargeable: null,
     };
     const stored = await this.phi.encrypt(actor.labId, plain);
     try {

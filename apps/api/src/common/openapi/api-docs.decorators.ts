@@ -9,6 +9,7 @@ const ERROR_TEXT: Record<number, string> = {
   403: 'No lab, not a member of the X-Lab-Id lab, or no permission',
   404: "Not found (another lab's case is indistinguishable from a missing one)",
   405: 'Method not allowed on this path',
+  406: 'Not acceptable: the Accept header allows none of the media types the route serves',
   409: 'Conflicting change',
   413: 'Body too large',
   415: 'Body is not JSON',

@@ -1,0 +1,129 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { Env } from '@lhcms/config';
+import { MetricsService } from '../metrics';
+import { NatsSink, type OutboxEvent } from './nats-sink';
+
+const BATCH = 200;
+
+/**
+ * Moves committed events from the outbox to the sinks (today: NATS
+ * JetStream, when EVENTS_NATS_URL is set; off otherwise). One round, in one
+ * transaction: lease the oldest undispatched events (`lhcms_outbox_lease`:
+ * FOR UPDATE SKIP LOCKED, only for the one replica holding the dispatch
+ * lock, so a case's events leave in `seq` order), publish them and wait for
+ * the acknowledgements, mark them dispatched, commit. A failure or a crash
+ * before the commit leaves them undispatched and they are sent again (at
+ * least once; the event id de-duplicates).
+ */
+@Injectable()
+export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log = new Logger('OutboxDispatcher');
+  private sink: NatsSink | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private stopped = false;
+  private failing = false;
+  private reportedAt = 0;
+
+  constructor(
+    @Inject(Env) private readonly env: Env,
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  get enabled(): boolean {
+    return !!this.env.EVENTS_NATS_URL;
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.enabled) return;
+    this.sink = new NatsSink(
+      this.env.EVENTS_NATS_URL!.split(','),
+      this.env.EVENTS_NATS_STREAM,
+      this.env.EVENTS_NATS_SUBJECT_PREFIX,
+    );
+    this.schedule(0);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
+    await this.sink?.close();
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.loop();
+    }, ms);
+    this.timer.unref();
+  }
+
+  private async loop(): Promise<void> {
+    let wait = this.env.EVENTS_DISPATCH_INTERVAL_MS;
+    try {
+      // A full batch: more are waiting, go on at once.
+      while (!this.stopped && (await this.dispatchOnce()) === BATCH);
+      if (this.failing) this.log.log('outbox dispatch recovered');
+      this.failing = false;
+      await this.reportBacklog();
+    } catch (err) {
+      // No event content in the log: the error's class and message only (NATS or PostgreSQL).
+      if (!this.failing) {
+        this.log.error(`outbox dispatch failed: ${(err as Error).name}: ${(err as Error).message}`);
+      }
+      this.failing = true;
+      wait = Math.min(wait * 10, 10_000);
+      await this.sink?.close();
+    }
+    this.schedule(wait);
+  }
+
+  /** The outbox lag for /metrics (an aggregate across labs: `lhcms_outbox_backlog()`). */
+  private async reportBacklog(): Promise<void> {
+    // At most every 5 s: a count over a long backlog is not free.
+    if (Date.now() - this.reportedAt < 5000) return;
+    this.reportedAt = Date.now();
+    const r = await this.ds.query<Array<{ undispatched: string; oldest_age_seconds: number }>>(
+      `SELECT undispatched, oldest_age_seconds FROM lhcms_outbox_backlog()`,
+    );
+    this.metrics.setOutboxBacklog(r[0].oldest_age_seconds, Number(r[0].undispatched));
+  }
+
+  /** One round; the number of events dispatched. */
+  async dispatchOnce(): Promise<number> {
+    if (!this.sink) throw new Error('outbox dispatcher: no sink configured');
+    const qr = this.ds.createQueryRunner();
+    await qr.connect();
+    try {
+      await qr.startTransaction();
+      try {
+        const leased = (await qr.query(`SELECT * FROM lhcms_outbox_lease($1)`, [BATCH])) as Array<
+          Omit<OutboxEvent, 'seq'> & { seq: string }
+        >;
+        if (leased.length > 0) {
+          await this.sink.publish(leased.map((e) => ({ ...e, seq: Number(e.seq) })));
+          await qr.query(`SELECT lhcms_outbox_mark_dispatched($1::uuid[])`, [
+            leased.map((e) => e.id),
+          ]);
+        }
+        await qr.commitTransaction();
+        return leased.length;
+      } catch (err) {
+        await qr.rollbackTransaction().catch(() => undefined);
+        throw err;
+      }
+    } finally {
+      await qr.release();
+    }
+  }
+}
