@@ -78,4 +78,25 @@ describe('bench config', () => {
   it('answers --help', () => {
     expect(parseConfig(['--help'], {}, '/repo')).toBe('help');
   });
+
+  it('includes the attachments group in a full run and selects it with --scenarios', () => {
+    const full = parse([]);
+    expect(full.attachments).toEqual({
+      largeMB: 200,
+      largePairs: 2,
+      smallMB: 2,
+      smallCount: 100,
+      smallPairs: 1,
+      concurrency: 8,
+      backgroundConcurrency: 2,
+      backgroundMB: 2,
+    });
+    expect(parse(['--short']).attachments).toMatchObject({ largeMB: 100, smallCount: 40 });
+    const only = parse(['--scenarios=attachments', '--att-large-mb=2', '--att-small-count=3']);
+    expect(only.scenarios).toEqual([]);
+    expect(only.attachments).toMatchObject({ largeMB: 2, smallCount: 3 });
+    expect(parse(['--scenarios=get']).attachments).toBeUndefined();
+    expect(() => parse(['--att-small-count=101'])).toThrow(/ATTACHMENT_MAX_PER_CASE/);
+    expect(() => parse(['--att-large-mb=300'])).toThrow(/ATTACHMENT_MAX_BYTES/);
+  });
 });

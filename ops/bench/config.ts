@@ -18,6 +18,20 @@ export const REPORT_SCENARIOS = ['report_on_time'] as const;
 export const LHCMS_ONLY_SCENARIOS = [...REPORT_SCENARIOS, ...WRITE_SCENARIOS] as const;
 export const SCENARIOS = [...READ_SCENARIOS, ...REPORT_SCENARIOS, ...WRITE_SCENARIOS] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
+/** Scenario groups with phases of their own (selected with --scenarios like the scenarios). */
+export const GROUPS = ['attachments'] as const;
+
+/** The attachments group (issue #20): sizes in MiB, counts, concurrencies. */
+export interface AttachmentsConfig {
+  largeMB: number;
+  largePairs: number;
+  smallMB: number;
+  smallCount: number;
+  smallPairs: number;
+  concurrency: number;
+  backgroundConcurrency: number;
+  backgroundMB: number;
+}
 
 export type MixKind = 'get' | 'list_page1' | 'status' | 'create';
 
@@ -30,6 +44,8 @@ export interface BenchConfig {
   timeout: number;
   concurrencies: number[];
   scenarios: ScenarioName[];
+  /** The attachments group; undefined when not selected. */
+  attachments: AttachmentsConfig | undefined;
   /** Live cases per lab; the first is the lab every scenario runs in (the largest). */
   labSizes: number[];
   /** Rows skipped by the deep list (offset page and the cursor at the same depth). */
@@ -80,7 +96,15 @@ const HELP = `npm run bench -- [options]      (every option also reads BENCH_<NA
   --warmup <s>            unrecorded seconds before each point (default 2)
   --timeout <s>           request timeout of the load generator, counted as an error (default 10)
   --concurrency <list>    connections, comma-separated (default 1,16,64)
-  --scenarios <list>      ${SCENARIOS.join(',')} (default all)
+  --scenarios <list>      ${[...SCENARIOS, ...GROUPS].join(',')} (default all)
+  --att-large-mb <MB>     attachments: the one large file (default 200; --short 100)
+  --att-large-pairs <n>   attachments: baseline/LHCMS pairs of the large file (default 2)
+  --att-small-count <n>   attachments: small files per run (default 100; --short 40)
+  --att-small-mb <MB>     attachments: size of each small file (default 2)
+  --att-small-pairs <n>   attachments: pairs of the small-file runs (default 1)
+  --att-concurrency <n>   attachments: concurrent small-file transfers (default 8)
+  --att-background-concurrency <n>  uploads running during the get/list points (default 2)
+  --att-background-mb <MB>  size of each background upload (default 2)
   --cases <list>          live cases per lab, largest first (default 100000,20000,5000)
   --deep-offset <n>       depth of the deep list (default 10000; page = offset/per_page + 1)
   --per-page <n>          page size of every list (default 50)
@@ -169,6 +193,14 @@ export function parseConfig(
       timeout: { type: 'string' },
       concurrency: { type: 'string' },
       scenarios: { type: 'string' },
+      'att-large-mb': { type: 'string' },
+      'att-large-pairs': { type: 'string' },
+      'att-small-count': { type: 'string' },
+      'att-small-mb': { type: 'string' },
+      'att-small-pairs': { type: 'string' },
+      'att-concurrency': { type: 'string' },
+      'att-background-concurrency': { type: 'string' },
+      'att-background-mb': { type: 'string' },
       cases: { type: 'string' },
       'deep-offset': { type: 'string' },
       'per-page': { type: 'string' },
@@ -211,13 +243,38 @@ export function parseConfig(
     raw[name] === true ? true : env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`];
   const short = bool(flag('short'), false);
 
-  const scenarios = (get('scenarios') ?? SCENARIOS.join(','))
+  const all = [...SCENARIOS, ...GROUPS] as readonly string[];
+  const selected = (get('scenarios') ?? all.join(','))
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  for (const s of scenarios)
-    if (!(SCENARIOS as readonly string[]).includes(s))
-      throw new ConfigError(`--scenarios: '${s}' is not one of ${SCENARIOS.join(', ')}`);
+  for (const s of selected)
+    if (!all.includes(s))
+      throw new ConfigError(`--scenarios: '${s}' is not one of ${all.join(', ')}`);
+  const scenarios = selected.filter((s) => (SCENARIOS as readonly string[]).includes(s));
+  const attachments: AttachmentsConfig | undefined = selected.includes('attachments')
+    ? {
+        largeMB: num('att-large-mb', get('att-large-mb'), short ? 100 : 200, 0.001),
+        largePairs: int('att-large-pairs', get('att-large-pairs'), 2, 1),
+        smallMB: num('att-small-mb', get('att-small-mb'), 2, 0.001),
+        smallCount: int('att-small-count', get('att-small-count'), short ? 40 : 100, 1),
+        smallPairs: int('att-small-pairs', get('att-small-pairs'), 1, 1),
+        concurrency: int('att-concurrency', get('att-concurrency'), 8, 1),
+        backgroundConcurrency: int(
+          'att-background-concurrency',
+          get('att-background-concurrency'),
+          2,
+          1,
+        ),
+        backgroundMB: num('att-background-mb', get('att-background-mb'), 2, 0.001),
+      }
+    : undefined;
+  // The case limits of LHCMS (ATTACHMENT_MAX_PER_CASE 100, 250 MiB a file): the scenario puts
+  // each run in a case of its own; more small files than that would be refused.
+  if (attachments && attachments.smallCount > 100)
+    throw new ConfigError('--att-small-count: at most 100 (ATTACHMENT_MAX_PER_CASE)');
+  if (attachments && attachments.largeMB > 250)
+    throw new ConfigError('--att-large-mb: at most 250 (ATTACHMENT_MAX_BYTES)');
 
   const seedMode = get('seed') ?? 'sql';
   if (seedMode !== 'sql' && seedMode !== 'api')
@@ -268,6 +325,7 @@ export function parseConfig(
     timeout: num('timeout', get('timeout'), 10, 1),
     concurrencies: intList('concurrency', get('concurrency'), [1, 16, 64]),
     scenarios: scenarios as ScenarioName[],
+    attachments,
     labSizes,
     deepOffset,
     perPage,

@@ -180,13 +180,13 @@ export async function runPoint(o: {
   timeoutSeconds?: number;
   /** Connections the server may open (its pool maximum): settle() waits for that much room. */
   poolMax?: number;
+  /** false: the caller settled the server itself (a background load it started runs on purpose). */
+  settle?: boolean;
 }): Promise<PointResult> {
-  const settleMs = await settle(
-    o.admin,
-    o.dbName,
-    o.serverPid,
-    Math.min(o.poolMax ?? 0, o.connections) + 5,
-  );
+  const settleMs =
+    o.settle === false
+      ? 0
+      : await settle(o.admin, o.dbName, o.serverPid, Math.min(o.poolMax ?? 0, o.connections) + 5);
   if (o.warmup > 0)
     await runAutocannon(o.url, o.scenario, o.connections, o.warmup, o.ctx, o.timeoutSeconds ?? 10);
   const cores = os.cpus().length;

@@ -28,10 +28,13 @@ import {
   USAGE,
   LHCMS_ONLY_SCENARIOS,
 } from './config';
+import { runAttachments } from './attachments';
 import { type PointResult, runCount, runPoint } from './load';
 import { machineInfo, processRss, sampleBackgroundBusy } from './machine';
 import { type CpuProfile, summariseProfile, trimProfile } from './profile';
 import {
+  attachmentTargets,
+  type AttachmentsReport,
   type BenchReport,
   checkTargets,
   fmtMs,
@@ -429,7 +432,7 @@ async function main(): Promise<void> {
   notes.push(...(await sanityCheck(lhcms, fx, cfg, true)));
 
   let baseline: Server | undefined;
-  if (cfg.baseline) {
+  if (cfg.baseline && READ_SCENARIOS.some((s) => cfg.scenarios.includes(s))) {
     baseline = await startBaseline({
       databaseUrl: db.adminDbUrl,
       poolMax,
@@ -483,11 +486,31 @@ async function main(): Promise<void> {
   for (const s of writes) for (const c of cfg.concurrencies) await point(lhcms, 'lhcms', s, c);
   await lhcms.stop();
   const logMB = fs.existsSync(lhcmsLog) ? fs.statSync(lhcmsLog).size / 2 ** 20 : undefined;
+
+  // ---- attachments (issue #20) -------------------------------------------------------------
+  let attachments: AttachmentsReport | undefined;
+  if (cfg.attachments)
+    attachments = await runAttachments({
+      att: cfg.attachments,
+      env,
+      scratch,
+      fx,
+      adminDbUrl: db.adminDbUrl,
+      admin,
+      dbName: db.name,
+      concurrencies: cfg.concurrencies,
+      duration: cfg.duration,
+      warmup: cfg.warmup,
+      timeout: cfg.timeout,
+      poolMax,
+      ctx: () => ctx(true),
+      log,
+    });
   await admin.end();
 
   // ---- round trips per request ----------------------------------------------------------
   const roundTrips: RoundTrip[] = [];
-  if (cfg.roundTrips) {
+  if (cfg.roundTrips && cfg.scenarios.length) {
     const pgu = new URL(cfg.adminUrl);
     const pgProxy = await pgCountingProxy(pgu.hostname, Number(pgu.port || 5432));
     const ru = cfg.redisUrl ? new URL(cfg.redisUrl) : undefined;
@@ -698,6 +721,7 @@ async function main(): Promise<void> {
       timeout: cfg.timeout,
       concurrencies: cfg.concurrencies,
       scenarios: cfg.scenarios,
+      attachments: cfg.attachments,
       deepOffset: cfg.deepOffset,
       perPage: cfg.perPage,
       usersPerLab: cfg.usersPerLab,
@@ -723,6 +747,7 @@ async function main(): Promise<void> {
     roundTrips,
     profiles,
     startup,
+    attachments,
     notes,
   };
   if (logMB !== undefined)
@@ -737,10 +762,20 @@ async function main(): Promise<void> {
   fs.rmSync(scratch, { recursive: true, force: true });
   process.stdout.write(`\n${md}\n`);
   for (const t of checkTargets(report)) log(`target ${t.verdict}: ${t.target} — ${t.measured}`);
+  if (attachments)
+    for (const t of attachmentTargets(attachments))
+      log(`target ${t.verdict}: ${t.target} — ${t.measured}`);
   log(
     `results: ${path.relative(PROJECT_ROOT, runDir)}/bench.{md,json} (also ${path.relative(PROJECT_ROOT, cfg.outDir)}/latest.*)`,
   );
   clearTimeout(watchdog);
+  if (attachments && (attachments.error || attachments.checks.some((c) => !c.ok)))
+    throw new Error(
+      `the attachments scenario failed: ${attachments.error ?? ''} ${attachments.checks
+        .filter((c) => !c.ok)
+        .map((c) => `${c.name}: ${c.detail}`)
+        .join('; ')}`,
+    );
 }
 
 process.on('exit', killAllChildren);

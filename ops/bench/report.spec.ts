@@ -1,6 +1,20 @@
 import type { PointResult } from './load';
 import { percentile } from './load';
-import { checkTargets, compare, renderMarkdown, resultsTable, type BenchReport } from './report';
+import {
+  attachmentTargets,
+  type AttachmentsReport,
+  type BackgroundPair,
+  type BenchReport,
+  checkTargets,
+  compare,
+  fmtMBps,
+  fmtSize,
+  renderAttachments,
+  renderMarkdown,
+  resultsTable,
+  throughputRows,
+  type TransferRun,
+} from './report';
 
 function point(
   over: Partial<PointResult> & Pick<PointResult, 'scenario' | 'server' | 'connections' | 'rps'>,
@@ -140,5 +154,165 @@ describe('bench report', () => {
     expect(percentile(s, 50)).toBe(5);
     expect(percentile(s, 99)).toBe(10);
     expect(percentile(new Float64Array(0), 50)).toBe(0);
+  });
+});
+
+describe('bench report: attachments (issue #20)', () => {
+  const run = (
+    over: Partial<TransferRun> & Pick<TransferRun, 'server' | 'op' | 'workload' | 'mbps'>,
+  ): TransferRun => ({
+    pair: 0,
+    files: over.workload === 'large' ? 1 : 100,
+    concurrency: over.workload === 'large' ? 1 : 8,
+    bytes: 200 * 2 ** 20,
+    seconds: 1,
+    ...over,
+  });
+  const bg = (
+    scenario: 'get' | 'list_page1',
+    without: number,
+    withRps: number,
+  ): BackgroundPair => ({
+    scenario,
+    connections: 16,
+    without: point({ scenario, server: 'lhcms', connections: 16, rps: without }),
+    with: point({ scenario, server: 'lhcms', connections: 16, rps: withRps }),
+    uploads: 12,
+    uploadFailures: 0,
+    uploadMBps: 30,
+  });
+  const report = (over: Partial<AttachmentsReport> = {}): AttachmentsReport => ({
+    store: 'filesystem',
+    largeBytes: 209_715_184,
+    smallBytes: 2_097_134,
+    smallCount: 100,
+    concurrency: 8,
+    backgroundConcurrency: 2,
+    backgroundBytes: 2_097_134,
+    transfers: [
+      // Two pairs of the large file: the medians are compared.
+      run({ server: 'baseline', op: 'upload', workload: 'large', mbps: 400 }),
+      run({ server: 'baseline', op: 'upload', workload: 'large', mbps: 200, pair: 1 }),
+      run({ server: 'baseline', op: 'upload', workload: 'large', mbps: 300, pair: 2 }),
+      run({
+        server: 'lhcms',
+        op: 'upload',
+        workload: 'large',
+        mbps: 150,
+        rssBeforeMB: 180,
+        rssPeakMB: 210,
+        rssGrowthMB: 30,
+      }),
+      run({
+        server: 'lhcms',
+        op: 'upload',
+        workload: 'large',
+        mbps: 170,
+        pair: 1,
+        rssBeforeMB: 180,
+        rssPeakMB: 200,
+        rssGrowthMB: 20,
+      }),
+      run({ server: 'baseline', op: 'download', workload: 'large', mbps: 500 }),
+      run({
+        server: 'lhcms',
+        op: 'download',
+        workload: 'large',
+        mbps: 300,
+        rssBeforeMB: 190,
+        rssPeakMB: 240,
+        rssGrowthMB: 50,
+      }),
+      run({ server: 'baseline', op: 'upload', workload: 'small', mbps: 100 }),
+      run({ server: 'lhcms', op: 'upload', workload: 'small', mbps: 60 }),
+      run({
+        server: 'baseline',
+        op: 'download',
+        workload: 'small',
+        mbps: 200,
+        serverCpuMsPerMB: 1.5,
+      }),
+      run({ server: 'lhcms', op: 'download', workload: 'small', mbps: 120, serverCpuMsPerMB: 4 }),
+    ],
+    background: [bg('get', 1000, 950), bg('list_page1', 400, 380)],
+    checks: [{ name: 'the stored file is not the plaintext', ok: true, detail: 'sha differs' }],
+    ...over,
+  });
+  const verdicts = (a: AttachmentsReport) => attachmentTargets(a).map((t) => t.verdict);
+
+  it('compares median MB/s per workload and direction', () => {
+    const rows = throughputRows(report().transfers);
+    expect(rows.map((r) => `${r.workload} ${r.op}`)).toEqual([
+      'large upload',
+      'large download',
+      'small upload',
+      'small download',
+    ]);
+    expect(rows[0]).toMatchObject({
+      lhcmsMBps: 160,
+      baselineMBps: 300,
+      runs: { lhcms: 2, baseline: 3 },
+    });
+    expect(rows[0].ratio).toBeCloseTo(160 / 300);
+    expect(rows[1].ratio).toBeCloseTo(0.6);
+  });
+
+  it('gives the three targets their verdicts', () => {
+    expect(verdicts(report())).toEqual(['met', 'met', 'met']);
+    // Small uploads at 40 % of the baseline; RSS grew by 64 MB (the bound is strict); list with uploads at 80 %.
+    const bad = report({
+      transfers: report().transfers.map((t) =>
+        t.server === 'lhcms' && t.workload === 'small' && t.op === 'upload'
+          ? { ...t, mbps: 40 }
+          : t.server === 'lhcms' && t.op === 'download' && t.workload === 'large'
+            ? { ...t, rssGrowthMB: 64 }
+            : t,
+      ),
+      background: [bg('get', 1000, 950), bg('list_page1', 400, 320)],
+    });
+    const t = attachmentTargets(bad);
+    expect(t.map((x) => x.verdict)).toEqual(['NOT met', 'NOT met', 'NOT met']);
+    expect(t[0].measured).toContain('100 × 2.0 MB upload: 40 % (40.0 vs 100 MB/s)');
+    expect(t[1].measured).toBe(
+      'upload 30.0 MB, download 64.0 MB (worst of 3 transfers, sampled every 100 ms)',
+    );
+    expect(t[2].measured).toBe('get c=16: 95 %, list_page1 c=16: 80 %');
+  });
+
+  it('says "not measured" when a part is missing or a check failed', () => {
+    expect(verdicts(report({ transfers: [], background: [] }))).toEqual([
+      'not measured',
+      'not measured',
+      'not measured',
+    ]);
+    const failed = report({
+      checks: [{ name: 'the stored file is not the plaintext', ok: false, detail: 'same bytes' }],
+    });
+    expect(verdicts(failed)).toEqual(['not measured', 'not measured', 'not measured']);
+    expect(renderAttachments(failed)).toContain(
+      '**Scenario FAILED**: the stored file is not the plaintext: same bytes',
+    );
+    // Errors during a get/list point make the comparison worthless: not "met".
+    const errs = report({
+      background: [
+        {
+          ...bg('get', 1000, 990),
+          with: point({ scenario: 'get', server: 'lhcms', connections: 16, rps: 990, errors: 3 }),
+        },
+      ],
+    });
+    expect(verdicts(errs)[2]).toBe('NOT met');
+  });
+
+  it('renders the section with the targets, the runs and the get/list pairs', () => {
+    const md = renderAttachments(report());
+    expect(md).toContain('## Attachments (issue #20)');
+    expect(md).toContain('| 1 × 200 MB | upload | 160 | 300 | 53 % | 2 / 3 | — / — |');
+    expect(md).toContain('| 100 × 2.0 MB, c=8 | download | 120 | 200 | 60 % | 1 / 1 | 4.0 / 1.5 |');
+    expect(md).toContain('| 0 | lhcms | large | upload | 1.00 | 150 | — | 180 → 210 (30.0) |');
+    expect(md).toContain('| get by id | 16 | 1000 / 950 | 95 % |');
+    expect(md).toContain('- ok: the stored file is not the plaintext — sha differs');
+    expect(fmtSize(262_144)).toBe('256 KB');
+    expect(fmtMBps(Number.NaN)).toBe('—');
   });
 });

@@ -55,6 +55,8 @@ export interface BenchReport {
   roundTrips: RoundTrip[];
   profiles: ProfileRun[];
   startup: StartupTrial[];
+  /** The attachments scenario group (issue #20), when it ran. */
+  attachments?: AttachmentsReport;
   notes: string[];
 }
 
@@ -325,6 +327,9 @@ export function renderMarkdown(r: BenchReport): string {
   out.push('| target | measured | verdict |\n|---|---|---|');
   for (const t of checkTargets(r)) out.push(`| ${t.target} | ${t.measured} | ${t.verdict} |`);
   out.push('');
+  if (r.attachments) {
+    out.push(renderAttachments(r.attachments));
+  }
   if (r.roundTrips.length) {
     out.push('## Round trips per request');
     out.push('');
@@ -401,6 +406,288 @@ export function renderMarkdown(r: BenchReport): string {
     out.push('## Notes');
     out.push('');
     for (const n of r.notes) out.push(`- ${n}`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+// ---- attachments (issue #20) ------------------------------------------------------------
+
+export type TransferOp = 'upload' | 'download';
+export type TransferWorkload = 'large' | 'small';
+
+/** One timed transfer: one file (large) or all the small files at the scenario's concurrency. */
+export interface TransferRun {
+  server: 'lhcms' | 'baseline';
+  op: TransferOp;
+  workload: TransferWorkload;
+  /** Which interleaved pair it belongs to (0-based). */
+  pair: number;
+  files: number;
+  concurrency: number;
+  bytes: number;
+  seconds: number;
+  /** MiB per second (2^20 bytes). */
+  mbps: number;
+  /** CPU time of the server process per MiB moved (the figure least moved by other load). */
+  serverCpuMsPerMB?: number;
+  /** LHCMS large transfers: the server's RSS just before, its peak sampled every ~100 ms, and the difference (MiB). */
+  rssBeforeMB?: number;
+  rssPeakMB?: number;
+  rssGrowthMB?: number;
+  rssSamples?: number;
+}
+
+/** get or list page 1 on LHCMS without and with the background upload loop, at one concurrency. */
+export interface BackgroundPair {
+  scenario: ScenarioName;
+  connections: number;
+  without: PointResult;
+  with: PointResult;
+  /** What the background loop did during the `with` point (warm-up included). */
+  uploads: number;
+  uploadFailures: number;
+  uploadMBps: number;
+}
+
+export interface AttachmentCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface AttachmentsReport {
+  store: 'filesystem';
+  largeBytes: number;
+  smallBytes: number;
+  smallCount: number;
+  concurrency: number;
+  backgroundConcurrency: number;
+  backgroundBytes: number;
+  transfers: TransferRun[];
+  background: BackgroundPair[];
+  checks: AttachmentCheck[];
+  /** Set when the scenario stopped early (the checks say why). */
+  error?: string;
+}
+
+export type AttachmentVerdict = 'met' | 'NOT met' | 'not measured';
+
+export interface AttachmentTarget {
+  target: string;
+  measured: string;
+  verdict: AttachmentVerdict;
+}
+
+/** The thresholds of issue #20 (and the noise band "unchanged" is read with). */
+export const ATTACHMENT_TARGETS = {
+  minThroughputRatio: 0.5,
+  maxRssGrowthMB: 64,
+  /** get/list req/s with uploads running ≥ this × without: "unchanged" within this machine's noise. */
+  minBackgroundRpsRatio: 0.9,
+} as const;
+
+export interface ThroughputRow {
+  workload: TransferWorkload;
+  op: TransferOp;
+  lhcmsMBps: number;
+  baselineMBps: number;
+  /** Median server CPU ms per MiB (undefined when not read). */
+  lhcmsCpuMsPerMB?: number;
+  baselineCpuMsPerMB?: number;
+  /** median LHCMS MB/s ÷ median baseline MB/s. */
+  ratio: number;
+  runs: { lhcms: number; baseline: number };
+}
+
+/** Median MB/s per (workload, op, server) over the pairs, and the ratio. */
+export function throughputRows(transfers: TransferRun[]): ThroughputRow[] {
+  const rows: ThroughputRow[] = [];
+  for (const workload of ['large', 'small'] as const)
+    for (const op of ['upload', 'download'] as const) {
+      const of = (server: 'lhcms' | 'baseline') =>
+        transfers
+          .filter((t) => t.workload === workload && t.op === op && t.server === server)
+          .map((t) => t.mbps);
+      const l = of('lhcms');
+      const b = of('baseline');
+      if (!l.length || !b.length) continue;
+      const cpu = (server: 'lhcms' | 'baseline') => {
+        const v = transfers
+          .filter((t) => t.workload === workload && t.op === op && t.server === server)
+          .map((t) => t.serverCpuMsPerMB)
+          .filter((x): x is number => x !== undefined);
+        return v.length ? median(v) : undefined;
+      };
+      const lm = median(l);
+      const bm = median(b);
+      rows.push({
+        workload,
+        op,
+        lhcmsMBps: lm,
+        baselineMBps: bm,
+        ratio: bm > 0 ? lm / bm : NaN,
+        lhcmsCpuMsPerMB: cpu('lhcms'),
+        baselineCpuMsPerMB: cpu('baseline'),
+        runs: { lhcms: l.length, baseline: b.length },
+      });
+    }
+  return rows;
+}
+
+export function fmtMBps(v: number): string {
+  return !Number.isFinite(v) ? '—' : v >= 100 ? v.toFixed(0) : v.toFixed(1);
+}
+
+function fmtCpu(v: number | undefined): string {
+  return v === undefined ? '—' : v.toFixed(1);
+}
+
+export function fmtSize(bytes: number): string {
+  const mib = bytes / 2 ** 20;
+  return mib >= 10
+    ? `${mib.toFixed(0)} MB`
+    : mib >= 1
+      ? `${mib.toFixed(1)} MB`
+      : `${(bytes / 1024).toFixed(0)} KB`;
+}
+
+/** Issue #20's three targets, from the raw numbers (reported, never asserted). */
+export function attachmentTargets(a: AttachmentsReport): AttachmentTarget[] {
+  const T = ATTACHMENT_TARGETS;
+  const failed = a.checks.filter((c) => !c.ok);
+  const spoiled = failed.length > 0 || a.error !== undefined;
+  const out: AttachmentTarget[] = [];
+
+  const rows = throughputRows(a.transfers);
+  const tpTarget = `upload and download throughput ≥ ${T.minThroughputRatio * 100} % of the raw baseline (filesystem store)`;
+  out.push(
+    rows.length && !spoiled
+      ? {
+          target: tpTarget,
+          measured: rows
+            .map(
+              (r) =>
+                `${r.workload === 'large' ? fmtSize(a.largeBytes) : `${a.smallCount} × ${fmtSize(a.smallBytes)}`} ${r.op}: ${pct(r.ratio)} (${fmtMBps(r.lhcmsMBps)} vs ${fmtMBps(r.baselineMBps)} MB/s)`,
+            )
+            .join('; '),
+          // One row below the target is a miss; all four at or above it is met; fewer rows, not measured.
+          verdict: rows.some((r) => !(r.ratio >= T.minThroughputRatio))
+            ? 'NOT met'
+            : rows.length === 4
+              ? 'met'
+              : 'not measured',
+        }
+      : { target: tpTarget, measured: '—', verdict: 'not measured' },
+  );
+
+  const rss = a.transfers.filter(
+    (t) => t.server === 'lhcms' && t.workload === 'large' && t.rssGrowthMB !== undefined,
+  );
+  const rssTarget = `server RSS growth (peak − before) < ${T.maxRssGrowthMB} MB during a ${fmtSize(a.largeBytes)} upload or download`;
+  if (rss.length && !spoiled) {
+    const worst = (op: TransferOp) => {
+      const g = rss.filter((t) => t.op === op).map((t) => t.rssGrowthMB!);
+      return g.length ? Math.max(...g) : undefined;
+    };
+    const up = worst('upload');
+    const down = worst('download');
+    const all = [up, down].filter((v): v is number => v !== undefined);
+    out.push({
+      target: rssTarget,
+      measured: `upload ${up === undefined ? '—' : `${up.toFixed(1)} MB`}, download ${down === undefined ? '—' : `${down.toFixed(1)} MB`} (worst of ${rss.length} transfers, sampled every 100 ms)`,
+      verdict:
+        up === undefined || down === undefined
+          ? 'not measured'
+          : Math.max(...all) < T.maxRssGrowthMB
+            ? 'met'
+            : 'NOT met',
+    });
+  } else out.push({ target: rssTarget, measured: '—', verdict: 'not measured' });
+
+  const bgTarget = `get and list page 1 unchanged while uploads run at concurrency ${a.backgroundConcurrency} (req/s with ≥ ${T.minBackgroundRpsRatio * 100} % of without)`;
+  const usable = a.background.filter((b) => b.without.errors === 0 && b.with.errors === 0);
+  if (a.background.length && !spoiled) {
+    const parts = a.background.map(
+      (b) =>
+        `${b.scenario} c=${b.connections}: ${pct(backgroundRatio(b))}` +
+        (b.with.errors || b.without.errors
+          ? ` (errors ${b.without.errors} / ${b.with.errors})`
+          : ''),
+    );
+    const ok =
+      usable.length === a.background.length &&
+      a.background.every((b) => backgroundRatio(b) >= T.minBackgroundRpsRatio && b.uploads > 0);
+    out.push({ target: bgTarget, measured: parts.join(', '), verdict: ok ? 'met' : 'NOT met' });
+  } else out.push({ target: bgTarget, measured: '—', verdict: 'not measured' });
+  return out;
+}
+
+/** req/s with the uploads running ÷ req/s without. */
+export function backgroundRatio(b: BackgroundPair): number {
+  return b.without.rps > 0 ? b.with.rps / b.without.rps : NaN;
+}
+
+/** The attachments section of the markdown report. */
+export function renderAttachments(a: AttachmentsReport): string {
+  const out: string[] = [];
+  out.push('## Attachments (issue #20)');
+  out.push('');
+  out.push(
+    `LHCMS (production mode, filesystem store, encrypted at rest) against a raw baseline (node:http piping the same bytes to a file on the same disk with stream.pipeline, fsync, createReadStream back; no encryption, no multipart, no framework), pairs interleaved (baseline first in even pairs, LHCMS first in odd ones). Payloads: generated binary STL files, streamed; large = 1 × ${fmtSize(a.largeBytes)}, small = ${a.smallCount} × ${fmtSize(a.smallBytes)} at concurrency ${a.concurrency}. MB = 2^20 bytes; the client hashes every download on both sides.`,
+  );
+  out.push('');
+  const failed = a.checks.filter((c) => !c.ok);
+  if (a.error || failed.length) {
+    out.push(
+      `**Scenario FAILED**: ${[a.error, ...failed.map((c) => `${c.name}: ${c.detail}`)].filter(Boolean).join('; ')}`,
+    );
+    out.push('');
+  }
+  out.push('| target | measured | verdict |\n|---|---|---|');
+  for (const t of attachmentTargets(a)) out.push(`| ${t.target} | ${t.measured} | ${t.verdict} |`);
+  out.push('');
+  const rows = throughputRows(a.transfers);
+  if (rows.length) {
+    out.push(
+      '| workload | op | LHCMS MB/s | baseline MB/s | ratio | runs (LHCMS / baseline) | server CPU ms/MB (LHCMS / baseline) |\n|---|---|---:|---:|---:|---:|---:|',
+    );
+    for (const r of rows)
+      out.push(
+        `| ${r.workload === 'large' ? `1 × ${fmtSize(a.largeBytes)}` : `${a.smallCount} × ${fmtSize(a.smallBytes)}, c=${a.concurrency}`} | ${r.op} | ${fmtMBps(r.lhcmsMBps)} | ${fmtMBps(r.baselineMBps)} | ${pct(r.ratio)} | ${r.runs.lhcms} / ${r.runs.baseline} | ${fmtCpu(r.lhcmsCpuMsPerMB)} / ${fmtCpu(r.baselineCpuMsPerMB)} |`,
+      );
+    out.push('');
+    out.push(
+      "MB/s and CPU are medians over the pairs. Server CPU ms/MB (the server process's CPU time per MiB moved) is the figure least moved by the other load on a shared machine; every run:",
+    );
+    out.push('');
+    out.push(
+      '| pair | server | workload | op | s | MB/s | server CPU ms/MB | RSS before → peak (growth) MB |\n|---:|---|---|---|---:|---:|---:|---:|',
+    );
+    for (const t of a.transfers)
+      out.push(
+        `| ${t.pair} | ${t.server} | ${t.workload} | ${t.op} | ${t.seconds.toFixed(2)} | ${fmtMBps(t.mbps)} | ${fmtCpu(t.serverCpuMsPerMB)} | ${t.rssGrowthMB !== undefined ? `${t.rssBeforeMB!.toFixed(0)} → ${t.rssPeakMB!.toFixed(0)} (${t.rssGrowthMB.toFixed(1)})` : '—'} |`,
+      );
+    out.push('');
+  }
+  if (a.background.length) {
+    out.push(
+      `get / list page 1 on LHCMS without and with ${a.backgroundConcurrency} uploads of ${fmtSize(a.backgroundBytes)} running back to back (a worker thread of the harness), interleaved:`,
+    );
+    out.push('');
+    out.push(
+      '| scenario | conc | req/s without / with | ratio | p50 ms without / with | p99 ms without / with | errors | uploads during (MB/s) | other load % |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const b of a.background)
+      out.push(
+        `| ${scenarioLabel(b.scenario)} | ${b.connections} | ${fmtRps(b.without.rps)} / ${fmtRps(b.with.rps)} | ${pct(backgroundRatio(b))} | ${fmtMs(b.without.latencyMs.p50)} / ${fmtMs(b.with.latencyMs.p50)} | ${fmtMs(b.without.latencyMs.p99)} / ${fmtMs(b.with.latencyMs.p99)} | ${b.without.errors} / ${b.with.errors} | ${b.uploads}${b.uploadFailures ? ` (+${b.uploadFailures} failed)` : ''} (${fmtMBps(b.uploadMBps)}) | ${b.without.cpu.other?.toFixed(0) ?? '—'} / ${b.with.cpu.other?.toFixed(0) ?? '—'} |`,
+      );
+    out.push('');
+  }
+  if (a.checks.length) {
+    out.push('Checks that the real path was measured:');
+    out.push('');
+    for (const c of a.checks) out.push(`- ${c.ok ? 'ok' : '**FAILED**'}: ${c.name} — ${c.detail}`);
     out.push('');
   }
   return out.join('\n');

@@ -9,8 +9,9 @@ import { cleanEnv, PROJECT_ROOT, testDatabaseUrls } from '@lhcms/testing';
  * The whole harness (`npm run bench`) with tiny sizes and durations: a fresh
  * database through the migrations, LHCMS in production mode with ums-dev,
  * the raw baseline, reads and writes (mixed covers list and create),
- * round-trip counting, the report. Checks
- * that it runs and reports; no performance assertion (the machine is shared).
+ * round-trip counting, the report, and the attachments group (a 2 MB file and
+ * 3 × 256 KB, get with and without uploads). Checks that it runs and reports;
+ * no performance assertion (the machine is shared).
  */
 describe('npm run bench (smoke: tiny sizes, 0.5 s points)', () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'lhcms-bench-smoke-'));
@@ -24,7 +25,11 @@ describe('npm run bench (smoke: tiny sizes, 0.5 s points)', () => {
         '--cases=300,40',
         '--per-page=50',
         '--deep-offset=100',
-        '--scenarios=list_cursor_deep,queue_due_cursor,get,report_on_time,status,mixed',
+        '--scenarios=list_cursor_deep,queue_due_cursor,get,report_on_time,status,mixed,attachments',
+        '--att-large-mb=2',
+        '--att-small-count=3',
+        '--att-small-mb=0.25',
+        '--att-background-mb=0.25',
         '--duration=0.5',
         '--warmup=0.1',
         '--concurrency=2',
@@ -35,7 +40,7 @@ describe('npm run bench (smoke: tiny sizes, 0.5 s points)', () => {
         `--db-name=lhcms_bench_smoke_${randomBytes(3).toString('hex')}`,
         '--drop-db',
         `--out=${out}`,
-        '--watchdog=100',
+        '--watchdog=160',
       ],
       {
         cwd: PROJECT_ROOT,
@@ -44,7 +49,7 @@ describe('npm run bench (smoke: tiny sizes, 0.5 s points)', () => {
           BENCH_REDIS_URL: process.env.TEST_REDIS_URL ?? 'none',
         }),
         encoding: 'utf8',
-        timeout: 110_000,
+        timeout: 170_000,
       },
     );
     expect({
@@ -95,5 +100,41 @@ describe('npm run bench (smoke: tiny sizes, 0.5 s points)', () => {
     expect(md).toContain('| due-date queue, cursor page | 2 |');
     expect(md).toContain('## Targets');
     expect(md).toContain('## Round trips per request');
+
+    // The attachments group: every run measured, the real path checked, three verdicts.
+    const att = report.attachments as {
+      transfers: Array<{ server: string; op: string; workload: string; mbps: number }>;
+      background: Array<{ scenario: string; uploads: number }>;
+      checks: Array<{ name: string; ok: boolean; detail: string }>;
+      error?: string;
+    };
+    expect(att.error).toBeUndefined();
+    expect(att.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(att.checks.map((c) => c.name)).toEqual(
+      expect.arrayContaining([
+        'the stored file is not the plaintext (SHA-256)',
+        'no plaintext in the stored file',
+        "the stored file carries the cipher's overhead",
+        'lhcms large download = the source',
+        'baseline large download = the source',
+      ]),
+    );
+    const runs = att.transfers.map((t) => `${t.workload} ${t.op} ${t.server}`);
+    for (const r of [
+      'large upload lhcms',
+      'large upload baseline',
+      'large download lhcms',
+      'large download baseline',
+      'small upload lhcms',
+      'small download baseline',
+    ])
+      expect(runs).toContain(r);
+    expect(att.transfers.every((t) => t.mbps > 0)).toBe(true);
+    expect(att.background.map((b) => b.scenario).sort()).toEqual(['get', 'list_page1']);
+    expect(att.background.every((b) => b.uploads > 0)).toBe(true);
+    expect(md).toContain('## Attachments (issue #20)');
+    expect(md).toMatch(/\| upload and download throughput ≥ 50 % .*\| (met|NOT met) \|/);
+    expect(md).toMatch(/\| server RSS growth .*\| (met|NOT met) \|/);
+    expect(md).toMatch(/\| get and list page 1 unchanged .*\| (met|NOT met) \|/);
   });
 });
