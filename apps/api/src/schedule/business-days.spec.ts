@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import {
+  addDays,
   addWorkingDays,
   isCivilDate,
   isKnownHolidayRegion,
@@ -86,6 +87,24 @@ describe('business days (properties)', () => {
         }
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('a capped count is the count up to the cap (forwards)', () => {
+    fc.assert(
+      fc.property(
+        calendar,
+        date,
+        fc.integer({ min: 0, max: 400 }),
+        fc.integer({ min: 0, max: 40 }),
+        (cal, a, span, cap) => {
+          const b = addDays(a, span);
+          expect(workingDaysBetween(cal, a, b, cap)).toBe(
+            Math.min(cap, workingDaysBetween(cal, a, b)),
+          );
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 

@@ -154,13 +154,22 @@ export function subtractWorkingDays(cal: WorkCalendar, date: string, n: number):
   throw new RangeError('the calendar has no working day within ten years');
 }
 
-/** The number of working days in (from, to]; negative when `to` is before `from`. */
-export function workingDaysBetween(cal: WorkCalendar, from: string, to: string): number {
+/**
+ * The number of working days in (from, to]; negative when `to` is before `from`.
+ * `atMost`: stop counting there (the answer is then min(count, atMost)) — a
+ * question like "are there more than n?" need not walk to a due date months away.
+ */
+export function workingDaysBetween(
+  cal: WorkCalendar,
+  from: string,
+  to: string,
+  atMost = Infinity,
+): number {
   const a = toDayNumber(from);
   const b = toDayNumber(to);
   if (b < a) return 0 - workingDaysBetween(cal, to, from); // (never -0)
   let count = 0;
-  for (let d = a + 1; d <= b; d++) if (isWorkingDay(cal, toCivil(d))) count++;
+  for (let d = a + 1; d <= b && count < atMost; d++) if (isWorkingDay(cal, toCivil(d))) count++;
   return count;
 }
 

@@ -80,7 +80,13 @@ export class ScheduleClock {
     const from = c.stage ? stages.indexOf(c.stage) : -1;
     const remaining = c.status === 'pending' || from < 0 ? stages : stages.slice(from);
     const needed = remaining.reduce((sum, s) => sum + (this.stageDays[s] ?? 0), 0);
-    const available = workingDaysBetween(this.calendar, addDays(this.today, -1), target);
+    // Counted only as far as the answer needs (a due date can be months away).
+    const available = workingDaysBetween(
+      this.calendar,
+      addDays(this.today, -1),
+      target,
+      needed + 1,
+    );
     return { late: false, at_risk: needed > available, days_late: 0 };
   }
 
