@@ -128,6 +128,38 @@ export class CaseWrites {
     });
   }
 
+  /**
+   * What a new case records in its own transaction — its `created` timeline
+   * event (a remake's names the original and carries the notes) and its
+   * audit row — and its response, read in the same transaction (its remakes
+   * take no second connection).
+   */
+  async recordCreated(
+    em: EntityManager,
+    actor: CaseActor,
+    created: StoredCaseRow,
+    plain: Record<string, unknown>,
+    patient: unknown,
+    remake?: { of: number; notes?: string },
+  ): Promise<CaseResponse> {
+    await this.event(em, actor, {
+      caseId: created.id,
+      type: 'created',
+      toStatus: 'pending',
+      ...(remake ? { relatedCaseId: remake.of, reasonText: remake.notes } : {}),
+    });
+    await this.auditWrite(
+      em,
+      actor,
+      created.id,
+      'create',
+      { ...plain, case_number: created.case_number },
+      undefined,
+      [patient],
+    );
+    return this.response(actor.labId, created, em);
+  }
+
   /** A timeline event of the actor's write; its reason is stored encrypted. */
   async event(
     em: EntityManager,

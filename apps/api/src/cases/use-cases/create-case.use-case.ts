@@ -122,22 +122,7 @@ export class CreateCase {
         ) {
           throw new IdempotencyRace();
         }
-        await this.cases.event(em, actor, {
-          caseId: created.id,
-          type: 'created',
-          toStatus: 'pending',
-        });
-        await this.cases.auditWrite(
-          em,
-          actor,
-          created.id,
-          'create',
-          { ...plain, case_number: created.case_number },
-          undefined,
-          [body.patient_info],
-        );
-        // Answered in the transaction: the response's reads (its remakes) take no second connection.
-        return this.cases.response(actor.labId, created, em);
+        return this.cases.recordCreated(em, actor, created, plain, body.patient_info);
       });
       return { case: row, replayed: false };
     } catch (err) {

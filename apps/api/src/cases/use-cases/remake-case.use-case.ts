@@ -93,31 +93,23 @@ export class RemakeCase {
         ...(await this.phi.encrypt(actor.labId, plain)),
         case_number: await nextCaseNumber(em, this.repo, actor),
       });
-      // Both timelines: the notes (free text, may carry PHI) are each event's encrypted reason.
-      await this.cases.event(em, actor, {
-        caseId: created.id,
-        type: 'created',
-        toStatus: 'pending',
-        relatedCaseId: original.id,
-        reasonText: body.notes,
-      });
+      // Both timelines, the new case's first: the notes (free text, may carry PHI) are each
+      // event's encrypted reason.
+      const response = await this.cases.recordCreated(
+        em,
+        actor,
+        created,
+        plain,
+        original.patient_info,
+        { of: original.id, notes: body.notes },
+      );
       await this.cases.event(em, actor, {
         caseId: original.id,
         type: 'remake_created',
         relatedCaseId: created.id,
         reasonText: body.notes,
       });
-      await this.cases.auditWrite(
-        em,
-        actor,
-        created.id,
-        'create',
-        { ...plain, case_number: created.case_number },
-        undefined,
-        [original.patient_info],
-      );
-      // Answered in the transaction: the response's reads (its remakes) take no second connection.
-      return this.cases.response(actor.labId, created, em);
+      return response;
     });
   }
 
