@@ -156,7 +156,20 @@ export async function startS3Server(
     }
   };
 
-  await start();
+  // weed's own start-up can lose a race on a busy machine (its filer dials the master's gRPC
+  // socket before it exists, and the process exits): a fresh start then succeeds. Only an exit
+  // during the first start is retried, twice, from an empty data folder.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start();
+      break;
+    } catch (e) {
+      if (attempt >= 3 || !String((e as Error).message).startsWith('weed exited while starting'))
+        throw e;
+      fs.rmSync(data, { recursive: true, force: true });
+      fs.mkdirSync(data);
+    }
+  }
   return {
     endpoint,
     region,
