@@ -14,6 +14,7 @@ import { CaseRemakes1765600000000 } from './1765600000000-CaseRemakes';
 import { QueueSortIndexes1765610000000 } from './1765610000000-QueueSortIndexes';
 import { ReportSettings1765620000000 } from './1765620000000-ReportSettings';
 import { CaseOutbox1765630000000 } from './1765630000000-CaseOutbox';
+import { Webhooks1765640000000 } from './1765640000000-Webhooks';
 
 /**
  * Every migration, in order. Classes rather than a glob, so the app, the
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   QueueSortIndexes1765610000000,
   ReportSettings1765620000000,
   CaseOutbox1765630000000,
+  Webhooks1765640000000,
 ];
