@@ -780,6 +780,109 @@ export class Env {
   EVENTS_DISPATCH_INTERVAL_MS = 200;
 
   @EnvVar({
+    group: 'events',
+    description:
+      'Whether this replica runs the webhook delivery worker (docs/events.md, "Delivery"): `on` (the default; it runs where EVENTS_DISPATCHER=on, and any number of replicas share the work) or `off`.',
+  })
+  @IsIn(['on', 'off'])
+  WEBHOOK_WORKER: 'on' | 'off' = 'on';
+
+  @EnvVar({
+    group: 'events',
+    description:
+      'Milliseconds a webhook receiver has to answer (connect, headers and body): a later answer is a failed attempt, retried.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(100)
+  @Max(120_000)
+  WEBHOOK_TIMEOUT_MS = 10_000;
+
+  @EnvVar({
+    group: 'events',
+    description:
+      "Webhook deliveries one replica sends at once (different subscriptions or cases; a case's deliveries to a subscription go one after the other).",
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  @Max(256)
+  WEBHOOK_CONCURRENCY = 16;
+
+  @EnvVar({
+    group: 'events',
+    description:
+      'Milliseconds between looks for due webhook deliveries when there was nothing to send.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(10)
+  WEBHOOK_POLL_INTERVAL_MS = 250;
+
+  @EnvVar({
+    group: 'events',
+    description:
+      'Milliseconds a replica holds a webhook delivery it is sending; a replica that dies mid-delivery leaves the lease, and another retries once it expired. At least WEBHOOK_TIMEOUT_MS + 5000 is used.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1000)
+  @Max(3_600_000)
+  WEBHOOK_LEASE_MS = 60_000;
+
+  @EnvVar({
+    group: 'events',
+    description:
+      'First retry delay of a failed webhook delivery in milliseconds; it doubles with each attempt up to WEBHOOK_RETRY_MAX_MS, and the wait is random between 0 and that (full jitter).',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(10)
+  WEBHOOK_RETRY_BASE_MS = 5000;
+
+  @EnvVar({
+    group: 'events',
+    description: 'Longest retry delay of a failed webhook delivery in milliseconds.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(10)
+  WEBHOOK_RETRY_MAX_MS = 3_600_000;
+
+  @EnvVar({
+    group: 'events',
+    description:
+      'Hours a webhook delivery is retried after it was made; the last attempt is made at the end of that window, and a delivery that failed it is dead (dead letter; the next delivery of its case proceeds).',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  @Max(720)
+  WEBHOOK_RETRY_HOURS = 24;
+
+  @EnvVar({
+    group: 'events',
+    description:
+      "Bytes of a webhook receiver's response body read at most (then the connection is closed; the status code alone decides the outcome, the body is never stored).",
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(0)
+  @Max(10 * 1024 * 1024)
+  WEBHOOK_RESPONSE_MAX_BYTES = 65_536;
+
+  @EnvVar({
+    group: 'events',
+    description:
+      'Most deliveries one webhook replay may make: a window with more matching events is refused (400); replay shorter windows.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  WEBHOOK_REPLAY_MAX = 10_000;
+
+  @EnvVar({
     group: 'storage',
     description:
       'Where case attachments (encrypted) are stored: `filesystem` (ATTACHMENT_DIR; one instance, or a shared POSIX volume) or `s3` (an S3-compatible bucket, S3_*).',

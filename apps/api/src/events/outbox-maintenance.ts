@@ -16,6 +16,14 @@ export interface OutboxPruneReport {
 
 const BATCH = 5000;
 
+/**
+ * An event a webhook still has to deliver (a pending delivery row) is kept
+ * past the cutoff: deleting it would delete the delivery with it (the
+ * delivery row's foreign key cascades) and lose it.
+ */
+const NO_PENDING_DELIVERY = `NOT EXISTS (SELECT 1 FROM webhook_deliveries d
+  WHERE d.event_id = o.id AND d.status = 'pending')`;
+
 async function ownerClient(env: Env): Promise<Client> {
   const db = new Client({ connectionString: env.ownerDatabaseUrl });
   await db.connect();
@@ -37,8 +45,9 @@ async function ownerClient(env: Env): Promise<Client> {
 /**
  * `lhcms outbox prune --older-than-days N`: deletes events dispatched more
  * than N days ago, in batches (short transactions: the outbox is written by
- * every case change). Undispatched events are never pruned: that would lose
- * them (docs/events.md, "Retention").
+ * every case change). Undispatched events are never pruned, nor events a
+ * webhook delivery still waits to send: that would lose them (docs/events.md,
+ * "Retention").
  */
 export async function pruneOutbox(
   env: Env,
@@ -55,7 +64,8 @@ export async function pruneOutbox(
   try {
     if (opts.dryRun) {
       const r = await db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM case_outbox WHERE dispatched_at IS NOT NULL AND dispatched_at < $1`,
+        `SELECT count(*)::int AS n FROM case_outbox o
+          WHERE dispatched_at IS NOT NULL AND dispatched_at < $1 AND ${NO_PENDING_DELIVERY}`,
         [cutoff],
       );
       return { ...report, events: r.rows[0].n };
@@ -63,7 +73,8 @@ export async function pruneOutbox(
     for (;;) {
       const r = await db.query(
         `DELETE FROM case_outbox WHERE id IN (
-           SELECT id FROM case_outbox WHERE dispatched_at IS NOT NULL AND dispatched_at < $1 LIMIT $2)`,
+           SELECT id FROM case_outbox o WHERE dispatched_at IS NOT NULL AND dispatched_at < $1
+              AND ${NO_PENDING_DELIVERY} LIMIT $2)`,
         [cutoff, BATCH],
       );
       report.events += r.rowCount ?? 0;

@@ -5,4 +5,5 @@ export {
   type ReportFormat,
   type ReportLabel,
   type ReportOutcome,
+  type WebhookOutcome,
 } from './metrics.service';

@@ -170,6 +170,32 @@ export const METRICS = [
     help: 'Case events not yet dispatched to the event sinks; reported every 5 s by a replica running the outbox dispatcher; 0 on a replica that does not run it.',
   },
   {
+    name: 'lhcms_webhook_deliveries_total',
+    type: 'counter',
+    labels: ['outcome'],
+    help: 'Webhook delivery attempts by outcome: `delivered` (a 2xx), `retry` (failed, tried again later), `dead` (failed at the end of the retry window: dead letter).',
+    values: { outcome: ['delivered', 'retry', 'dead'] },
+  },
+  {
+    name: 'lhcms_webhook_delivery_latency_seconds',
+    type: 'histogram',
+    labels: [],
+    help: "From a case change's commit time (the event's occurred_at) to its webhook delivery's 2xx, for live deliveries (not redeliveries or replays); retries included.",
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 21600, 86400],
+  },
+  {
+    name: 'lhcms_webhook_pending_deliveries',
+    type: 'gauge',
+    labels: [],
+    help: 'Webhook deliveries not yet delivered nor dead (all labs); reported every 5 s by a replica running the delivery worker; 0 on a replica that does not run it.',
+  },
+  {
+    name: 'lhcms_webhook_oldest_pending_seconds',
+    type: 'gauge',
+    labels: [],
+    help: 'Age of the oldest pending webhook delivery (0 when none waits); reported every 5 s by a replica running the delivery worker; 0 on a replica that does not run it.',
+  },
+  {
     name: 'lhcms_dependency_up',
     type: 'gauge',
     labels: ['dependency'],

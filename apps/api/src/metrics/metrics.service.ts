@@ -17,6 +17,7 @@ export type AttachmentUploadOutcome = LabelValue<'lhcms_attachment_uploads_total
 export type ReportLabel = LabelValue<'lhcms_report_requests_total', 'report'>;
 export type ReportFormat = LabelValue<'lhcms_report_requests_total', 'format'>;
 export type ReportOutcome = LabelValue<'lhcms_report_requests_total', 'outcome'>;
+export type WebhookOutcome = LabelValue<'lhcms_webhook_deliveries_total', 'outcome'>;
 export type AttachmentStoreOperation = LabelValue<
   'lhcms_attachment_storage_errors_total',
   'operation'
@@ -85,6 +86,12 @@ export class MetricsService {
     @InjectMetric('lhcms_audit_unsealed_events') private readonly unsealed: Gauge,
     @InjectMetric('lhcms_outbox_lag_seconds') private readonly outboxLag: Gauge,
     @InjectMetric('lhcms_outbox_undispatched_events') private readonly outboxWaiting: Gauge,
+    @InjectMetric('lhcms_webhook_deliveries_total')
+    private readonly webhookDeliveries: Counter<LabelOf<'lhcms_webhook_deliveries_total'>>,
+    @InjectMetric('lhcms_webhook_delivery_latency_seconds')
+    private readonly webhookLatency: Histogram,
+    @InjectMetric('lhcms_webhook_pending_deliveries') private readonly webhookPending: Gauge,
+    @InjectMetric('lhcms_webhook_oldest_pending_seconds') private readonly webhookOldest: Gauge,
     @InjectMetric('lhcms_attachment_uploads_total')
     private readonly attachmentUploads: Counter<LabelOf<'lhcms_attachment_uploads_total'>>,
     @InjectMetric('lhcms_attachment_bytes_total')
@@ -176,6 +183,18 @@ export class MetricsService {
   setOutboxBacklog(lagSeconds: number, undispatched: number): void {
     this.outboxLag.set(nonNegative(lagSeconds));
     this.outboxWaiting.set(Math.max(0, Math.trunc(undispatched)) || 0);
+  }
+
+  /** One webhook delivery attempt's outcome; for a live delivery, the seconds from the event to its 2xx. */
+  webhookAttempt(outcome: WebhookOutcome, latencySeconds?: number): void {
+    this.webhookDeliveries.inc({ outcome });
+    if (latencySeconds !== undefined) this.webhookLatency.observe(nonNegative(latencySeconds));
+  }
+
+  /** Pending webhook deliveries (all labs) and the oldest one's age (the delivery worker, every 5 s). */
+  setWebhookBacklog(pending: number, oldestSeconds: number): void {
+    this.webhookPending.set(Math.max(0, Math.trunc(pending)) || 0);
+    this.webhookOldest.set(nonNegative(oldestSeconds));
   }
 
   /** Age of the oldest unsealed audit event and how many are unsealed (0, 0 when all are sealed). */
