@@ -1,6 +1,9 @@
+import type { ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
+import { loadEnv } from '@lhcms/config';
 import { eventually, startStack, type Stack, testDatabaseUrls } from '@lhcms/testing';
+import { pruneOutbox } from '../../apps/api/src/events';
 import {
   type Behaviour,
   cipherOf,
@@ -12,6 +15,9 @@ import {
   verify,
   walkCase,
 } from './webhook-test-helpers';
+
+/** The receiver outage of the fault test (issue 17: 60 s). */
+const OUTAGE_MS = 60_000;
 
 /**
  * Webhook delivery end to end: the real API (outbox dispatcher and delivery
@@ -47,6 +53,17 @@ describe('webhook delivery', () => {
     for (const r of receivers) await r.close().catch(() => undefined);
     await s?.close();
     await owner?.end();
+  });
+
+  // A test's webhooks stop with it (a receiver that always fails would keep being retried).
+  afterEach(async () => {
+    await owner.query(`UPDATE webhook_subscriptions SET active = false WHERE lab_id = $1`, [
+      lab1(),
+    ]);
+    await owner.query(
+      `UPDATE webhook_deliveries SET status = 'dead' WHERE lab_id = $1 AND status = 'pending'`,
+      [lab1()],
+    );
   });
 
   const admin = (path: string, init: { method: string; body?: unknown }) =>
@@ -167,7 +184,7 @@ describe('webhook delivery', () => {
     });
   });
   it('a receiver answering after the timeout (WEBHOOK_TIMEOUT_MS) is a failed attempt, retried', async () => {
-    const held: Array<import('node:http').ServerResponse> = [];
+    const held: ServerResponse[] = [];
     const r = await receiver((_, res, n) => {
       if (n > 1) return 200;
       held.push(res); // the first attempt: answered 30 s later (by then the client is gone)
@@ -344,4 +361,265 @@ describe('webhook delivery', () => {
     expect(verify(current, second)).toBeTruthy();
     expect(() => verify(previous, second)).toThrow();
   });
+  describe('the delivery log, redeliver and replay (lab admins, the lab of X-Lab-Id)', () => {
+    let r: Receiver;
+    let sub: { id: string; secret: string };
+    let caseId: number;
+    const base = () => `/api/v1/webhooks/${sub.id}`;
+
+    beforeAll(async () => {
+      r = await receiver();
+      sub = await subscribe(owner, cipherOf(s), lab1(), r.url, {
+        events: ['case.created', 'case.status_changed'],
+      });
+      caseId = await createCase(admin);
+      await walkCase(admin, caseId, 2);
+      await eventually(async () => r.ofCase(caseId).length === 3, 10_000, 'three deliveries');
+      await eventually(
+        async () => (await deliveries(sub.id)).every((d) => d.status === 'delivered'),
+        5000,
+        'logged',
+      );
+    });
+
+    it('lists deliveries newest first in keyset pages, filtered by status; no response body anywhere', async () => {
+      const all = await admin(`${base()}/deliveries`, { method: 'GET' });
+      expect(all.status).toBe(200);
+      expect(all.body.deliveries).toHaveLength(3);
+      expect(all.body.next_cursor).toBeNull();
+      const ids = all.body.deliveries.map((d: { id: string }) => d.id);
+      expect([...ids].sort().reverse()).toEqual(ids);
+      expect(all.body.deliveries[0]).toMatchObject({
+        subscription_id: sub.id,
+        event_type: 'case.status_changed',
+        case_id: caseId,
+        origin: 'live',
+        status: 'delivered',
+        attempts: 1,
+        next_attempt_at: null,
+        last_status_code: 200,
+        last_error: null,
+      });
+      expect(all.body.deliveries[2].event_id).toBe(r.ofCase(caseId)[0].id);
+      const p1 = await admin(`${base()}/deliveries?limit=2`, { method: 'GET' });
+      expect(p1.body.deliveries).toHaveLength(2);
+      expect(p1.body.next_cursor).toEqual(expect.any(String));
+      const p2 = await admin(`${base()}/deliveries?limit=2&cursor=${p1.body.next_cursor}`, {
+        method: 'GET',
+      });
+      expect(p2.body.deliveries.map((d: { id: string }) => d.id)).toEqual([ids[2]]);
+      expect(p2.body.next_cursor).toBeNull();
+      const dead = await admin(`${base()}/deliveries?status=dead`, { method: 'GET' });
+      expect(dead.body.deliveries).toHaveLength(0);
+      for (const q of [
+        'status=bogus',
+        'limit=0',
+        'limit=x',
+        'cursor=not*a*cursor',
+        'status=dead&status=pending',
+      ]) {
+        const bad = await admin(`${base()}/deliveries?${q}`, { method: 'GET' });
+        expect({ q, status: bad.status, fields: Object.keys(bad.body.errors ?? {}) }).toEqual({
+          q,
+          status: 400,
+          fields: [q.split('=')[0]],
+        });
+      }
+    });
+
+    it('redeliver: a new delivery of the same event (same webhook-id), 202, audited', async () => {
+      const log = (await admin(`${base()}/deliveries`, { method: 'GET' })).body.deliveries;
+      const oldest = log[2];
+      const res = await admin(`${base()}/deliveries/${oldest.id}/redeliver`, {
+        method: 'POST',
+        body: {},
+      });
+      expect(res.status).toBe(202);
+      expect(res.body).toMatchObject({
+        event_id: oldest.event_id,
+        origin: 'redeliver',
+        status: 'pending',
+      });
+      expect(res.body.id).not.toBe(oldest.id);
+      await eventually(
+        async () => r.got.filter((g) => g.id === oldest.event_id).length === 2,
+        10_000,
+        'the redelivery',
+      );
+      const again = r.got.filter((g) => g.id === oldest.event_id);
+      expect(again[1].body).toBe(again[0].body);
+      expect(verify(sub.secret, again[1])).toBeTruthy();
+      const audit = await owner.query(
+        `SELECT interaction, resource_type, resource_id FROM audit_events
+          WHERE lab_id = $1 AND resource_type = 'webhook_delivery' AND resource_id = $2`,
+        [lab1(), res.body.id],
+      );
+      expect(audit.rows).toEqual([
+        { interaction: 'create', resource_type: 'webhook_delivery', resource_id: res.body.id },
+      ]);
+    });
+
+    it("replay: new deliveries of the window's events, 202 with the count, audited; bounded; bad windows are 400 and make nothing", async () => {
+      const first = (
+        await owner.query<{ at: Date }>(
+          `SELECT min(occurred_at) AS at FROM case_outbox WHERE case_id = $1`,
+          [caseId],
+        )
+      ).rows[0].at;
+      const before = (await deliveries(sub.id)).length;
+      const bad = async (body: unknown, message: RegExp) => {
+        const res = await admin(`${base()}/replay`, { method: 'POST', body });
+        expect({ body, status: res.status }).toEqual({ body, status: 400 });
+        expect(res.body.message).toMatch(message);
+      };
+      await bad({ since: new Date(Date.now() + 3_600_000).toISOString() }, /Invalid replay window/);
+      await bad(
+        { since: first.toISOString(), until: first.toISOString() },
+        /Invalid replay window/,
+      );
+      await bad({ since: 'yesterday' }, /validation failed/);
+      await bad({}, /validation failed/);
+      await bad({ since: first.toISOString(), extra: 1 }, /validation failed/);
+      expect(await deliveries(sub.id)).toHaveLength(before);
+
+      const res = await admin(`${base()}/replay`, {
+        method: 'POST',
+        body: { since: first.toISOString() },
+      });
+      expect(res.status).toBe(202);
+      expect(res.body).toMatchObject({ deliveries: 3, since: first.toISOString() });
+      await eventually(async () => r.ofCase(caseId).length >= 3 + 1 + 3, 10_000, 'the replay');
+      const replayed = r.ofCase(caseId).slice(-3);
+      expect(replayed.map((g) => g.event.seq)).toEqual([1, 2, 3]);
+      const log = await deliveries(sub.id);
+      expect(log.filter((d) => d.origin === 'replay')).toHaveLength(3);
+      const audit = await owner.query(
+        `SELECT count(*)::int AS n FROM audit_events
+          WHERE lab_id = $1 AND resource_type = 'webhook_subscription' AND interaction = 'create'
+            AND resource_id = $2 AND outcome = 'success'`,
+        [lab1(), sub.id],
+      );
+      // The refused ones are on record too, as failures.
+      expect(audit.rows[0].n).toBe(1);
+
+      // More events than WEBHOOK_REPLAY_MAX (5 in this suite) in the window: refused, nothing made.
+      await walkCase(admin, await createCase(admin));
+      const made = (await deliveries(sub.id)).length;
+      await bad({ since: first.toISOString() }, /more events than one replay/);
+      expect(await deliveries(sub.id)).toHaveLength(made);
+    });
+
+    it("another lab's webhook or delivery is not found (404); only lab admins may call (403)", async () => {
+      const log = (await admin(`${base()}/deliveries`, { method: 'GET' })).body.deliveries;
+      const lab2 = String(s.labs.lab2);
+      const other = await subscribe(owner, cipherOf(s), lab2, r.url, { events: ['case.deleted'] });
+      const as2 = (path: string, method = 'GET', body?: unknown) =>
+        s.as('lab2admin', path, {
+          method,
+          body: method === 'POST' ? (body ?? {}) : undefined,
+          headers: { 'x-lab-id': lab2 },
+        });
+      for (const [path, method, body] of [
+        [`${base()}/deliveries`, 'GET'],
+        [`${base()}/deliveries/${log[0].id}/redeliver`, 'POST'],
+        [`${base()}/replay`, 'POST', { since: new Date(Date.now() - 60_000).toISOString() }],
+        // Their own webhook with a delivery of lab 1.
+        [`/api/v1/webhooks/${other.id}/deliveries/${log[0].id}/redeliver`, 'POST'],
+      ] as Array<[string, string, unknown?]>) {
+        const res = await as2(path, method, body);
+        expect({ path, status: res.status }).toEqual({ path, status: 404 });
+      }
+      expect((await as2(`/api/v1/webhooks/${other.id}/deliveries`)).status).toBe(200);
+      for (const path of [
+        '/api/v1/webhooks/not-a-uuid/deliveries',
+        `${base()}/deliveries/not-a-uuid/redeliver`,
+        `${base()}/deliveries/${other.id}/redeliver`,
+      ]) {
+        const method = path.endsWith('redeliver') ? 'POST' : 'GET';
+        const body = method === 'POST' ? {} : undefined;
+        expect({ path, status: (await admin(path, { method, body })).status }).toEqual({
+          path,
+          status: 404,
+        });
+      }
+      const tech = await s.as('tech', `${base()}/deliveries`);
+      expect(tech.status).toBe(403);
+      const techReplay = await s.as('tech', `${base()}/replay`, {
+        method: 'POST',
+        body: { since: new Date(Date.now() - 60_000).toISOString() },
+      });
+      expect(techReplay.status).toBe(403);
+    });
+  });
+
+  it('the outbox prune keeps an event a delivery still waits to send', async () => {
+    const r = await receiver(() => 500);
+    const sub = await subscribe(owner, cipherOf(s), lab1(), r.url, { events: ['case.created'] });
+    const caseId = await createCase(admin);
+    await eventually(async () => r.ofCase(caseId).length >= 1, 10_000, 'an attempt');
+    const env = loadEnv({
+      NODE_ENV: 'test',
+      DATABASE_URL: testDatabaseUrls().appUrl,
+      DATABASE_OWNER_URL: testDatabaseUrls().ownerUrl,
+    });
+    // Dispatched long ago, and pruned against a clock of that time: only this event is past the cutoff.
+    const long = { now: new Date('2001-01-03T00:00:00Z') };
+    await owner.query(
+      `UPDATE case_outbox SET dispatched_at = '2001-01-01T00:00:00Z' WHERE case_id = $1`,
+      [caseId],
+    );
+    try {
+      expect((await pruneOutbox(env, 1, { ...long, dryRun: true })).events).toBe(0);
+      expect((await pruneOutbox(env, 1, long)).events).toBe(0);
+      expect(await deliveries(sub.id)).toHaveLength(1);
+      await owner.query(
+        `UPDATE webhook_deliveries SET status = 'dead' WHERE subscription_id = $1`,
+        [sub.id],
+      );
+      expect((await pruneOutbox(env, 1, long)).events).toBe(1);
+      expect(await deliveries(sub.id)).toHaveLength(0);
+    } finally {
+      await owner.query(
+        `UPDATE case_outbox SET dispatched_at = now() WHERE case_id = $1 AND dispatched_at < '2002-01-01'`,
+        [caseId],
+      );
+    }
+  });
+
+  it(
+    `a receiver down for ${OUTAGE_MS / 1000} s, then back: every event delivered once (per 2xx), in per-case order, none lost`,
+    async () => {
+      const r = await receiver();
+      const sub = await subscribe(owner, cipherOf(s), lab1(), r.url, {
+        events: ['case.created', 'case.status_changed'],
+      });
+      const port = r.port;
+      await r.close();
+      const downAt = Date.now();
+      const cases = await Promise.all(Array.from({ length: 4 }, () => createCase(admin)));
+      await Promise.all(cases.map((c) => walkCase(admin, c)));
+      await eventually(
+        async () => (await deliveries(sub.id)).some((d) => d.last_error === 'connection refused'),
+        10_000,
+        'failed attempts',
+      );
+      await sleep(Math.max(0, OUTAGE_MS - (Date.now() - downAt)));
+      expect(r.got).toHaveLength(0);
+      await r.listen(port);
+      const perCase = 1 + STATUS_WALK.length;
+      await eventually(
+        async () => (await deliveries(sub.id)).every((d) => d.status === 'delivered'),
+        30_000,
+        'every delivery after the outage',
+      );
+      expect(await deliveries(sub.id)).toHaveLength(cases.length * perCase);
+      for (const c of cases) {
+        expect(r.ofCase(c).map((g) => g.event.seq)).toEqual(
+          Array.from({ length: perCase }, (_, i) => i + 1),
+        );
+      }
+      expect([...r.countById().values()].every((n) => n === 1)).toBe(true);
+    },
+    OUTAGE_MS + 90_000,
+  );
 });

@@ -87,9 +87,14 @@ export class WebhookDeliveriesController {
   @LAB_HEADER
   @WEBHOOK_ID
   @ApiParam({ name: 'delivery_id', schema: { type: 'string', format: 'uuid' } })
+  @ApiJsonBody('WebhookRedeliverInput')
   @ApiOk('WebhookDelivery', 202, 'Queued')
-  @ApiErrors(401, 403, 404, 429, 503)
-  redeliver(@Param('id') id: string, @Param('delivery_id') deliveryId: string) {
+  @ApiErrors(400, 401, 403, 404, 415, 429, 503)
+  redeliver(
+    @Param('id') id: string,
+    @Param('delivery_id') deliveryId: string,
+    @Body(new SchemaPipe(WEBHOOK_DELIVERY_SCHEMAS, 'WebhookRedeliverInput')) _body: object,
+  ) {
     return this.deliveries.redeliver(this.actor(), id, deliveryId);
   }
 

@@ -76,6 +76,12 @@ export const WEBHOOK_DELIVERY_SCHEMAS = {
       limit: { type: 'integer' },
     },
   },
+  WebhookRedeliverInput: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {},
+    description: 'An empty object (the API takes a JSON body on every POST).',
+  },
   WebhookReplayInput: {
     type: 'object',
     additionalProperties: false,
