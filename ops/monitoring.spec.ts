@@ -247,6 +247,9 @@ describe('ops/prometheus rules', () => {
         'LHCMSNotReady',
         'LHCMSAttachmentStorageErrors',
         'LHCMSAttachmentIntegrityFailure',
+        'LHCMSOutboxLag',
+        'LHCMSWebhookDeadLetters',
+        'LHCMSWebhookBacklog',
       ]),
     );
     for (const a of alerts) {
