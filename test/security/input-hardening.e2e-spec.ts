@@ -236,6 +236,8 @@ describe('input hardening on every route (a walk of the OpenAPI route table)', (
   it('wrong values name the field and the rule, never the value', async () => {
     for (const o of bodyRoutes()) {
       const props = Object.entries<Schema>(o.body!.properties ?? {});
+      // A body of no fields (`{}`, e.g. a webhook redeliver) has no value to get wrong.
+      if (props.length === 0) continue;
       const body: Record<string, unknown> = {};
       const sent: string[] = [];
       for (const [k, raw] of props) {
