@@ -22,6 +22,7 @@ const QUEUE_LOCK_CLASS = 7825521;
  *   and lease conditions are checked again then, with a fresh snapshot: two
  *   replicas that computed the same heads at once never lease two rows of a
  *   queue. `attempts` counts leases (an attempt a dead replica started counts).
+ *   An inactive subscription's deliveries wait (paused) until it is active again.
  * - `lhcms_webhook_complete(...)`: the outcome of an attempt, applied only
  *   while the caller's lease is the current one (`attempts` fences a replica
  *   whose lease expired and was taken over).
@@ -77,6 +78,7 @@ export class WebhookDelivery1765660000000 implements MigrationInterface {
              WHERE d.status = 'pending'
              ORDER BY d.subscription_id, d.case_id, d.position, d.id
           ) h
+          JOIN webhook_subscriptions s ON s.id = h.subscription_id AND s.active
            WHERE h.next_attempt_at <= clock_timestamp()
              AND (h.lease_until IS NULL OR h.lease_until <= clock_timestamp())
            ORDER BY h.next_attempt_at
@@ -98,6 +100,8 @@ export class WebhookDelivery1765660000000 implements MigrationInterface {
               WHERE x.id = cand.id AND x.status = 'pending'
                 AND x.next_attempt_at <= clock_timestamp()
                 AND (x.lease_until IS NULL OR x.lease_until <= clock_timestamp())
+                AND EXISTS (SELECT 1 FROM webhook_subscriptions a
+                             WHERE a.id = x.subscription_id AND a.active)
                 AND NOT EXISTS (
                   SELECT 1 FROM webhook_deliveries p
                    WHERE p.subscription_id = x.subscription_id AND p.case_id = x.case_id

@@ -297,6 +297,34 @@ describe('webhook delivery', () => {
     expect(log[0]).toMatchObject({ last_status_code: 503, last_error: 'HTTP 503' });
   });
 
+  it('an inactive webhook is paused: its pending deliveries wait, and go out in order when it is active again', async () => {
+    let failing = true;
+    const r = await receiver(() => (failing ? 503 : 200));
+    const sub = await subscribe(owner, cipherOf(s), lab1(), r.url, {
+      events: ['case.created', 'case.status_changed'],
+    });
+    const caseId = await createCase(admin);
+    await walkCase(admin, caseId, 2);
+    await eventually(async () => r.ofCase(caseId).length >= 1, 10_000, 'a failed attempt');
+    // Every event fanned out (an event dispatched while the webhook is inactive is not for it).
+    await eventually(async () => (await deliveries(sub.id)).length === 3, 5000, 'three rows');
+    await owner.query(`UPDATE webhook_subscriptions SET active = false WHERE id = $1`, [sub.id]);
+    await sleep(300); // an attempt in flight ends
+    failing = false;
+    const seen = r.got.length;
+    await sleep(1000);
+    expect(r.got).toHaveLength(seen);
+    expect((await deliveries(sub.id)).every((d) => d.status === 'pending')).toBe(true);
+    await owner.query(`UPDATE webhook_subscriptions SET active = true WHERE id = $1`, [sub.id]);
+    await eventually(
+      async () => (await deliveries(sub.id)).every((d) => d.status === 'delivered'),
+      10_000,
+      'delivered after re-activation',
+    );
+    const ok = r.ofCase(caseId).filter((g, i, all) => all.findIndex((x) => x.id === g.id) === i);
+    expect(ok.map((g) => g.event.seq)).toEqual([1, 2, 3]);
+  });
+
   it('a rolled-back change emits nothing: no event, no delivery', async () => {
     const r = await receiver();
     const sub = await subscribe(owner, cipherOf(s), lab1(), r.url);
@@ -366,6 +394,12 @@ describe('webhook delivery', () => {
     let sub: { id: string; secret: string };
     let caseId: number;
     const base = () => `/api/v1/webhooks/${sub.id}`;
+    // The suite's afterEach pauses every webhook of the lab: this one works across tests.
+    beforeEach(async () => {
+      if (sub) {
+        await owner.query(`UPDATE webhook_subscriptions SET active = true WHERE id = $1`, [sub.id]);
+      }
+    });
 
     beforeAll(async () => {
       r = await receiver();
