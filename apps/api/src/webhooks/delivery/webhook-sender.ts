@@ -107,10 +107,11 @@ export function postWebhook(
 ): Promise<AttemptResult> {
   return new Promise<AttemptResult>((resolve) => {
     let settled = false;
+    let timer: NodeJS.Timeout | undefined = undefined; // set once the request is under way
     const done = (r: AttemptResult): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      if (timer) clearTimeout(timer);
       resolve(r);
     };
     const fail = (error: string, statusCode: number | null = null): void =>
@@ -145,7 +146,7 @@ export function postWebhook(
     });
     // Once the status line is in, a body that is slow to come changes nothing.
     let answered: AttemptResult | undefined;
-    const timer = setTimeout(() => {
+    timer = setTimeout(() => {
       if (answered) done(answered);
       else fail('timeout');
       req.destroy();

@@ -241,7 +241,8 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
         },
       );
     } catch {
-      result = { delivered: false, statusCode: null, error: 'could not sign the delivery' };
+      // The secret did not decrypt (a missing data key), or a bug: a failed attempt, retried.
+      result = { delivered: false, statusCode: null, error: 'delivery could not be prepared' };
     }
     if (this.stopped && !result.delivered) return; // shutting down: the lease is given back
     const r = await this.ds.query<Array<{ status: string }>>(
