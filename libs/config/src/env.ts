@@ -744,7 +744,7 @@ export class Env {
   @EnvVar({
     group: 'events',
     description:
-      'Most webhook subscriptions one lab may have; one more is refused (409 `WEBHOOK_LIMIT`).',
+      'Most webhook subscriptions one lab may have; one more is refused (409).',
   })
   @IntEnv()
   @IsInt()
