@@ -52,9 +52,13 @@ describe('webhook subscriptions (e2e)', () => {
       WEBHOOKS_MAX_PER_LAB: String(CAP),
     };
     api = await startTestApi(testEnv(env), { logging: { destination: logs } });
-    prod = await startTestApi(testEnv({ ...env, NODE_ENV: 'production' }), {
-      logging: { destination: logs },
-    });
+    // The production API also turns the rotation overlap off.
+    prod = await startTestApi(
+      testEnv({ ...env, NODE_ENV: 'production', WEBHOOK_SECRET_OVERLAP_HOURS: '0' }),
+      {
+        logging: { destination: logs },
+      },
+    );
     su = await superuserClient();
     lab1 = String(labs.lab1);
     lab2 = String(labs.lab2);
@@ -421,6 +425,14 @@ describe('webhook subscriptions (e2e)', () => {
       expect(await stored(sub.body.id)).toEqual(snapshot);
     });
 
+    it('the list takes no query parameters (no paging: the cap bounds it)', async () => {
+      const res = await as('admin', '/api/v1/webhooks?limit=5&page=2');
+      expect(expectRefused(res, 400).errors).toEqual({
+        limit: 'is not a parameter of this list',
+        page: 'is not a parameter of this list',
+      });
+    });
+
     it('a malformed id is 400 naming id; a well-formed unknown id is 404', async () => {
       const bad = 'not-a-uuid';
       for (const res of [
@@ -461,13 +473,26 @@ describe('webhook subscriptions (e2e)', () => {
       expect(expectRefused(res, 400).errors.url).toContain(reason);
     });
 
-    it('accepts an https URL on a public address', async () => {
+    it('accepts an https URL on a public address; with WEBHOOK_SECRET_OVERLAP_HOURS=0 a rotation keeps no previous secret', async () => {
       const res = await create(
         { url: 'https://93.184.215.14/hook', events: ['case.created'] },
         'admin',
         prod,
       );
       expect(res.status).toBe(201);
+      const rot = await as(
+        'admin',
+        `/api/v1/webhooks/${res.body.id}/rotate-secret`,
+        { method: 'POST', body: {} },
+        prod,
+      );
+      expect(rot.status).toBe(200);
+      secrets.push(rot.body.secret);
+      expect(rot.body.previous_secret_expires_at).toBeNull();
+      const row = await stored(res.body.id);
+      expect(row.previous_secret).toBeNull();
+      expect(row.previous_secret_expires_at).toBeNull();
+      expect(await decrypt(lab1, row.secret)).toBe(rot.body.secret);
       expect((await remove(res.body.id)).status).toBe(204);
     });
   });

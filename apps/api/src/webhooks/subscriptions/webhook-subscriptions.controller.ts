@@ -1,7 +1,19 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Query,
+  Res,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { RequestContext } from '@lhcms/request-context';
+import { ValidationFailedError } from '../../common/errors/domain-error';
 import { ApiErrors, ApiJsonBody, ApiOk } from '../../common/openapi/api-docs.decorators';
 import { SchemaPipe } from '../../common/validation/schema.pipe';
 import { Audited, type AuditSpec } from '../../audit';
@@ -51,11 +63,21 @@ export class WebhookSubscriptionsController {
   @ADMIN
   @ApiOperation({
     summary: "Your lab's webhook subscriptions (lab admins)",
-    description: `Oldest first, all of them (a lab has at most WEBHOOKS_MAX_PER_LAB). Never the secrets.`,
+    description: `Oldest first, all of them (a lab has at most WEBHOOKS_MAX_PER_LAB; no paging, and no query parameters). Never the secrets.`,
   })
   @ApiOk('WebhookSubscriptionList')
-  @ApiErrors(401, 403, 429, 503)
-  list() {
+  @ApiErrors(400, 401, 403, 429, 503)
+  list(@Query() query: Record<string, unknown>) {
+    const keys = Object.keys(query ?? {});
+    if (keys.length > 0)
+      throw new ValidationFailedError(
+        Object.fromEntries(
+          keys.map((k) => [
+            /^[A-Za-z0-9_-]{1,64}$/.test(k) ? k : '',
+            'is not a parameter of this list',
+          ]),
+        ),
+      );
     return this.subscriptions.list(this.actor());
   }
 
