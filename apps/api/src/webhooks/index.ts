@@ -7,3 +7,4 @@ export {
   type WebhookUrlPolicy,
   webhookUrlPolicy,
 } from './url-policy';
+export { newWebhookSecret, WEBHOOK_SECRET_BINDING } from './webhook-secret';

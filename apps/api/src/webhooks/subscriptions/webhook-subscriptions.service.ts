@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@lhcms/config';
 import { TenantDb } from '@lhcms/database';
 import { ValidationFailedError } from '../../common/errors/domain-error';
 import { type AuditedChange, AuditService } from '../../audit';
 import { PhiCipher } from '../../encryption';
+import { newWebhookSecret, WEBHOOK_SECRET_BINDING } from '../webhook-secret';
 import { checkWebhookUrl, type WebhookUrlPolicy, webhookUrlPolicy } from '../url-policy';
 import { WebhooksError } from '../webhooks.errors';
 import type { WebhookInputBody, WebhookUpdateBody } from './webhook.schemas';
@@ -13,18 +13,10 @@ import {
   WebhookSubscriptionsRepository,
 } from './webhook-subscriptions.repository';
 
-/** The column binding of both signing secrets in PhiCipher (the delivery worker decrypts with it). */
-export const WEBHOOK_SECRET_BINDING = 'webhook_subscriptions.secret';
-
 /** Who acts: the caller's lab and user id. */
 export interface WebhookActor {
   labId: string;
   userId: string;
-}
-
-/** A Standard Webhooks signing secret: `whsec_` and base64 of 32 random bytes. */
-export function newWebhookSecret(): string {
-  return `whsec_${randomBytes(32).toString('base64')}`;
 }
 
 const RESOURCE = 'webhook_subscription';

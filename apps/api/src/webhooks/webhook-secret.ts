@@ -1,0 +1,13 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * The PhiCipher column binding of a subscription's signing secrets, both
+ * `secret` and `previous_secret` (encryptText/decryptText with the lab's
+ * id): the subscriptions API encrypts with it, the delivery worker decrypts.
+ */
+export const WEBHOOK_SECRET_BINDING = 'webhook_subscriptions.secret';
+
+/** A Standard Webhooks signing secret: `whsec_` and base64 of 32 random bytes. */
+export function newWebhookSecret(): string {
+  return `whsec_${randomBytes(32).toString('base64')}`;
+}
