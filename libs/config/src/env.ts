@@ -743,8 +743,7 @@ export class Env {
 
   @EnvVar({
     group: 'events',
-    description:
-      'Most webhook subscriptions one lab may have; one more is refused (409).',
+    description: 'Most webhook subscriptions one lab may have; one more is refused (409).',
   })
   @IntEnv()
   @IsInt()
