@@ -15,6 +15,7 @@ import { NotesModule } from './notes';
 import { ReportsModule } from './reports';
 import { SecurityModule } from './security';
 import { UmsGatewayModule } from './ums-gateway';
+import { WebhooksModule } from './webhooks';
 
 @Module({})
 export class AppModule {
@@ -38,6 +39,7 @@ export class AppModule {
         AttachmentsModule,
         ReportsModule,
         EventsModule,
+        WebhooksModule,
         ...(options.imports ?? []),
       ],
     };

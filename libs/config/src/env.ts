@@ -734,6 +734,37 @@ export class Env {
   @EnvVar({
     group: 'events',
     description:
+      'Webhook targets allowed although the URL policy refuses them (docs/events.md, "URL policy"): host names (exact) and CIDRs or single addresses (`10.1.2.0/24`, `fd00::/8`), comma-separated. Loopback is allowed anyway outside production.',
+    example: 'hooks.internal.example,10.20.0.0/16',
+  })
+  @ListEnv()
+  @IsString({ each: true })
+  WEBHOOK_ALLOWED_HOSTS: string[] = [];
+
+  @EnvVar({
+    group: 'events',
+    description: 'Most webhook subscriptions one lab may have; one more is refused (409).',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  WEBHOOKS_MAX_PER_LAB = 25;
+
+  @EnvVar({
+    group: 'events',
+    description:
+      'Hours the previous signing secret of a webhook keeps signing (a second signature) after a rotation, so receivers can switch without missing a delivery. 0: it stops at once.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(0)
+  @Max(720)
+  WEBHOOK_SECRET_OVERLAP_HOURS = 24;
+
+  @EnvVar({
+    group: 'events',
+    description:
       'NATS server(s) of the optional JetStream sink of case events (docs/events.md), comma-separated `nats://host:port` (or `tls://` for TLS). Unset: no JetStream sink.',
     example: 'nats://127.0.0.1:4222',
   })
