@@ -131,28 +131,25 @@ describeWithTool(weed(), 'attachments API (S3 store on SeaweedFS)', (bin) => {
       const token = await big.token('tech');
       const url = new URL(big.api.url);
       let multipartSeen = false;
-      await new Promise<void>((resolve, reject) => {
-        const sock = connect(Number(url.port), url.hostname, () => {
-          sock.write(
-            `POST /api/v1/cases/${caseId}/attachments HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
-              `Content-Type: ${contentType}\r\nContent-Length: ${body.length}\r\n\r\n`,
-          );
-          // 18 MB of 25: two parts are on their way to the bucket, then the client is gone.
-          sock.write(body.subarray(0, 18_000_000), async () => {
-            const until = Date.now() + 10_000;
-            while (!multipartSeen && Date.now() < until) {
-              const open = await s3.send(
-                new ListMultipartUploadsCommand({ Bucket: server.bucket }),
-              );
-              multipartSeen = (open.Uploads ?? []).length > 0;
-              if (!multipartSeen) await new Promise((r) => setTimeout(r, 100));
-            }
-            sock.destroy();
-            resolve();
-          });
-        });
-        sock.on('error', reject);
+      const sock = await new Promise<ReturnType<typeof connect>>((resolve, reject) => {
+        const c = connect(Number(url.port), url.hostname, () => resolve(c));
+        c.on('error', reject);
       });
+      sock.write(
+        `POST /api/v1/cases/${caseId}/attachments HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
+          `Content-Type: ${contentType}\r\nContent-Length: ${body.length}\r\n\r\n`,
+      );
+      // 18 MB of 25: two parts are on their way to the bucket, then the client is gone.
+      await new Promise<void>((resolve) =>
+        sock.write(body.subarray(0, 18_000_000), () => resolve()),
+      );
+      const until = Date.now() + 10_000;
+      while (!multipartSeen && Date.now() < until) {
+        const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: server.bucket }));
+        multipartSeen = (open.Uploads ?? []).length > 0;
+        if (!multipartSeen) await new Promise((r) => setTimeout(r, 100));
+      }
+      sock.destroy();
       // The cut reached the store mid-way (the test would prove nothing otherwise).
       expect(multipartSeen).toBe(true);
       const end = Date.now() + 15_000;
