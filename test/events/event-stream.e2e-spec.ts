@@ -271,6 +271,52 @@ describe('live feed of case events (SSE)', () => {
     expect(anon.status).toBe(401);
   });
 
+  it('cuts a client that reads too slowly (memory stays bounded); it resumes with Last-Event-ID and misses nothing', async () => {
+    const token = await s.token('admin');
+    const caseId = await createCase('admin', 'Slow-Reader');
+    const slow = await sse({ token, labId: s.labs.lab1 });
+    await slow.waitFor((x) => x.frames.length > 0, 5000, 'the open comment');
+    slow.res.pause();
+    // 120 events of ~64 KiB each (7.5 MiB: past the 1 MiB the stream may buffer plus what the
+    // sockets hold), written undispatched as the owner; the real dispatcher dispatches them.
+    const big = 'x'.repeat(64 * 1024);
+    await owner.query('BEGIN');
+    await owner.query(`SELECT set_config('app.lab_id', $1, true)`, [String(s.labs.lab1)]);
+    await owner.query(
+      `INSERT INTO case_outbox (id, lab_id, case_id, case_number, seq, type, occurred_at, payload)
+       SELECT lhcms_uuid_v7(), $1, $2, NULL, 1 + g, 'case.updated', now(),
+              jsonb_build_object('changed_fields', jsonb_build_array('padding'), 'pad', $3::text)
+         FROM generate_series(1, 120) g`,
+      [String(s.labs.lab1), caseId, big],
+    );
+    await owner.query('COMMIT');
+    const closedTooSlow = async () => {
+      const m = (await request(s.api.url, '/metrics')).text;
+      const line = m
+        .split('\n')
+        .find((l) => l.startsWith('lhcms_event_streams_closed_total{reason="too_slow"}'));
+      return line ? Number(line.split(' ').pop()) : 0;
+    };
+    await eventually(async () => (await closedTooSlow()) >= 1, 15_000, 'the slow stream cut');
+    // What reached the client before the cut, then the rest from the database.
+    slow.res.resume();
+    await slow.waitFor((x) => x.ended, 10_000, 'the end of the cut stream');
+    const before = eventsOf(slow, caseId);
+    expect(before.length).toBeLessThan(121);
+    const all = (
+      await owner.query<{ id: string }>(
+        `SELECT id FROM case_outbox WHERE case_id = $1 ORDER BY stream_seq`,
+        [caseId],
+      )
+    ).rows.map((r) => r.id);
+    expect(all).toHaveLength(121);
+    const resume = before.length > 0 ? before[before.length - 1].id : all[0];
+    const rest = await sse({ token, labId: s.labs.lab1, lastEventId: resume });
+    const want = all.slice(all.indexOf(resume) + 1);
+    await rest.waitFor((x) => eventsOf(x, caseId).length >= want.length, 15_000, 'the rest');
+    expect(eventsOf(rest, caseId).map((e) => e.id)).toEqual(want);
+  });
+
   describe('token expiry', () => {
     let shortUms: UmsDevServer;
     beforeAll(async () => {

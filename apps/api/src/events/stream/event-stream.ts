@@ -8,6 +8,8 @@ import { frameOf, type StreamEvent } from './event-stream.hub';
  * and the client resumes with Last-Event-ID.
  */
 export const MAX_BUFFERED_BYTES = 1024 * 1024;
+/** The catch-up waits for the socket to drain past this many buffered bytes. */
+const PACE_BYTES = 64 * 1024;
 /** Live events a stream may hold while it writes its catch-up; past it, closed the same way. */
 export const MAX_HELD_EVENTS = 5000;
 /** The reconnection delay the stream suggests to EventSource (`retry:`), ms. */
@@ -85,13 +87,24 @@ export class EventStream {
     while (!this.closed && after < joinAt) {
       const page = await this.source.catchUpPage(this.labId, after, joinAt);
       if (page.length === 0) break;
-      for (const e of page) this.send(e, frameOf(e), 'catch_up');
+      for (const e of page) {
+        // The catch-up sets its own pace: it waits for the client rather than buffer for it.
+        await this.paced();
+        this.send(e, frameOf(e), 'catch_up');
+      }
       after = page[page.length - 1].stream_seq;
-      if (!this.closed && this.res.writableLength > MAX_BUFFERED_BYTES / 2) await this.drained();
     }
-    const held = this.held ?? [];
+    // Then the live events held meanwhile (more may arrive while these are written).
+    while (!this.closed && this.held && this.held.length > 0) {
+      const h = this.held.shift()!;
+      await this.paced();
+      this.send(h.e, h.frame, 'live');
+    }
     this.held = undefined;
-    for (const h of held) this.send(h.e, h.frame, 'live');
+  }
+
+  private async paced(): Promise<void> {
+    if (!this.closed && this.res.writableLength > PACE_BYTES) await this.drained();
   }
 
   private drained(): Promise<void> {
