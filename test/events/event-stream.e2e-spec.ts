@@ -347,15 +347,20 @@ describe('live feed of case events (SSE)', () => {
     ]);
   });
 
-  it('a shutdown ends the open streams instead of waiting for them', async () => {
+  it('a replica at EVENTS_STREAM_MAX_PER_REPLICA refuses with 503 and Retry-After; a shutdown ends the open streams instead of waiting for them', async () => {
     const env = testEnv({
       UMS_BASE_URL: s.ums.url,
       EVENTS_DISPATCHER: 'off',
       EVENTS_STREAM_HEARTBEAT_SECONDS: '1',
+      EVENTS_STREAM_MAX_PER_REPLICA: '1',
     });
     const c3 = await startTestApi(env);
     const c = await sse({ token: await s.token('admin'), labId: s.labs.lab1 }, c3.url);
     expect(c.status).toBe(200);
+    const full = await sse({ token: await s.token('viewer'), labId: s.labs.lab1 }, c3.url);
+    expect(full.status).toBe(503);
+    expect(full.res.headers['retry-after']).toBeDefined();
+    expect(full.body).toMatchObject({ code: 503, error: 'Service Unavailable' });
     const started = Date.now();
     await c3.close();
     await c.waitFor((x) => x.ended, 5000, 'the end of the stream');
