@@ -175,6 +175,55 @@ describe('live feed of case events (SSE)', () => {
     expect(byQuery.events.slice(0, expected.length).map((e) => e.id)).toEqual(expected);
   });
 
+  it('streams opened while events flow (with and without Last-Event-ID) each get a gapless, duplicate-free run of the lab stream', async () => {
+    const reference = await sse({ token: await s.token('admin'), labId: s.labs.lab1 });
+    let writing = true;
+    const written: number[] = [];
+    const writer = (async () => {
+      while (writing) {
+        const id = await createCase('tech', 'Handover');
+        written.push(id);
+        await moveTo('tech', id, 'in_progress');
+      }
+    })();
+    const late: Array<{ c: SseClient; after?: string }> = [];
+    for (const user of ['viewer', 'multi', 'tech']) {
+      await new Promise((r) => setTimeout(r, 300));
+      const seen = reference.events;
+      const after = user === 'multi' ? undefined : seen[Math.max(0, seen.length - 3)]?.id;
+      late.push({
+        c: await sse({ token: await s.token(user), labId: s.labs.lab1, lastEventId: after }),
+        after,
+      });
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    writing = false;
+    await writer;
+    const lastCase = written[written.length - 1];
+    for (const c of [reference, ...late.map((l) => l.c)]) {
+      await c.waitFor((x) => eventsOf(x, lastCase).length === 2, 15_000, 'the last event');
+    }
+    const lab = (
+      await owner.query<{ id: string }>(
+        `SELECT id FROM case_outbox WHERE lab_id = $1 AND stream_seq IS NOT NULL ORDER BY stream_seq`,
+        [String(s.labs.lab1)],
+      )
+    ).rows.map((r) => r.id);
+    const runOf = (ids: string[]) => {
+      const from = lab.indexOf(ids[0]);
+      return lab.slice(from, from + ids.length);
+    };
+    for (const { c, after } of [{ c: reference, after: undefined }, ...late]) {
+      const ids = c.events.map((e) => e.id);
+      expect(ids.length).toBeGreaterThan(0);
+      // A contiguous run of the lab's stream, up to its current end: no gap, no duplicate.
+      expect(ids).toEqual(runOf(ids));
+      expect(ids[ids.length - 1]).toBe(lab[lab.length - 1]);
+      if (after) expect(ids[0]).toBe(lab[lab.indexOf(after) + 1]);
+    }
+    expect(written.length).toBeGreaterThan(3);
+  });
+
   it('garbage Last-Event-ID → 400; another lab’s or an unknown event id → 410, the same answer', async () => {
     const token = await s.token('admin');
     const garbage = await sse({ token, labId: s.labs.lab1, lastEventId: 'not-a-uuid' });
