@@ -318,6 +318,13 @@ describe('live feed of case events (SSE)', () => {
     expect(notMine.status).toBe(403);
     const anon = await sse({ token: 'garbage' });
     expect(anon.status).toBe(401);
+    // HEAD answers the headers and holds nothing open.
+    const head = await fetch(`${s.api.url}/api/v1/events/stream`, {
+      method: 'HEAD',
+      headers: { authorization: `Bearer ${await s.token('admin')}` },
+    });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toMatch(/^text\/event-stream/);
   });
 
   it('cuts a client that reads too slowly (memory stays bounded); it resumes with Last-Event-ID and misses nothing', async () => {

@@ -139,6 +139,11 @@ export class EventStreamController {
       this.metrics.eventStreamRefused('bad_request');
       throw err;
     }
+    // HEAD (Fastify answers it with the GET route): the headers only, no stream held open.
+    if (req.method === 'HEAD') {
+      void reply.status(200).headers(SSE_HEADERS).send();
+      return;
+    }
     const principal = this.context.principal;
     const labId = this.context.lab.labId;
     this.hub.reserve(principal.userId);
