@@ -164,23 +164,32 @@ export class EventStreamController {
     // they and the onRequest hooks set (security, CORS, request id) are copied over.
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, {
-      ...reply.getHeaders(),
-      ...SECURITY_HEADERS,
-      ...SSE_HEADERS,
-    } as Record<string, string>);
-    res.socket?.setNoDelay(true);
-    const stream = new EventStream({
-      labId,
-      userId: principal.userId,
-      types: q.types,
-      start,
-      heartbeatMs: this.env.EVENTS_STREAM_HEARTBEAT_SECONDS * 1000,
-      expiresAtMs: principal.expiresAt * 1000,
-      res,
-      source: this.hub,
-      metrics: this.metrics,
-    });
+    let stream: EventStream;
+    try {
+      res.writeHead(200, {
+        ...reply.getHeaders(),
+        ...SECURITY_HEADERS,
+        ...SSE_HEADERS,
+      } as Record<string, string>);
+      res.socket?.setNoDelay(true);
+      stream = new EventStream({
+        labId,
+        userId: principal.userId,
+        types: q.types,
+        start,
+        heartbeatMs: this.env.EVENTS_STREAM_HEARTBEAT_SECONDS * 1000,
+        expiresAtMs: principal.expiresAt * 1000,
+        res,
+        source: this.hub,
+        metrics: this.metrics,
+      });
+    } catch {
+      // The response is ours (hijacked) and nothing was handed to the hub: give the place back
+      // and drop the connection (the client reconnects).
+      this.hub.release(principal.userId);
+      res.destroy();
+      return;
+    }
     this.hub.join(stream);
     // A client gone before its stream was set up: its 'close' has been emitted already.
     if (res.destroyed) stream.close('client');
