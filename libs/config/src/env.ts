@@ -795,6 +795,50 @@ export class Env {
   @EnvVar({
     group: 'events',
     description:
+      'Seconds between heartbeats (an SSE comment line) on an idle live-feed stream (`GET /api/v1/events/stream`, docs/events.md); keeps proxies from closing it and lets a client notice a dead connection.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  @Max(300)
+  EVENTS_STREAM_HEARTBEAT_SECONDS = 15;
+
+  @EnvVar({
+    group: 'events',
+    description:
+      "Milliseconds between the live-feed poller's reads of newly dispatched events (one poller per replica, for all its open streams; it runs only while streams are open).",
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(20)
+  @Max(10_000)
+  EVENTS_STREAM_POLL_MS = 250;
+
+  @EnvVar({
+    group: 'events',
+    description:
+      'Open live-feed streams one user may hold on one replica; one more is refused with 429 (Retry-After).',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  EVENTS_STREAM_MAX_PER_USER = 5;
+
+  @EnvVar({
+    group: 'events',
+    description:
+      'Open live-feed streams one replica serves in all; one more is refused with 503 (Retry-After), so the client tries another replica.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  EVENTS_STREAM_MAX_PER_REPLICA = 1000;
+
+  @EnvVar({
+    group: 'events',
+    description:
       'Whether this replica runs the outbox dispatcher (docs/events.md): `on` (the default; with several replicas one dispatches at a time and another takes over) or `off` (events wait in the outbox for a replica that runs it; the webhooks, the live feed and the NATS sink see nothing until then).',
   })
   @IsIn(['on', 'off'])
