@@ -17,6 +17,8 @@ import { CaseOutbox1765630000000 } from './1765630000000-CaseOutbox';
 import { Webhooks1765640000000 } from './1765640000000-Webhooks';
 import { OutboxStreamOrder1765650000000 } from './1765650000000-OutboxStreamOrder';
 import { WebhookDelivery1765660000000 } from './1765660000000-WebhookDelivery';
+import { EventStreamRead1765670000000 } from './1765670000000-EventStreamRead';
+import { ReencryptAppendOnly1765680000000 } from './1765680000000-ReencryptAppendOnly';
 
 /**
  * Every migration, in order. Classes rather than a glob, so the app, the
@@ -43,4 +45,6 @@ export const MIGRATIONS = [
   Webhooks1765640000000,
   OutboxStreamOrder1765650000000,
   WebhookDelivery1765660000000,
+  EventStreamRead1765670000000,
+  ReencryptAppendOnly1765680000000,
 ];

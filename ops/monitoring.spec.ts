@@ -250,6 +250,7 @@ describe('ops/prometheus rules', () => {
         'LHCMSOutboxLag',
         'LHCMSWebhookDeadLetters',
         'LHCMSWebhookBacklog',
+        'LHCMSOutboxStalled',
       ]),
     );
     for (const a of alerts) {

@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Client } from 'pg';
 import { Webhook } from 'standardwebhooks';
 import type { Stack } from '@lhcms/testing';
 import { PhiCipher } from '../../apps/api/src/encryption';
-import { WEBHOOK_SECRET_COLUMN } from '../../apps/api/src/webhooks';
+import { newWebhookSecret, WEBHOOK_SECRET_BINDING } from '../../apps/api/src/webhooks';
 
 /** One request a test receiver got. */
 export interface Received {
@@ -112,7 +111,7 @@ export class Receiver {
 
 /** A Standard Webhooks secret: `whsec_` + base64 of 32 random bytes. */
 export function newSecret(): string {
-  return `whsec_${randomBytes(32).toString('base64')}`;
+  return newWebhookSecret();
 }
 
 /** Verifies a received delivery as a receiver would, with the `standardwebhooks` package. */
@@ -145,9 +144,9 @@ export async function subscribe(
 ): Promise<{ id: string; secret: string }> {
   const lab = String(labId);
   const secret = o.secret ?? newSecret();
-  const enc = await cipher.encryptText(lab, WEBHOOK_SECRET_COLUMN, secret);
+  const enc = await cipher.encryptText(lab, WEBHOOK_SECRET_BINDING, secret);
   const prev = o.previousSecret
-    ? await cipher.encryptText(lab, WEBHOOK_SECRET_COLUMN, o.previousSecret)
+    ? await cipher.encryptText(lab, WEBHOOK_SECRET_BINDING, o.previousSecret)
     : null;
   const r = await owner.query<{ id: string }>(
     `INSERT INTO webhook_subscriptions (lab_id, url, events, active, secret, previous_secret,

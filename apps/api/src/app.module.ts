@@ -15,7 +15,7 @@ import { NotesModule } from './notes';
 import { ReportsModule } from './reports';
 import { SecurityModule } from './security';
 import { UmsGatewayModule } from './ums-gateway';
-import { WebhookDeliveryModule } from './webhooks';
+import { WebhookDeliveryModule, WebhooksModule } from './webhooks';
 
 @Module({})
 export class AppModule {
@@ -39,6 +39,7 @@ export class AppModule {
         AttachmentsModule,
         ReportsModule,
         EventsModule,
+        WebhooksModule,
         WebhookDeliveryModule,
         ...(options.imports ?? []),
       ],

@@ -49,6 +49,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationSh
   private running: Promise<unknown> | undefined;
   private stopped = false;
   private failing = false;
+  private retryWait = 0;
   private reportedAt = 0;
 
   constructor(
@@ -100,16 +101,20 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationSh
       while (!this.stopped && (await this.dispatchOnce()) === BATCH);
       if (this.failing) this.log.log('outbox dispatch recovered');
       this.failing = false;
-      await this.reportBacklog();
+      this.retryWait = 0;
     } catch (err) {
       // No event content in the log: the error's class and message only (NATS, PostgreSQL or a channel).
       if (!this.failing) {
         this.log.error(`outbox dispatch failed: ${(err as Error).name}: ${(err as Error).message}`);
       }
       this.failing = true;
-      wait = Math.min(wait * 10, 10_000);
+      // Back off while it keeps failing: 10 × the interval, doubling, at most 10 s.
+      this.retryWait = Math.min(this.retryWait > 0 ? this.retryWait * 2 : wait * 10, 10_000);
+      wait = this.retryWait;
       await this.sink?.close();
     }
+    // Also while dispatch fails: that is when the lag grows and its alert must see it.
+    await this.reportBacklog().catch(() => undefined);
     this.schedule(wait);
   }
 

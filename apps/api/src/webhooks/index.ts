@@ -1,3 +1,11 @@
 /** What other modules may use of the webhooks module (docs/architecture.md, "Dependency rules"). */
+export { WebhooksModule } from './webhooks.module';
 export { WebhookDeliveryModule } from './delivery/webhook-delivery.module';
-export { SECRET_COLUMN as WEBHOOK_SECRET_COLUMN } from './delivery/webhook-worker';
+export { WebhooksError, WebhooksErrorCode } from './webhooks.errors';
+export {
+  addressAllowed,
+  checkWebhookUrl,
+  type WebhookUrlPolicy,
+  webhookUrlPolicy,
+} from './url-policy';
+export { newWebhookSecret, WEBHOOK_SECRET_BINDING } from './webhook-secret';

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Env } from '@lhcms/config';
 import { type Db, rows, TenantDb } from '@lhcms/database';
 import { AuditService } from '../../audit';
+import { WebhooksError } from '../webhooks.errors';
 import { WebhookDeliveryError } from './webhook-delivery.errors';
 import type { ReplayBody } from './webhook-delivery.schemas';
 import { WebhookWorker } from './webhook-worker';
@@ -73,13 +74,13 @@ export class WebhookDeliveriesService {
     id: string,
     lock = false,
   ): Promise<{ events: string[] }> {
-    if (!UUID.test(id)) throw WebhookDeliveryError.notFound();
+    if (!UUID.test(id)) throw WebhooksError.notFound();
     const found = await rows<{ events: string[] }>(
       db,
       `SELECT events FROM webhook_subscriptions WHERE id = $1 AND lab_id = $2${lock ? ' FOR SHARE' : ''}`,
       [id, labId],
     );
-    if (!found[0]) throw WebhookDeliveryError.notFound();
+    if (!found[0]) throw WebhooksError.notFound();
     return found[0];
   }
 

@@ -2,8 +2,6 @@ import { DomainError } from '../../common/errors/domain-error';
 import { registerErrorStatuses } from '../../common/errors/error-status';
 
 export enum WebhookDeliveryErrorCode {
-  /** No subscription of the caller's lab with this id (another lab's is not found either). */
-  NotFound = 'WEBHOOK_NOT_FOUND',
   DeliveryNotFound = 'WEBHOOK_DELIVERY_NOT_FOUND',
   InvalidQuery = 'WEBHOOK_INVALID_QUERY',
   InvalidReplay = 'WEBHOOK_INVALID_REPLAY',
@@ -11,7 +9,6 @@ export enum WebhookDeliveryErrorCode {
 }
 
 registerErrorStatuses<WebhookDeliveryErrorCode>({
-  [WebhookDeliveryErrorCode.NotFound]: 404,
   [WebhookDeliveryErrorCode.DeliveryNotFound]: 404,
   [WebhookDeliveryErrorCode.InvalidQuery]: 400,
   [WebhookDeliveryErrorCode.InvalidReplay]: 400,
@@ -19,10 +16,6 @@ registerErrorStatuses<WebhookDeliveryErrorCode>({
 });
 
 export class WebhookDeliveryError extends DomainError<WebhookDeliveryErrorCode> {
-  static notFound(): WebhookDeliveryError {
-    return new WebhookDeliveryError(WebhookDeliveryErrorCode.NotFound, 'Webhook not found');
-  }
-
   static deliveryNotFound(): WebhookDeliveryError {
     return new WebhookDeliveryError(
       WebhookDeliveryErrorCode.DeliveryNotFound,

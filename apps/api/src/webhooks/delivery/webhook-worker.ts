@@ -12,10 +12,8 @@ import { PhiCipher } from '../../encryption';
 import type { OutboxEvent } from '../../events';
 import { MetricsService } from '../../metrics';
 import { webhookUrlPolicy, type WebhookUrlPolicy } from '../url-policy';
+import { WEBHOOK_SECRET_BINDING } from '../webhook-secret';
 import { postWebhook, signatureHeader, type AttemptResult } from './webhook-sender';
-
-/** The column the subscription secrets are encrypted under (the shared contract). */
-export const SECRET_COLUMN = 'webhook_subscriptions.secret';
 
 /** A delivery as `lhcms_webhook_lease` hands it out (the event joined). */
 interface LeasedRow {
@@ -208,13 +206,15 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async secretsOf(row: LeasedRow): Promise<string[]> {
-    const secrets = [await this.cipher.decryptText(row.lab_id, SECRET_COLUMN, row.secret)];
+    const secrets = [await this.cipher.decryptText(row.lab_id, WEBHOOK_SECRET_BINDING, row.secret)];
     if (
       row.previous_secret &&
       row.previous_secret_expires_at &&
       new Date(row.previous_secret_expires_at).getTime() > Date.now()
     ) {
-      secrets.push(await this.cipher.decryptText(row.lab_id, SECRET_COLUMN, row.previous_secret));
+      secrets.push(
+        await this.cipher.decryptText(row.lab_id, WEBHOOK_SECRET_BINDING, row.previous_secret),
+      );
     }
     return secrets;
   }
