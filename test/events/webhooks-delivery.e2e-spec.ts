@@ -38,6 +38,7 @@ describe('webhook delivery', () => {
     s = await startStack({
       env: {
         EVENTS_DISPATCHER: 'on',
+        WEBHOOK_WORKER: 'on',
         EVENTS_DISPATCH_INTERVAL_MS: '50',
         WEBHOOK_POLL_INTERVAL_MS: '50',
         WEBHOOK_TIMEOUT_MS: '1500',

@@ -1,7 +1,17 @@
 import type { ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
-import { eventually, request, startStack, type Stack, testDatabaseUrls } from '@lhcms/testing';
+import { loadEnv } from '@lhcms/config';
+import { runMigrations } from '@lhcms/database';
+import {
+  createTestDatabase,
+  eventually,
+  request,
+  startStack,
+  type Stack,
+  type TestDatabase,
+  testDatabaseUrls,
+} from '@lhcms/testing';
 import {
   cipherOf,
   createCase,
@@ -16,6 +26,7 @@ import { type ApiProcess, startApiProcess } from './fault-harness';
 /** Replica settings: short rounds; a 4 s timeout, so the lease is 9 s (timeout + 5 s). */
 const REPLICA_ENV = {
   EVENTS_DISPATCHER: 'on',
+  WEBHOOK_WORKER: 'on',
   EVENTS_DISPATCH_INTERVAL_MS: '50',
   WEBHOOK_POLL_INTERVAL_MS: '50',
   WEBHOOK_TIMEOUT_MS: '4000',
@@ -34,9 +45,12 @@ const LEASE_MS = 9000;
  * the dispatcher and the delivery worker. No delivery is sent by two replicas
  * at once, a case's order holds across them, and a replica killed (SIGKILL)
  * mid-delivery loses nothing: its lease expires and another replica sends
- * again, with the same webhook-id.
+ * again, with the same webhook-id. A database of its own: no other suite's
+ * worker may take (or time) these deliveries, and the replicas dispatch no
+ * other suite's events.
  */
 describe('webhook delivery across replicas', () => {
+  let db: TestDatabase;
   let helper: Stack; // its PhiCipher encrypts the subscriptions' secrets (its own dispatcher is off)
   let owner: Client;
   const procs: ApiProcess[] = [];
@@ -44,8 +58,8 @@ describe('webhook delivery across replicas', () => {
 
   const spawnReplica = async (): Promise<ApiProcess> => {
     const p = await startApiProcess({
-      databaseUrl: testDatabaseUrls().appUrl,
-      ownerUrl: testDatabaseUrls().ownerUrl,
+      databaseUrl: db.appUrl,
+      ownerUrl: db.ownerUrl,
       env: REPLICA_ENV,
     });
     procs.push(p);
@@ -76,8 +90,14 @@ describe('webhook delivery across replicas', () => {
     ).rows;
 
   beforeAll(async () => {
-    helper = await startStack();
-    owner = new Client({ connectionString: testDatabaseUrls().ownerUrl });
+    db = await createTestDatabase(testDatabaseUrls().adminUrl, 'lhcms_webhooks');
+    await runMigrations(
+      loadEnv({ NODE_ENV: 'test', DATABASE_URL: db.appUrl, DATABASE_OWNER_URL: db.ownerUrl }),
+    );
+    helper = await startStack({
+      env: { DATABASE_URL: db.appUrl, DATABASE_OWNER_URL: db.ownerUrl },
+    });
+    owner = new Client({ connectionString: db.ownerUrl });
     await owner.connect();
   });
   afterAll(async () => {
@@ -85,6 +105,7 @@ describe('webhook delivery across replicas', () => {
     for (const r of receivers) await r.close().catch(() => undefined);
     await owner?.end();
     await helper?.close();
+    await db?.drop();
   });
 
   it('two replicas on one database: every event delivered once, never sent by both at once, in per-case order', async () => {

@@ -25,11 +25,12 @@ export interface Spawned {
 
 /**
  * Environment without the LHCMS variables of the outer shell (tests set exactly what they mean).
- * The outbox dispatcher is off unless `extra` switches it on: the suites share the run's
- * database, and a spawned API would hand over other suites' events (testEnv does the same).
+ * The outbox dispatcher and the webhook worker are off unless `extra` switches them on: the
+ * suites share the run's database, and a spawned API would hand over other suites' events and
+ * send their webhooks (testEnv does the same).
  */
 export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { EVENTS_DISPATCHER: 'off' };
+  const env: NodeJS.ProcessEnv = { EVENTS_DISPATCHER: 'off', WEBHOOK_WORKER: 'off' };
   for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[k]) env[k] = process.env[k];
   return { ...env, ...extra };
 }

@@ -51,6 +51,10 @@ export function testEnv(overrides: RawEnv = {}): Env {
     // hand over (and fan out) other suites' events behind their backs. The
     // event suites switch it on.
     EVENTS_DISPATCHER: 'off',
+    // Likewise the webhook delivery worker: one in a suite that switched the dispatcher on for
+    // the live feed or NATS would send (and time) the webhook suites' deliveries. Those suites
+    // switch it on.
+    WEBHOOK_WORKER: 'off',
     ...overrides,
   });
 }
