@@ -535,7 +535,7 @@ describe('webhook delivery', () => {
       expect(log.filter((d) => d.origin === 'replay')).toHaveLength(3);
       const audit = await owner.query(
         `SELECT count(*)::int AS n FROM audit_events
-          WHERE lab_id = $1 AND resource_type = 'webhook_subscription' AND interaction = 'create'
+          WHERE lab_id = $1 AND resource_type = 'webhook_replay' AND interaction = 'create'
             AND resource_id = $2 AND outcome = 'success'`,
         [lab1(), sub.id],
       );

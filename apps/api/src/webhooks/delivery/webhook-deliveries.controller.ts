@@ -102,7 +102,7 @@ export class WebhookDeliveriesController {
   @HttpCode(202)
   @RequirePermission(Permission.LabSettings)
   @Audited({
-    resourceType: 'webhook_subscription',
+    resourceType: 'webhook_replay',
     interaction: 'create',
     mode: 'transactional',
     idParam: 'id',

@@ -231,7 +231,8 @@ export class WebhookDeliveriesService {
       );
       await this.audit.recordChange(em, {
         labId: actor.labId,
-        resourceType: 'webhook_subscription',
+        // A replay of this subscription (not a change of it): its own resource type.
+        resourceType: 'webhook_replay',
         resourceId: subscriptionId,
         interaction: 'create',
         changedFields: [
