@@ -15,6 +15,7 @@ import { QueueSortIndexes1765610000000 } from './1765610000000-QueueSortIndexes'
 import { ReportSettings1765620000000 } from './1765620000000-ReportSettings';
 import { CaseOutbox1765630000000 } from './1765630000000-CaseOutbox';
 import { Webhooks1765640000000 } from './1765640000000-Webhooks';
+import { EmergencyAccess1765700000000 } from './1765700000000-EmergencyAccess';
 
 /**
  * Every migration, in order. Classes rather than a glob, so the app, the
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   ReportSettings1765620000000,
   CaseOutbox1765630000000,
   Webhooks1765640000000,
+  EmergencyAccess1765700000000,
 ];

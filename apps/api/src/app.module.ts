@@ -6,6 +6,7 @@ import { loggerModule } from '@lhcms/logging';
 import { RequestContextModule } from '@lhcms/request-context';
 import type { CreateAppOptions } from './app.factory';
 import { AttachmentsModule } from './attachments';
+import { EmergencyAccessModule } from './emergency-access';
 import { EventsModule } from './events';
 import { AuditModule } from './audit';
 import { CasesModule } from './cases';
@@ -38,6 +39,7 @@ export class AppModule {
         AttachmentsModule,
         ReportsModule,
         EventsModule,
+        EmergencyAccessModule,
         ...(options.imports ?? []),
       ],
     };

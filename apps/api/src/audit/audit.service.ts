@@ -18,7 +18,7 @@ import { AuditBatchWriter } from './audit-batch-writer';
 import { AuditConnections } from './audit-connections';
 import { caseChangedFields } from './changed-fields';
 import { crossLabRecordsOf } from './cross-lab-attempt';
-import { actorOf, requestRecord } from './request-record';
+import { actorOf, grantQueryOf, requestRecord } from './request-record';
 import { AuditError } from './audit.errors';
 import { type AuditKeys, auditKeys, patientRefOf } from './audit-keys';
 import { AuditLog, type ShippedAuditEvent } from './audit-log';
@@ -203,7 +203,7 @@ export class AuditService implements OnModuleInit {
       subject_count: 1,
       entity_ids: null,
       patient_refs: null,
-      query: null,
+      query: grantQueryOf(this.context),
       changed_fields: change.changedFields,
       outcome: 'success',
       outcome_detail: null,
@@ -244,6 +244,7 @@ export class AuditService implements OnModuleInit {
     const status = spec.successStatus ?? 200;
     const record = requestRecord(this.context, req, spec, status, null);
     const subjects: AuditSubjects = spec.subjects ? spec.subjects(result) : {};
+    if (record.lab_id === null && subjects.labId) record.lab_id = subjects.labId;
     const lab = record.lab_id;
     const ids = (subjects.ids ?? []).map(String);
     const refs =
