@@ -232,7 +232,7 @@ export const METRICS = [
     name: 'lhcms_emergency_grants_total',
     type: 'counter',
     labels: ['access'],
-    help: 'Emergency-access (break-glass) grants created, by the access they give (docs/hipaa.md#emergency-access). Every new grant fires the LhcmsEmergencyAccessGranted alert.',
+    help: 'Emergency-access (break-glass) grants created, by the access they give (docs/hipaa.md#emergency-access). Every new grant fires the LHCMSEmergencyAccessGranted alert.',
     values: { access: ['read', 'write'] },
   },
   {
