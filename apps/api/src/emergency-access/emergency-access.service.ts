@@ -197,10 +197,13 @@ export class EmergencyAccessService
     return this.view(row);
   }
 
-  /** The UMS lists it to the requester (a system admin sees every active lab), or LHCMS holds data of it. */
+  /**
+   * LHCMS holds data of it (cases or settings), or the UMS lists it to the
+   * requester (`/api/labs`: a system admin sees every active lab).
+   */
   private async labExists(labId: string, token: string): Promise<boolean> {
-    const listed = await this.gateway.listedLabIds(token);
-    return listed.has(labId) || this.repo.labHasData(labId);
+    if (await this.repo.labHasData(labId)) return true;
+    return (await this.gateway.listedLabIds(token)).has(labId);
   }
 
   /**
