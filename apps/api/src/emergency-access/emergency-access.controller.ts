@@ -104,15 +104,20 @@ export class EmergencyAccessController {
     summary: 'Revoke an emergency grant',
     description: "The admins of the grant's lab (X-Lab-Id) or its requester. An ended grant: 409.",
   })
+  @ApiJsonBody('EmergencyGrantAction')
   @ApiOk('EmergencyGrant')
-  @ApiErrors(401, 404, 409, 503)
+  @ApiErrors(400, 401, 404, 409, 415, 503)
   @Audited({
     resourceType: 'EmergencyGrant',
     interaction: 'update',
     mode: 'transactional',
     idParam: 'id',
   })
-  revoke(@Param('id') id: string, @Headers('x-lab-id') lab: string | string[] | undefined) {
+  revoke(
+    @Param('id') id: string,
+    @Headers('x-lab-id') lab: string | string[] | undefined,
+    @Body(new SchemaPipe(EMERGENCY_SCHEMAS, 'EmergencyGrantAction')) _body: Record<string, never>,
+  ) {
     return this.grants.revoke(this.context.principal, id, firstHeader(lab) || undefined);
   }
 
@@ -125,15 +130,20 @@ export class EmergencyAccessController {
     description:
       'A second person: another platform-role user, or an admin of the lab. The duration starts now. Not pending: 409.',
   })
+  @ApiJsonBody('EmergencyGrantAction')
   @ApiOk('EmergencyGrant')
-  @ApiErrors(401, 403, 404, 409, 503)
+  @ApiErrors(400, 401, 403, 404, 409, 415, 503)
   @Audited({
     resourceType: 'EmergencyGrant',
     interaction: 'update',
     mode: 'transactional',
     idParam: 'id',
   })
-  approve(@Param('id') id: string, @Headers('x-lab-id') lab: string | string[] | undefined) {
+  approve(
+    @Param('id') id: string,
+    @Headers('x-lab-id') lab: string | string[] | undefined,
+    @Body(new SchemaPipe(EMERGENCY_SCHEMAS, 'EmergencyGrantAction')) _body: Record<string, never>,
+  ) {
     return this.grants.approve(this.context.principal, id, firstHeader(lab) || undefined);
   }
 }

@@ -67,6 +67,12 @@ export const EMERGENCY_SCHEMAS = {
       access: { type: 'string', enum: [...GRANT_ACCESS], default: 'read' },
     },
   },
+  EmergencyGrantAction: {
+    type: 'object',
+    additionalProperties: false,
+    description: 'An empty JSON object (`{}`): revoke and approve take no input.',
+    properties: {},
+  },
   EmergencyGrant: grant,
   EmergencyGrantList: {
     type: 'object',
