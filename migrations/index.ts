@@ -15,6 +15,8 @@ import { QueueSortIndexes1765610000000 } from './1765610000000-QueueSortIndexes'
 import { ReportSettings1765620000000 } from './1765620000000-ReportSettings';
 import { CaseOutbox1765630000000 } from './1765630000000-CaseOutbox';
 import { Webhooks1765640000000 } from './1765640000000-Webhooks';
+import { OutboxStreamOrder1765650000000 } from './1765650000000-OutboxStreamOrder';
+import { ReencryptAppendOnly1765680000000 } from './1765680000000-ReencryptAppendOnly';
 import { EmergencyAccess1765700000000 } from './1765700000000-EmergencyAccess';
 
 /**
@@ -40,5 +42,7 @@ export const MIGRATIONS = [
   ReportSettings1765620000000,
   CaseOutbox1765630000000,
   Webhooks1765640000000,
+  OutboxStreamOrder1765650000000,
+  ReencryptAppendOnly1765680000000,
   EmergencyAccess1765700000000,
 ];

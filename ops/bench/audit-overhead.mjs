@@ -19,7 +19,11 @@
 // the first arm runs the API built in that checkout — `npm ci && npm run build` there —
 // the second this tree's (or BENCH_THIS_ROOT's), both auditing; the "cost" is what the
 // second version costs over the first. The database is migrated by this tree: an older
-// build must read a newer schema, which additive migrations allow).
+// build must read a newer schema, which additive migrations allow), BENCH_OUTBOX=1 (the
+// case outbox's write cost instead, issue 17: both servers are this build and audit; the
+// outbox trigger on case_events is disabled for the "no outbox" slices and enabled for the
+// "outbox" slices; scenarios `create,status` at 64 connections by default; each slice is
+// checked to have written outbox events exactly when the trigger was on).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -35,13 +39,16 @@ const db = require(join(ROOT, 'dist/libs/database/src/index.js'));
 const umsDev = require(join(ROOT, 'dist/apps/ums-dev/src/index.js'));
 const { freePort, PRODUCTION_NODE_OPTIONS } = require(join(ROOT, 'dist/ops/bench/servers.js'));
 const { machineCpuMs, processCpuMs } = require(join(ROOT, 'dist/ops/bench/machine.js'));
+const { createBodies } = require(join(ROOT, 'dist/ops/bench/scenarios.js'));
 // The bench roles and their one password (shared with `npm run bench`).
 const bench = require(join(ROOT, 'dist/ops/bench/seed-db.js'));
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const CONNECTIONS = Number(
+  process.env.BENCH_CONNECTIONS ?? (process.env.BENCH_OUTBOX === '1' ? 64 : 50),
+);
 const CASES = Number(process.env.BENCH_CASES ?? 2000);
 const PAIRS = Number(process.env.BENCH_ROUNDS ?? 8);
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
@@ -51,7 +58,13 @@ const CONTROL = process.env.BENCH_CONTROL === '1';
 const BASE_ROOT = process.env.BENCH_BASE_ROOT ? resolve(process.env.BENCH_BASE_ROOT) : undefined;
 // …and the second arm another checkout's build too (two older versions against each other).
 const THIS_ROOT = process.env.BENCH_THIS_ROOT ? resolve(process.env.BENCH_THIS_ROOT) : ROOT;
-const ARM = BASE_ROOT ? { off: 'base', on: 'this' } : { off: 'off', on: 'on' };
+// The outbox's write cost: one build, the outbox trigger off/on between slices.
+const OUTBOX = process.env.BENCH_OUTBOX === '1';
+const ARM = BASE_ROOT
+  ? { off: 'base', on: 'this' }
+  : OUTBOX
+    ? { off: 'no-outbox', on: 'outbox' }
+    : { off: 'off', on: 'on' };
 const SECRET = 'bench-jwt-secret-0123456789abcdef';
 const out = (s) => process.stdout.write(`${s}\n`);
 
@@ -212,6 +225,18 @@ async function main() {
     const token = (await login.json()).access_token;
 
     let n = 0;
+    // Writes: creates from the harness's valid bodies, and status changes that toggle each
+    // seeded case between pending and on_hold (round robin over every case, so no two
+    // in-flight requests touch one case).
+    const bodies = createBodies(200);
+    const statusOf = new Map(ids.map((id) => [id, 'pending']));
+    let m = 0;
+    // A request's own headers replace autocannon's defaults: the token goes in them too.
+    const json = {
+      'content-type': 'application/json',
+      'x-lab-id': '1',
+      authorization: `Bearer ${token}`,
+    };
     const scenarios = {
       list: [{ method: 'GET', path: '/api/v1/cases/?per_page=20' }],
       get: [
@@ -220,11 +245,46 @@ async function main() {
           setupRequest: (req) => ({ ...req, path: `/api/v1/cases/${ids[n++ % ids.length]}` }),
         },
       ],
+      create: [
+        {
+          method: 'POST',
+          path: '/api/v1/cases/',
+          headers: json,
+          setupRequest: (req) => ({ ...req, body: bodies[m++ % bodies.length] }),
+        },
+      ],
+      status: [
+        {
+          method: 'PATCH',
+          headers: json,
+          setupRequest: (req) => {
+            const id = ids[m++ % ids.length];
+            const to = statusOf.get(id) === 'pending' ? 'on_hold' : 'pending';
+            statusOf.set(id, to);
+            return {
+              ...req,
+              path: `/api/v1/cases/${id}/status`,
+              body: JSON.stringify({ status: to, reason: 'bench: status toggle' }),
+            };
+          },
+        },
+      ],
     };
-    const wanted = (process.env.BENCH_SCENARIOS ?? 'list,get').split(',');
+    const wanted = (process.env.BENCH_SCENARIOS ?? (OUTBOX ? 'create,status' : 'list,get')).split(
+      ',',
+    );
+    // The outbox arms: the trigger's state for the next slice, and its events counted per slice.
+    const setOutbox = async (mode) => {
+      if (!OUTBOX) return;
+      await client.query(
+        `ALTER TABLE case_events ${mode === 'on' ? 'ENABLE' : 'DISABLE'} TRIGGER tr_case_events_outbox`,
+      );
+    };
+    const outboxRows = async () =>
+      OUTBOX ? (await client.query(`SELECT count(*)::int AS n FROM case_outbox`)).rows[0].n : 0;
     for (const s of Object.keys(scenarios)) if (!wanted.includes(s)) delete scenarios[s];
     out(
-      `audit overhead: ${CONNECTIONS} connections, ${PAIRS} off/on pairs of ${SECONDS} s slices per endpoint (${WARMUP} s warm-up each), ${CASES} cases, database pool ${env.DB_POOL_SIZE}+${env.DB_MAX_OVERFLOW} per server (node ${process.version})${BASE_ROOT ? `\nVERSION A/B: "base" is the API built in ${BASE_ROOT}, "this" the one in ${THIS_ROOT}; both audit, "cost" is this version's over the base` : ''}${CONTROL ? '\nCONTROL RUN: both servers audit ("off" too); the costs below are the noise of the method' : ''}`,
+      `${OUTBOX ? 'outbox write cost' : 'audit overhead'}: ${CONNECTIONS} connections, ${PAIRS} off/on pairs of ${SECONDS} s slices per endpoint (${WARMUP} s warm-up each), ${CASES} cases, database pool ${env.DB_POOL_SIZE}+${env.DB_MAX_OVERFLOW} per server (node ${process.version})${BASE_ROOT ? `\nVERSION A/B: "base" is the API built in ${BASE_ROOT}, "this" the one in ${THIS_ROOT}; both audit, "cost" is this version's over the base` : ''}${CONTROL ? '\nCONTROL RUN: both servers audit ("off" too); the costs below are the noise of the method' : ''}`,
     );
     // Both servers run for the whole benchmark and the load alternates between them in
     // short slices (off/on, then on/off, …): the machine's slow phases, which last seconds
@@ -233,13 +293,16 @@ async function main() {
     // as it does in service: sealing a slice's last second may fall into the next slice,
     // the other arm's half the time (~0.5 % of a slice's CPU at most).
     const servers = {};
-    servers.off = await startApi(env, CONTROL || BASE_ROOT !== undefined, tmp, BASE_ROOT);
+    servers.off = await startApi(env, CONTROL || OUTBOX || BASE_ROOT !== undefined, tmp, BASE_ROOT);
     servers.on = await startApi(env, true, tmp, THIS_ROOT);
     const results = {};
     try {
       for (const [scenario, requests] of Object.entries(scenarios)) {
         const arms = { off: [], on: [] };
-        for (const mode of ['off', 'on']) await load(servers[mode].url, token, requests, WARMUP);
+        for (const mode of ['off', 'on']) {
+          await setOutbox(mode);
+          await load(servers[mode].url, token, requests, WARMUP);
+        }
         await batching(); // batches of the measured slices only
         for (let pair = 0; pair < PAIRS; pair++) {
           const line = [];
@@ -250,6 +313,8 @@ async function main() {
               (
                 await client.query('SELECT pid FROM pg_stat_activity WHERE datname = $1', [name])
               ).rows.map((x) => x.pid);
+            await setOutbox(mode);
+            const events0 = await outboxRows();
             const db0 = backendCpuMs(await backends());
             const t0 = performance.now();
             const r = await load(servers[mode].url, token, requests, SECONDS);
@@ -258,6 +323,12 @@ async function main() {
             const api1 = processCpuMs(servers[mode].pid);
             const db1 = backendCpuMs([...db0.keys(), ...(await backends())]);
             const failed = r.non2xx + r.errors + r.timeouts;
+            // The real path: the outbox arm wrote an event per write, the other none.
+            const events = (await outboxRows()) - events0;
+            if (OUTBOX && (mode === 'on' ? events < r.requests.total : events !== 0))
+              throw new Error(
+                `${scenario}/${mode}: ${events} outbox events for ${r.requests.total} writes (trigger ${mode})`,
+              );
             if (failed > 0)
               throw new Error(
                 `${scenario}/${mode}: ${failed} failed requests (${JSON.stringify({ non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts, codes: r.statusCodeStats })})`,
@@ -298,7 +369,7 @@ async function main() {
     };
     out('');
     out(
-      `| endpoint | ${BASE_ROOT ? 'base' : 'audit off'} (req/s) | ${BASE_ROOT ? 'this' : 'audit on'} (req/s) | cost (throughput) | cost (median of pairs) | CPU-ms/req ${ARM.off} → ${ARM.on} | cost (CPU per request) | API process CPU-ms/req ${ARM.off} → ${ARM.on} | PostgreSQL CPU-ms/req ${ARM.off} → ${ARM.on} | p50 / p99 ms ${ARM.off} → ${ARM.on} | events per audit transaction |`,
+      `| endpoint | ${ARM.off} (req/s) | ${ARM.on} (req/s) | cost (throughput) | cost (median of pairs) | CPU-ms/req ${ARM.off} → ${ARM.on} | cost (CPU per request) | API process CPU-ms/req ${ARM.off} → ${ARM.on} | PostgreSQL CPU-ms/req ${ARM.off} → ${ARM.on} | p50 / p99 ms ${ARM.off} → ${ARM.on} | events per audit transaction |`,
     );
     out('|---|---|---|---|---|---|---|---|---|---|---|');
     let worst = 0;
@@ -327,6 +398,11 @@ async function main() {
       out(
         `this version vs the base: worst throughput cost ${worst.toFixed(1)} % (no target; compare with an A/A run's noise, BENCH_CONTROL=1)`,
       );
+    } else if (OUTBOX) {
+      out(
+        `target: the outbox costs ≤ 10 % of write throughput — ${worst <= 10 ? 'met' : 'NOT met'}`,
+      );
+      process.exitCode = worst <= 10 ? 0 : 1;
     } else {
       out(`target: auditing costs < 15 % of throughput — ${worst < 15 ? 'met' : 'NOT met'}`);
       process.exitCode = worst < 15 ? 0 : 1;

@@ -56,4 +56,49 @@ describe('npm run bench:audit (smoke: tiny sizes, 0.5 s slices)', () => {
     }
     expect(run.stdout).toMatch(/^target: auditing costs < 15 % of throughput — (met|NOT met)$/m);
   });
+
+  it('BENCH_OUTBOX=1: create and status with the outbox trigger off/on, each slice checked for its events', () => {
+    const run = spawnSync(
+      process.execPath,
+      [path.join(PROJECT_ROOT, 'ops/bench/audit-overhead.mjs')],
+      {
+        cwd: PROJECT_ROOT,
+        env: cleanEnv({
+          BENCH_DATABASE_URL: testDatabaseUrls().adminUrl,
+          BENCH_OUTBOX: '1',
+          BENCH_CASES: '60',
+          BENCH_CONNECTIONS: '4',
+          BENCH_SECONDS: '0.5',
+          BENCH_WARMUP: '0.3',
+          BENCH_ROUNDS: '2',
+        }),
+        encoding: 'utf8',
+        timeout: 110_000,
+      },
+    );
+    // The harness throws (exit code 1 with "bench:audit failed") when a slice wrote outbox
+    // events with the trigger off, or fewer than its writes with it on.
+    expect(run.stderr).not.toMatch(/bench:audit failed/);
+    const finished = run.status === 0 || run.status === 1;
+    expect({ finished, stderr: finished ? '' : run.stderr.slice(-3000) }).toEqual({
+      finished: true,
+      stderr: '',
+    });
+    const lines = run.stdout.split('\n');
+    expect(run.stdout).toMatch(/^outbox write cost: 4 connections/m);
+    for (const scenario of ['create', 'status']) {
+      expect(lines.filter((l) => new RegExp(`^  ${scenario} +pair +\\d+ `).test(l))).toHaveLength(
+        2,
+      );
+      const cells = lines
+        .find((l) => l.startsWith(`| ${scenario} |`))!
+        .split('|')
+        .map((c) => c.trim());
+      expect(Number(cells[2])).toBeGreaterThan(0);
+      expect(Number(cells[3])).toBeGreaterThan(0);
+    }
+    expect(run.stdout).toMatch(
+      /^target: the outbox costs ≤ 10 % of write throughput — (met|NOT met)$/m,
+    );
+  });
 });

@@ -462,7 +462,8 @@ describeWithTool(helm(), 'helm/lhcms chart', (bin) => {
   it('schedules the retention purge daily, and the audit purge only with a shared checkpoint claim', () => {
     const dflt = render([]);
     const retention = one(dflt, 'CronJob', '-retention');
-    expect(find(dflt, 'CronJob')).toHaveLength(1);
+    // The retention purge and the outbox prune (events.retentionDays, below).
+    expect(find(dflt, 'CronJob')).toHaveLength(2);
     expect(retention.spec).toMatchObject({ schedule: '17 3 * * *', concurrencyPolicy: 'Forbid' });
     const pod = retention.spec.jobTemplate.spec.template.spec;
     const c = pod.containers[0];
@@ -502,6 +503,57 @@ describeWithTool(helm(), 'helm/lhcms chart', (bin) => {
     expect(
       helmRun(['template', 'rel', CHART, '--set', 'maintenance.schedule=daily']).status,
     ).not.toBe(0);
+  });
+
+  it('events: the dispatcher on by default, the NATS sink and its egress only with a URL, the outbox prune job, EVENTS_* refused in config', () => {
+    const configOf = (objs: K8sObject[]) =>
+      one(objs, 'ConfigMap', 'rel-lhcms').data as Record<string, string>;
+    const dflt = render([]);
+    expect(configOf(dflt)).toMatchObject({
+      EVENTS_DISPATCHER: 'on',
+      EVENTS_DISPATCH_INTERVAL_MS: '200',
+    });
+    expect(configOf(dflt).EVENTS_NATS_URL).toBeUndefined();
+    const prune = one(dflt, 'CronJob', '-outbox-prune');
+    expect(prune.spec.jobTemplate.spec.template.spec.containers[0].args).toEqual([
+      'outbox',
+      'prune',
+      '--older-than-days',
+      '30',
+    ]);
+
+    const nats = render([
+      '--set',
+      'events.nats.url=nats://nats-a:4222\\,nats://nats-b:4222',
+      '--set',
+      'events.dispatcher=false',
+      '--set',
+      'events.retentionDays=0',
+      '--set',
+      'networkPolicy.enabled=true',
+    ]);
+    expect(configOf(nats)).toMatchObject({
+      EVENTS_DISPATCHER: 'off',
+      EVENTS_NATS_URL: 'nats://nats-a:4222,nats://nats-b:4222',
+      EVENTS_NATS_STREAM: 'LHCMS_EVENTS',
+      EVENTS_NATS_SUBJECT_PREFIX: 'lhcms',
+    });
+    expect(find(nats, 'CronJob', '-outbox-prune')).toEqual([]);
+    const egress = one(nats, 'NetworkPolicy').spec.egress as Array<{ ports: any[] }>;
+    expect(egress.flatMap((e) => e.ports)).toContainEqual({ port: 4222, protocol: 'TCP' });
+    const noNats = one(render(['--set', 'networkPolicy.enabled=true']), 'NetworkPolicy').spec
+      .egress as Array<{ ports: any[] }>;
+    expect(noNats.flatMap((e) => e.ports)).not.toContainEqual({ port: 4222, protocol: 'TCP' });
+
+    // Bad values are refused by the schema: a non-NATS URL, EVENTS_* in config (the events block sets them).
+    for (const bad of [
+      ['--set', 'events.nats.url=http://nats:4222'],
+      ['--set', 'events.dispatchIntervalMs=0'],
+      ['--set', 'config.EVENTS_NATS_URL=nats://x:4222'],
+      ['--set', 'config.EVENTS_DISPATCHER=off'],
+    ]) {
+      expect(helmRun(['template', 'rel', CHART, ...bad]).status).not.toBe(0);
+    }
   });
 
   it('a config change rolls the pods (checksum annotation changes)', () => {

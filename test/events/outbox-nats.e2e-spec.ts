@@ -39,6 +39,7 @@ describeWithNats(
       jsm = await jetstreamManager(nc);
       s = await startStack({
         env: {
+          EVENTS_DISPATCHER: 'on',
           EVENTS_NATS_URL: NATS_URL,
           EVENTS_NATS_STREAM: stream,
           EVENTS_NATS_SUBJECT_PREFIX: prefix,
@@ -99,8 +100,13 @@ describeWithNats(
       const rows = await until(
         async () =>
           (
-            await owner.query<{ id: string; seq: number; dispatched: boolean }>(
-              `SELECT id::text, seq::int AS seq, dispatched_at IS NOT NULL AS dispatched
+            await owner.query<{
+              id: string;
+              seq: number;
+              dispatched: boolean;
+              stream_seq: string | null;
+            }>(
+              `SELECT id::text, seq::int AS seq, dispatched_at IS NOT NULL AS dispatched, stream_seq
                FROM case_outbox WHERE case_id = $1 ORDER BY seq`,
               [id],
             )
@@ -108,6 +114,11 @@ describeWithNats(
         (r) => r.length === 4 && r.every((x) => x.dispatched),
       );
       expect(rows.map((r) => r.dispatched)).toEqual([true, true, true, true]);
+      // Dispatching numbers them on the stream (the live feed's order), in seq order.
+      const streamSeqs = rows.map((r) => Number(r.stream_seq));
+      expect(streamSeqs.every((n) => Number.isInteger(n) && n > 0)).toBe(true);
+      expect([...streamSeqs].sort((a, b) => a - b)).toEqual(streamSeqs);
+      expect(new Set(streamSeqs).size).toBe(4);
       const got = (await received(lab)).filter((m) => m.event.case_id === id);
       expect(got.map((m) => [m.event.seq, m.subject])).toEqual([
         [1, `${prefix}.${lab}.case.created`],

@@ -19,6 +19,8 @@ import {
 import { Client } from 'pg';
 import { rotateKeys } from '../../apps/api/src/encryption/key-rotation';
 import { localKms, requireTool } from '../deploy/tools';
+import { binaryStl, upload } from '../attachments/attachment-test-helpers';
+import { ENCRYPTED_TEXT_COLUMNS } from '../../apps/api/src/encryption';
 
 const PHI_COLUMNS = [
   'patient_info',
@@ -242,6 +244,185 @@ describe('key rotation and legacy plaintext (own database)', () => {
       ).toHaveLength(1);
     } finally {
       await after.close();
+    }
+  });
+});
+
+describe('key rotation of the other encrypted texts (own database)', () => {
+  let db: TestDatabase;
+  let attachmentDir: string;
+  beforeAll(async () => {
+    db = await createTestDatabase(testDatabaseUrls().adminUrl, 'lhcms_keys_text');
+    await runMigrations(
+      loadEnv({ NODE_ENV: 'test', DATABASE_URL: db.appUrl, DATABASE_OWNER_URL: db.ownerUrl }),
+    );
+    attachmentDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lhcms-keys-att-'));
+  });
+  afterAll(async () => {
+    await db.drop();
+    fs.rmSync(attachmentDir, { recursive: true, force: true });
+  });
+
+  /** Every stored value of ENCRYPTED_TEXT_COLUMNS in the database, with its column. */
+  async function storedTexts(): Promise<Array<{ column: string; value: string }>> {
+    const c = new Client({ connectionString: db.ownerUrl });
+    await c.connect();
+    try {
+      const out: Array<{ column: string; value: string }> = [];
+      for (const col of ENCRYPTED_TEXT_COLUMNS) {
+        const r = await c.query<{ value: string }>(
+          `SELECT ${col.column} AS value FROM ${col.table} WHERE ${col.column} IS NOT NULL`,
+        );
+        for (const row of r.rows)
+          out.push({ column: `${col.table}.${col.column}`, value: row.value });
+      }
+      return out;
+    } finally {
+      await c.end();
+    }
+  }
+
+  it('--reencrypt moves timeline reasons, notes, their revisions and deletion reasons, and attachment filenames to the new data key; the append-only tables refuse every other change', async () => {
+    const s = await startStack({
+      env: {
+        DATABASE_URL: db.appUrl,
+        DATABASE_OWNER_URL: db.ownerUrl,
+        ATTACHMENT_DIR: attachmentDir,
+      },
+    });
+    try {
+      const caseId = (await s.as('admin', '/api/v1/cases/', { method: 'POST', body: phiCase() }))
+        .body.id as number;
+      const held = await s.as('admin', `/api/v1/cases/${caseId}/status`, {
+        method: 'PATCH',
+        body: { status: 'on_hold', reason: `Waiting for ${MARK} shade` },
+      });
+      expect(held.status).toBe(200);
+      const notes = `/api/v1/cases/${caseId}/notes`;
+      const kept = (await s.as('admin', notes, { method: 'POST', body: { text: `First ${MARK}` } }))
+        .body.id as number;
+      expect(
+        (
+          await s.as('admin', `${notes}/${kept}`, {
+            method: 'PUT',
+            body: { text: `Second ${MARK}` },
+          })
+        ).status,
+      ).toBe(200);
+      const gone = (await s.as('admin', notes, { method: 'POST', body: { text: 'To delete' } }))
+        .body.id as number;
+      expect(
+        (
+          await s.as('admin', `${notes}/${gone}`, {
+            method: 'DELETE',
+            body: { reason: `Wrong patient ${MARK}` },
+          })
+        ).status,
+      ).toBe(204);
+      const up = await upload(s, 'admin', caseId, {
+        file: { name: `${MARK} upper.stl`, data: binaryStl(10) },
+        kind: 'scan',
+      });
+      expect(up.status).toBe(201);
+      const wrong = await upload(s, 'admin', caseId, {
+        file: { name: 'wrong.stl', data: binaryStl(5) },
+        kind: 'scan',
+      });
+      expect(
+        (
+          await s.as('admin', `/api/v1/cases/${caseId}/attachments/${wrong.json.id}`, {
+            method: 'DELETE',
+            body: { reason: `Another patient's scan ${MARK}` },
+          })
+        ).status,
+      ).toBe(204);
+
+      // Every column of the list holds a value now, all under the lab's first data key.
+      const before = await storedTexts();
+      const columns = new Set(before.map((t) => t.column));
+      for (const col of ENCRYPTED_TEXT_COLUMNS) {
+        expect(columns).toContain(`${col.table}.${col.column}`);
+      }
+      for (const t of before) expect(t.value).toMatch(/^enc:v1:1:/);
+
+      const r = await rotateKeys(
+        testEnv({ DATABASE_URL: db.appUrl, DATABASE_OWNER_URL: db.ownerUrl }),
+        {
+          newDataKeys: true,
+          reencrypt: true,
+        },
+      );
+      expect(r.reencryptedTexts).toBe(before.length);
+      const after = await storedTexts();
+      expect(after).toHaveLength(before.length);
+      for (const t of after) expect(t.value).toMatch(/^enc:v1:2:/);
+      expect(JSON.stringify(after)).not.toContain(MARK);
+
+      // The API reads every one of them back under the new key.
+      const timeline = await s.as('admin', `/api/v1/cases/${caseId}/events`);
+      expect(JSON.stringify(timeline.body)).toContain(`Waiting for ${MARK} shade`);
+      const list = await s.as('admin', notes);
+      expect(list.body.notes.map((n: { text: string }) => n.text)).toEqual([`Second ${MARK}`]);
+      const history = await s.as('admin', `${notes}/${kept}/revisions`);
+      expect(history.body.revisions.map((x: { text: string }) => x.text)).toContain(
+        `First ${MARK}`,
+      );
+      const deleted = await s.as('admin', `${notes}/${gone}/revisions`);
+      expect(deleted.body.deleted).toMatchObject({ reason: `Wrong patient ${MARK}` });
+      const files = await s.as('admin', `/api/v1/cases/${caseId}/attachments`);
+      expect(JSON.stringify(files.body)).toContain(`${MARK} upper.stl`);
+
+      // The list is complete: no other column of the database holds ciphertext (the cases
+      // table's PHI columns are re-encrypted by reencryptCases).
+      const scan = new Client({ connectionString: db.ownerUrl });
+      await scan.connect();
+      try {
+        const textColumns = (
+          await scan.query<{ t: string; c: string }>(
+            `SELECT table_name AS t, column_name AS c FROM information_schema.columns
+              WHERE table_schema = 'public' AND data_type IN ('text', 'character varying')`,
+          )
+        ).rows;
+        const holding: string[] = [];
+        for (const { t, c } of textColumns) {
+          const hit = await scan.query(`SELECT 1 FROM "${t}" WHERE "${c}" LIKE 'enc:v1:%' LIMIT 1`);
+          if (hit.rows.length > 0 && t !== 'cases') holding.push(`${t}.${c}`);
+        }
+        expect(holding.sort()).toEqual(
+          ENCRYPTED_TEXT_COLUMNS.map((col) => `${col.table}.${col.column}`).sort(),
+        );
+      } finally {
+        await scan.end();
+      }
+
+      // Nothing else gets through the append-only triggers: not without the session flag, not
+      // another column with it, and never for the application role.
+      const owner = new Client({ connectionString: db.ownerUrl });
+      await owner.connect();
+      try {
+        await expect(owner.query(`UPDATE case_events SET reason = reason`)).rejects.toThrow(
+          /append-only/,
+        );
+        await owner.query(`SELECT set_config('lhcms.reencrypt', 'on', false)`);
+        await expect(
+          owner.query(`UPDATE case_events SET to_status = 'cancelled' WHERE reason IS NOT NULL`),
+        ).rejects.toThrow(/append-only/);
+        await expect(
+          owner.query(`UPDATE case_note_revisions SET author_id = 'someone-else'`),
+        ).rejects.toThrow(/append-only/);
+      } finally {
+        await owner.end();
+      }
+      const app = new Client({ connectionString: db.appUrl });
+      await app.connect();
+      try {
+        await app.query(`SELECT set_config('lhcms.reencrypt', 'on', false)`);
+        await expect(app.query(`UPDATE case_note_revisions SET body = body`)).rejects.toThrow();
+      } finally {
+        await app.end();
+      }
+    } finally {
+      await s.close();
     }
   });
 });

@@ -21,7 +21,8 @@ import { auditPurge, auditSeal, auditVerify, describeReport } from './audit';
  *   keys rotate [--new-data-keys] [--reencrypt]
  *                     re-wrap every lab data key under the current key-encryption
  *                     key; optionally add a new data key per lab and re-encrypt
- *                     every case's PHI under it (also encrypts legacy plaintext)
+ *                     every case's PHI, timeline reasons, notes and attachment
+ *                     filenames under it (also encrypts legacy plaintext)
  *   retention purge [--dry-run]
  *                     remove cases past DATA_RETENTION_DAYS (deleted, or closed and
  *                     untouched since) with their timelines and attachments (rows
@@ -145,7 +146,7 @@ const commands: Record<string, Command> = {
       reencrypt: flags.includes('--reencrypt'),
     });
     out(
-      `re-wrapped ${r.rewrapped} data keys, added ${r.newDataKeys}, re-encrypted ${r.reencryptedCases} cases`,
+      `re-wrapped ${r.rewrapped} data keys, added ${r.newDataKeys}, re-encrypted ${r.reencryptedCases} cases and ${r.reencryptedTexts} other texts`,
     );
     return 0;
   },

@@ -782,7 +782,7 @@ export class Env {
   @EnvVar({
     group: 'events',
     description:
-      'NATS server(s) of the optional JetStream sink of case events (docs/events.md), comma-separated `nats://host:port` (or `tls://` for TLS). Unset: no sink; events stay in the outbox.',
+      'NATS server(s) of the optional JetStream sink of case events (docs/events.md), comma-separated `nats://host:port` (or `tls://` for TLS). Unset: no JetStream sink.',
     example: 'nats://127.0.0.1:4222',
   })
   @IsOptional()
@@ -812,12 +812,20 @@ export class Env {
   @EnvVar({
     group: 'events',
     description:
-      'Milliseconds between rounds of the outbox dispatcher when the outbox was empty (EVENTS_NATS_URL).',
+      'Whether this replica runs the outbox dispatcher (docs/events.md): `on` (the default; with several replicas one dispatches at a time and another takes over) or `off` (events wait in the outbox for a replica that runs it; the webhooks, the live feed and the NATS sink see nothing until then).',
+  })
+  @IsIn(['on', 'off'])
+  EVENTS_DISPATCHER: 'on' | 'off' = 'on';
+
+  @EnvVar({
+    group: 'events',
+    description:
+      'Milliseconds between rounds of the outbox dispatcher when the outbox was empty (the delay an event can wait before the webhooks, the live feed and the NATS sink see it).',
   })
   @IntEnv()
   @IsInt()
   @Min(10)
-  EVENTS_DISPATCH_INTERVAL_MS = 500;
+  EVENTS_DISPATCH_INTERVAL_MS = 200;
 
   @EnvVar({
     group: 'storage',

@@ -66,6 +66,8 @@ describe('loadEnv', () => {
   it('events: the NATS sink is off by default; its URL must be nats:// or tls://, its names subject-safe', () => {
     const env = loadEnv({});
     expect(env.EVENTS_NATS_URL).toBeUndefined();
+    expect(env.EVENTS_DISPATCHER).toBe('on');
+    expect(env.EVENTS_DISPATCH_INTERVAL_MS).toBe(200);
     expect(env.EVENTS_NATS_STREAM).toBe('LHCMS_EVENTS');
     expect(env.EVENTS_NATS_SUBJECT_PREFIX).toBe('lhcms');
     expect(loadEnv({ EVENTS_NATS_URL: 'nats://a:4222,tls://b:4222' }).EVENTS_NATS_URL).toBe(
@@ -76,12 +78,14 @@ describe('loadEnv', () => {
       EVENTS_NATS_STREAM: 'a.b',
       EVENTS_NATS_SUBJECT_PREFIX: 'x>',
       EVENTS_DISPATCH_INTERVAL_MS: '0',
+      EVENTS_DISPATCHER: 'maybe',
     }).join('\n');
     for (const v of [
       'EVENTS_NATS_URL',
       'EVENTS_NATS_STREAM',
       'EVENTS_NATS_SUBJECT_PREFIX',
       'EVENTS_DISPATCH_INTERVAL_MS',
+      'EVENTS_DISPATCHER',
     ]) {
       expect(text).toContain(v);
     }

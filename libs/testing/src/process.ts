@@ -23,9 +23,13 @@ export interface Spawned {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Environment without the LHCMS variables of the outer shell (tests set exactly what they mean). */
+/**
+ * Environment without the LHCMS variables of the outer shell (tests set exactly what they mean).
+ * The outbox dispatcher is off unless `extra` switches it on: the suites share the run's
+ * database, and a spawned API would hand over other suites' events (testEnv does the same).
+ */
 export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
+  const env: NodeJS.ProcessEnv = { EVENTS_DISPATCHER: 'off' };
   for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[k]) env[k] = process.env[k];
   return { ...env, ...extra };
 }

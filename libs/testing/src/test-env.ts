@@ -47,6 +47,10 @@ export function testEnv(overrides: RawEnv = {}): Env {
     // The audit stream is captured by the tests that look at it; checkpoints go to the run's temp folder.
     AUDIT_LOG_DESTINATION: '/dev/null',
     AUDIT_CHECKPOINT_DIR: process.env.LHCMS_TEST_CHECKPOINT_DIR,
+    // Suites share the run's database: a dispatcher in every test app would
+    // hand over (and fan out) other suites' events behind their backs. The
+    // event suites switch it on.
+    EVENTS_DISPATCHER: 'off',
     ...overrides,
   });
 }

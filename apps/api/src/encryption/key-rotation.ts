@@ -14,12 +14,15 @@ import { Client } from 'pg';
 import { insertStatement, systemRecord } from '../audit';
 import { dataKeyContext } from './data-key.service';
 import { kekProviderFrom } from './kek-provider.factory';
+import { ENCRYPTED_TEXT_COLUMNS, type EncryptedTextColumn } from './encrypted-text';
 import { PHI_COLUMNS } from './phi-cipher';
 
 export interface RotationReport {
   rewrapped: number;
   newDataKeys: number;
   reencryptedCases: number;
+  /** Free-text values of the other tables (ENCRYPTED_TEXT_COLUMNS) rewritten under the newest key. */
+  reencryptedTexts: number;
 }
 
 interface KeyRow {
@@ -35,8 +38,13 @@ interface KeyRow {
  *    keep working: they unwrap with the current or a retired KEK);
  * 2. with `newDataKeys`, add a new data key version per lab (new writes use
  *    it; old values stay readable under their stored version);
- * 3. with `reencrypt`, rewrite every case's PHI under its lab's newest data
- *    key (this also encrypts values written before encryption existed).
+ * 3. with `reencrypt`, rewrite every case's PHI, and every free-text value
+ *    of ENCRYPTED_TEXT_COLUMNS (timeline reasons, notes and their revisions,
+ *    attachment filenames), under its lab's newest data key (this also
+ *    encrypts values written before encryption existed). The append-only
+ *    tables let the owner change the ciphertext column, and nothing else,
+ *    while `lhcms.reencrypt` is on in its session (migration
+ *    ReencryptAppendOnly).
  */
 export async function rotateKeys(
   env: Env,
@@ -45,7 +53,12 @@ export async function rotateKeys(
   const kek = opts.kek ?? kekProviderFrom(env);
   const db = new Client({ connectionString: env.ownerDatabaseUrl });
   await db.connect();
-  const report: RotationReport = { rewrapped: 0, newDataKeys: 0, reencryptedCases: 0 };
+  const report: RotationReport = {
+    rewrapped: 0,
+    newDataKeys: 0,
+    reencryptedCases: 0,
+    reencryptedTexts: 0,
+  };
   try {
     const keys = (
       await db.query<KeyRow>(
@@ -89,6 +102,14 @@ export async function rotateKeys(
     if (opts.reencrypt) {
       const blindKey = deriveKey(env.SECRET_KEY ?? '', 'blind-index');
       report.reencryptedCases = await reencryptCases(db, kek, plain, latest, blindKey);
+      await db.query(`SELECT set_config('lhcms.reencrypt', 'on', false)`);
+      try {
+        for (const col of ENCRYPTED_TEXT_COLUMNS) {
+          report.reencryptedTexts += await reencryptTexts(db, col, plain, latest);
+        }
+      } finally {
+        await db.query(`SELECT set_config('lhcms.reencrypt', '', false)`);
+      }
     }
     // Key rotation is an administrative event of the audit trail (counts only).
     const { text, params } = insertStatement([
@@ -164,6 +185,49 @@ async function reencryptCases(
       await db.query(
         `UPDATE cases SET ${cols.map((c, i) => `${c} = $${i + 3}`).join(', ')}, patient_id_bidx = $2 WHERE id = $1`,
         [row.id, bidx, ...values],
+      );
+      done++;
+    }
+  }
+}
+
+/**
+ * One column of ENCRYPTED_TEXT_COLUMNS under each lab's newest data key, in
+ * keyset batches. A lab without a data key has no encrypted values and its
+ * plaintext (legacy) values have no key to go under: reencryptCases has
+ * given every lab with cases one, so only labs without cases are left out.
+ */
+async function reencryptTexts(
+  db: Client,
+  col: EncryptedTextColumn,
+  plain: Map<string, DataKey>,
+  latest: Map<string, DataKey>,
+): Promise<number> {
+  const keys = col.key.join(', ');
+  let done = 0;
+  let last: unknown[] | undefined;
+  for (;;) {
+    const after = last ? `AND (${keys}) > (${col.key.map((_, i) => `$${i + 1}`).join(', ')})` : '';
+    const batch = await db.query<Record<string, unknown> & { lab_id: string }>(
+      `SELECT lab_id, ${keys}, ${col.column} AS value FROM ${col.table}
+        WHERE ${col.column} IS NOT NULL ${after} ORDER BY ${keys} LIMIT 500`,
+      last ?? [],
+    );
+    if (batch.rows.length === 0) return done;
+    for (const row of batch.rows) {
+      last = col.key.map((k) => row[k]);
+      const stored = row.value as string;
+      const target = latest.get(row.lab_id);
+      const v = keyVersionOf(stored);
+      if (!target || v === target.version) continue;
+      const aad = `${row.lab_id}|${col.binding(row)}`;
+      const text = isEncrypted(stored)
+        ? decryptField(plain.get(`${row.lab_id}:${v}`)!, aad, stored)
+        : stored;
+      await db.query(
+        `UPDATE ${col.table} SET ${col.column} = $1
+          WHERE ${col.key.map((k, i) => `${k} = $${i + 2}`).join(' AND ')}`,
+        [encryptField(target, aad, text), ...last],
       );
       done++;
     }

@@ -13,5 +13,5 @@ export {
   type OutboxPruneReport,
 } from './outbox-maintenance';
 export { EventsModule } from './events.module';
-export { OutboxDispatcher } from './outbox-dispatcher';
+export { OutboxDispatcher, type OutboxChannel } from './outbox-dispatcher';
 export { NatsSink, subjectOf, subjectToken, type OutboxEvent } from './nats-sink';

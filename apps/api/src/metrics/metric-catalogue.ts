@@ -161,7 +161,7 @@ export const METRICS = [
     name: 'lhcms_outbox_lag_seconds',
     type: 'gauge',
     labels: [],
-    help: 'Age of the oldest case event not yet dispatched to the event sinks (0 when none waits); reported every 5 s by a replica running the outbox dispatcher (EVENTS_NATS_URL); 0 on a replica that does not run it.',
+    help: 'Age of the oldest case event not yet dispatched to the event sinks (0 when none waits); reported every 5 s by a replica running the outbox dispatcher (EVENTS_DISPATCHER=on); 0 on a replica that does not run it.',
   },
   {
     name: 'lhcms_outbox_undispatched_events',

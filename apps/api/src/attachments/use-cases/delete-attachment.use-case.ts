@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { TenantDb } from '@lhcms/database';
 import { AuditService } from '../../audit';
 import { CasesError } from '../../case-model';
-import { PhiCipher } from '../../encryption';
+import { PhiCipher, TEXT_BINDING } from '../../encryption';
 import { AttachmentsError } from '../attachments.errors';
 import { AttachmentsRepository } from '../attachments.repository';
 import type { AttachmentActor } from './attachment-actor';
@@ -24,8 +24,8 @@ export class DeleteAttachment {
   async run(actor: AttachmentActor, caseId: number, id: string, reason: string): Promise<void> {
     const { labId } = actor;
     const [rowReason, eventReason] = await Promise.all([
-      this.phi.encryptText(labId, 'attachments.delete_reason', reason),
-      this.phi.encryptText(labId, 'case_events.reason', reason),
+      this.phi.encryptText(labId, TEXT_BINDING.attachmentDeleteReason(), reason),
+      this.phi.encryptText(labId, TEXT_BINDING.eventReason(), reason),
     ]);
     await this.db.withLab(labId, async (em) => {
       const c = await this.repo.liveCase(em, labId, caseId, true);

@@ -4,7 +4,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { TenantDb } from '@lhcms/database';
 import { ObjectNotFoundError, type ObjectStore, ObjectStoreError } from '@lhcms/storage';
 import { CasesError } from '../../case-model';
-import { DataKeyService, PhiCipher } from '../../encryption';
+import { DataKeyService, PhiCipher, TEXT_BINDING } from '../../encryption';
 import { MetricsService } from '../../metrics';
 import {
   decryptingStream,
@@ -82,7 +82,11 @@ export class DownloadAttachment {
 
     const stream = await this.open(row, labId, size, range);
     const length = range ? range.end - range.start + 1 : size;
-    const filename = await this.phi.decryptText(labId, 'attachments.filename', row.filename);
+    const filename = await this.phi.decryptText(
+      labId,
+      TEXT_BINDING.attachmentFilename(),
+      row.filename,
+    );
     const patient = await this.phi.decrypt<{ patient_info: unknown }>(labId, c);
     return {
       filename,

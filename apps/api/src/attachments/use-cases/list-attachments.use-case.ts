@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { TenantDb } from '@lhcms/database';
 import { CasesError } from '../../case-model';
-import { PhiCipher } from '../../encryption';
+import { PhiCipher, TEXT_BINDING } from '../../encryption';
 import { type AttachmentResponse, toAttachmentResponse } from '../attachment.response';
 import { AttachmentsRepository } from '../attachments.repository';
 import { withAuditFacts } from '../audit-facts';
@@ -28,7 +28,11 @@ export class ListAttachments {
     });
     const attachments: AttachmentResponse[] = [];
     for (const row of list) {
-      const name = await this.phi.decryptText(labId, 'attachments.filename', row.filename);
+      const name = await this.phi.decryptText(
+        labId,
+        TEXT_BINDING.attachmentFilename(),
+        row.filename,
+      );
       attachments.push(toAttachmentResponse(row, name));
     }
     const patient = await this.phi.decrypt<{ patient_info: unknown }>(labId, c);

@@ -7,7 +7,7 @@ import { newObjectKey, type ObjectStore, ObjectStoreError } from '@lhcms/storage
 import { AuditService } from '../../audit';
 import { CasesError } from '../../case-model';
 import { DomainError } from '../../common/errors/domain-error';
-import { DataKeyService, PhiCipher } from '../../encryption';
+import { DataKeyService, PhiCipher, TEXT_BINDING } from '../../encryption';
 import { MetricsService } from '../../metrics';
 import { ATTACHMENT_STORE } from '../attachment-store';
 import { type AttachmentResponse, toAttachmentResponse } from '../attachment.response';
@@ -199,7 +199,11 @@ export class UploadAttachment {
         throw AttachmentsError.checksumMismatch();
       }
       const file = stored;
-      const encryptedName = await this.phi.encryptText(labId, 'attachments.filename', filename);
+      const encryptedName = await this.phi.encryptText(
+        labId,
+        TEXT_BINDING.attachmentFilename(),
+        filename,
+      );
       const row = await this.db.withLab(labId, async (em) => {
         const c = await this.repo.liveCase(em, labId, caseId, true);
         if (!c) throw CasesError.notFound();

@@ -3,7 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { type Db, rows, TenantDb } from '@lhcms/database';
 import { type CaseTiming, LabSchedule } from '../../schedule';
 import { AuditService } from '../../audit';
-import { PhiCipher } from '../../encryption';
+import { PhiCipher, TEXT_BINDING } from '../../encryption';
 import { AuthError } from '../../ums-gateway';
 import { allowedNext, checkTransition } from '../case-lifecycle';
 import { CaseEventsRepository, type NewCaseEvent } from '../case-events.repository';
@@ -173,7 +173,7 @@ export class CaseWrites {
       actorUserId: actor.userId,
       requestId: actor.requestId,
       reason: reasonText
-        ? await this.phi.encryptText(actor.labId, 'case_events.reason', reasonText)
+        ? await this.phi.encryptText(actor.labId, TEXT_BINDING.eventReason(), reasonText)
         : null,
     });
   }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { rows, TenantDb } from '@lhcms/database';
-import { PhiCipher } from '../../encryption';
+import { PhiCipher, TEXT_BINDING } from '../../encryption';
 import { CaseEventsRepository } from '../case-events.repository';
 import { CasesError } from '../../case-model';
 import { CasesRepository } from '../cases.repository';
@@ -51,7 +51,7 @@ export class GetCase {
         events.push({
           ...e,
           reason: e.reason
-            ? await this.phi.decryptText(actor.labId, 'case_events.reason', e.reason)
+            ? await this.phi.decryptText(actor.labId, TEXT_BINDING.eventReason(), e.reason)
             : null,
         });
       }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { PhiCipher } from '../../encryption';
+import { PhiCipher, TEXT_BINDING } from '../../encryption';
 import type { NoteResponse } from '../dto/note.response';
 import type { StoredNote, StoredRevision } from '../notes.repository';
 
@@ -14,17 +14,9 @@ import type { StoredNote, StoredRevision } from '../notes.repository';
 export class NoteCrypto {
   constructor(private readonly phi: PhiCipher) {}
 
-  private static body(noteId: number): string {
-    return `case_notes.body#${noteId}`;
-  }
-
-  private static revision(noteId: number, revision: number): string {
-    return `case_note_revisions.body#${noteId}.${revision}`;
-  }
-
-  private static reason(noteId: number): string {
-    return `case_notes.delete_reason#${noteId}`;
-  }
+  private static readonly body = TEXT_BINDING.noteBody;
+  private static readonly revision = TEXT_BINDING.noteRevision;
+  private static readonly reason = TEXT_BINDING.noteDeleteReason;
 
   encryptBody(labId: string, noteId: number, text: string): Promise<string> {
     return this.phi.encryptText(labId, NoteCrypto.body(noteId), text);
