@@ -336,6 +336,11 @@ describe('key rotation of the other encrypted texts (own database)', () => {
           })
         ).status,
       ).toBe(204);
+      const grant = await s.as('sysadmin', '/api/v1/emergency-access', {
+        method: 'POST',
+        body: { lab_id: s.labs.lab1, reason: `Lab cannot open ${MARK}'s case` },
+      });
+      expect(grant.status).toBe(201);
 
       // Every column of the list holds a value now, all under the lab's first data key.
       const before = await storedTexts();
@@ -357,6 +362,8 @@ describe('key rotation of the other encrypted texts (own database)', () => {
       expect(after).toHaveLength(before.length);
       for (const t of after) expect(t.value).toMatch(/^enc:v1:2:/);
       expect(JSON.stringify(after)).not.toContain(MARK);
+      const grants = await s.as('sysadmin', '/api/v1/emergency-access');
+      expect(JSON.stringify(grants.body)).toContain(`Lab cannot open ${MARK}'s case`);
 
       // The API reads every one of them back under the new key.
       const timeline = await s.as('admin', `/api/v1/cases/${caseId}/events`);

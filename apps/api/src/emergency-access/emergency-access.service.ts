@@ -9,7 +9,7 @@ import { Env } from '@lhcms/config';
 import { DatabaseConnector, LAB_ID_PATTERN } from '@lhcms/database';
 import type { LabAccess, LabMembership, Principal } from '@lhcms/request-context';
 import { AuditService } from '../audit';
-import { PhiCipher } from '../encryption';
+import { PhiCipher, TEXT_BINDING } from '../encryption';
 import { MetricsService } from '../metrics';
 import { type EmergencyGrantResolver, UmsGatewayService, withinCase } from '../ums-gateway';
 import { Clock } from './clock';
@@ -25,8 +25,8 @@ import type {
   GrantStatus,
 } from './emergency-access.schemas';
 
-/** The column a grant's reason is bound to when encrypted (PhiCipher.encryptText). */
-const REASON_COLUMN = 'emergency_grants.reason';
+/** The binding of a grant's encrypted reason (ENCRYPTED_TEXT_COLUMNS: key rotation re-encrypts it). */
+const REASON_COLUMN = TEXT_BINDING.emergencyReason();
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** How often a replica recounts the deployment's active grants for the gauge. */
 const GAUGE_REFRESH_MS = 30_000;

@@ -28,6 +28,8 @@ export const TEXT_BINDING = {
     `case_note_revisions.body#${noteId}.${revision}`,
   attachmentFilename: (): string => 'attachments.filename',
   attachmentDeleteReason: (): string => 'attachments.delete_reason',
+  /** The justification of an emergency-access grant (it may name a patient). */
+  emergencyReason: (): string => 'emergency_grants.reason',
 } as const;
 
 export const ENCRYPTED_TEXT_COLUMNS: readonly EncryptedTextColumn[] = [
@@ -66,5 +68,11 @@ export const ENCRYPTED_TEXT_COLUMNS: readonly EncryptedTextColumn[] = [
     column: 'delete_reason',
     key: ['id'],
     binding: () => TEXT_BINDING.attachmentDeleteReason(),
+  },
+  {
+    table: 'emergency_grants',
+    column: 'reason',
+    key: ['id'],
+    binding: () => TEXT_BINDING.emergencyReason(),
   },
 ];
