@@ -241,6 +241,10 @@ describe('emergency access (e2e)', () => {
     expect(
       (await s.as('sysadmin', `/api/v1/cases/${caseB}`, { headers: under(id, lab1) })).status,
     ).toBe(200);
+    // A route without an audit spec of its own is on the record too under a grant.
+    expect(
+      (await s.as('sysadmin', '/api/v1/lab-settings', { headers: under(id, lab1) })).status,
+    ).toBe(200);
 
     const list = await s.as('admin', GRANTS, { headers: { 'x-lab-id': lab1 } });
     expect(list.status).toBe(200);
@@ -252,10 +256,17 @@ describe('emergency access (e2e)', () => {
     });
     const one = await s.as('admin', `${GRANTS}/${id}`, { headers: { 'x-lab-id': lab1 } });
     expect(one.status).toBe(200);
-    expect(one.body.accesses.map((a: { resource_id: string }) => a.resource_id).sort()).toEqual(
+    expect(one.body.accesses[0]).toMatchObject({
+      route: '/api/v1/lab-settings',
+      interaction: 'read',
+    });
+    const caseReads = one.body.accesses.filter(
+      (a: { resource_type: string }) => a.resource_type === 'case',
+    );
+    expect(caseReads.map((a: { resource_id: string }) => a.resource_id).sort()).toEqual(
       [String(caseA), String(caseB)].sort(),
     );
-    expect(one.body.accesses[0]).toMatchObject({
+    expect(caseReads[0]).toMatchObject({
       actor_user_id: '7',
       route: '/api/v1/cases/:id',
       outcome: 'success',

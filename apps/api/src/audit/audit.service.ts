@@ -168,6 +168,17 @@ export class AuditService implements OnModuleInit {
     return caseChangedFields(changes, before);
   }
 
+  /**
+   * The audit spec of a route that declares none, when the request runs under
+   * an emergency grant: every request under a grant is on the lab's record,
+   * not only those of audited routes (a read of the lab's settings, say).
+   */
+  emergencySpec(req: FastifyRequest): AuditSpec | undefined {
+    if (this.context.access?.kind !== 'emergency') return undefined;
+    const read = req.method === 'GET' || req.method === 'HEAD';
+    return { resourceType: 'route', interaction: read ? 'read' : 'update', mode: 'read' };
+  }
+
   /** Binds the request being handled, for rows recorded deeper down (recordChange). */
   bindRequest(req: FastifyRequest, spec: AuditSpec): void {
     if (!this.cls.isActive()) return;
@@ -281,7 +292,8 @@ export class AuditService implements OnModuleInit {
   ): Promise<boolean> {
     if (!this.enabled) return false;
     const config = req.routeOptions?.config as unknown as Record<string, unknown> | undefined;
-    const spec = config?.[AUDIT_ROUTE_CONFIG_KEY] as AuditSpec | undefined;
+    const spec =
+      (config?.[AUDIT_ROUTE_CONFIG_KEY] as AuditSpec | undefined) ?? this.emergencySpec(req);
     if (!spec) return false;
     const record = requestRecord(this.context, req, spec, status, code ?? null);
     const caseId =
