@@ -192,6 +192,12 @@ describe('emergency access (e2e)', () => {
       ['sysadmin', { lab_id: 'no such lab!', reason: 'r' }, 400, M.VALIDATION_FAILED],
       ['sysadmin', { lab_id: lab1, reason: 'r', role: 'admin' }, 400, M.VALIDATION_FAILED],
       ['sysadmin', { lab_id: '987654321987', reason: 'r' }, 404, M.EMERGENCY_LAB_NOT_FOUND],
+      [
+        'sysadmin',
+        { lab_id: lab1, case_id: 2147483000, reason: 'r' },
+        404,
+        'Case not found in this lab',
+      ],
       ['admin', { lab_id: lab1, reason: 'r' }, 403, M.EMERGENCY_ACCESS_NOT_PERMITTED],
       ['compliance', { lab_id: lab1, reason: 'r' }, 403, M.EMERGENCY_ACCESS_NOT_PERMITTED],
     ];

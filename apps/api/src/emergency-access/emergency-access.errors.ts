@@ -6,6 +6,8 @@ export enum EmergencyAccessErrorCode {
   NotPermitted = 'EMERGENCY_ACCESS_NOT_PERMITTED',
   /** The lab named by a grant request is not known to the UMS nor to LHCMS. */
   LabNotFound = 'EMERGENCY_LAB_NOT_FOUND',
+  /** A case-scoped grant for a case the lab does not have. */
+  CaseNotFound = 'EMERGENCY_CASE_NOT_FOUND',
   /** A request body that passed the schema but breaks a deployment rule (duration, blank reason). */
   InvalidRequest = 'EMERGENCY_ACCESS_INVALID',
   /** No grant with this id that the caller may see. */
@@ -25,6 +27,7 @@ export enum EmergencyAccessErrorCode {
 registerErrorStatuses<EmergencyAccessErrorCode>({
   [EmergencyAccessErrorCode.NotPermitted]: 403,
   [EmergencyAccessErrorCode.LabNotFound]: 404,
+  [EmergencyAccessErrorCode.CaseNotFound]: 404,
   [EmergencyAccessErrorCode.InvalidRequest]: 400,
   [EmergencyAccessErrorCode.GrantNotFound]: 404,
   [EmergencyAccessErrorCode.GrantInvalid]: 403,
@@ -52,6 +55,13 @@ export class EmergencyAccessError extends DomainError<EmergencyAccessErrorCode> 
 
   static labNotFound(): EmergencyAccessError {
     return new EmergencyAccessError(EmergencyAccessErrorCode.LabNotFound, 'Lab not found');
+  }
+
+  static caseNotFound(): EmergencyAccessError {
+    return new EmergencyAccessError(
+      EmergencyAccessErrorCode.CaseNotFound,
+      'Case not found in this lab',
+    );
   }
 
   static invalid(errors: Record<string, string>): EmergencyAccessError {

@@ -162,6 +162,14 @@ export class EmergencyAccessRepository {
     return r[0]?.n ?? 0;
   }
 
+  /** Whether the lab has this case (deleted ones too), read in the lab's own transaction. */
+  async caseInLab(labId: string, caseId: number): Promise<boolean> {
+    const r = await this.db.read(labId, (db) =>
+      db.rows(`SELECT 1 FROM cases WHERE lab_id = $1 AND id = $2`, [labId, caseId]),
+    );
+    return r.length > 0;
+  }
+
   async labHasData(labId: string): Promise<boolean> {
     const r = await this.ds.query<Array<{ known: boolean }>>(`SELECT lab_has_data($1) AS known`, [
       labId,

@@ -152,6 +152,9 @@ export class EmergencyAccessService
     }
     if (Object.keys(errors).length > 0) throw EmergencyAccessError.invalid(errors);
     if (!(await this.labExists(labId, token))) throw EmergencyAccessError.labNotFound();
+    if (b.case_id !== undefined && !(await this.repo.caseInLab(labId, b.case_id))) {
+      throw EmergencyAccessError.caseNotFound();
+    }
 
     const access: GrantAccess = b.access ?? 'read';
     const now = this.clock.now();
