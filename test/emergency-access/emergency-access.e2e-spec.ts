@@ -338,6 +338,12 @@ describe('emergency access (e2e)', () => {
     expect(rev.body).toMatchObject({ status: 'revoked', revoked_by: '1' });
     const after = await s.as('sysadmin', `/api/v1/cases/${caseA}`, { headers: under(id, lab1) });
     expect([after.status, after.body.message]).toEqual([403, M.EMERGENCY_GRANT_REVOKED]);
+    // The refused attempt is on the grant's record, with the accesses before it.
+    const view = await s.as('admin', `${GRANTS}/${id}`, { headers: { 'x-lab-id': lab1 } });
+    expect(view.body.accesses.map((a: { outcome: string }) => a.outcome)).toEqual([
+      'denied',
+      'success',
+    ]);
     const again = await s.as('sysadmin', `${GRANTS}/${id}/revoke`, { method: 'POST', body: {} });
     expect([again.status, again.body.message]).toEqual([409, M.EMERGENCY_GRANT_ENDED]);
     // The requester may end their own grant early too.

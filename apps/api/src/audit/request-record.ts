@@ -44,6 +44,15 @@ export function grantQueryOf(context: RequestContext): Record<string, unknown> |
   return access?.kind === 'emergency' ? { emergency_grant_id: access.grantId } : null;
 }
 
+const GRANT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The well-formed `X-Emergency-Grant` a request named (whether or not it let the request through). */
+function attemptedGrantOf(req: FastifyRequest): Record<string, unknown> | null {
+  const h = req.headers['x-emergency-grant'];
+  const id = (Array.isArray(h) ? h[0] : h)?.trim();
+  return id && GRANT_ID.test(id) ? { emergency_grant_id: id.toLowerCase() } : null;
+}
+
 /** Who acted and from where: the principal and lab of the request context, the socket facts of the request. */
 export function actorOf(
   context: RequestContext,
@@ -112,7 +121,9 @@ export function requestRecord(
     if (typeof v === 'string') query[name] = v.slice(0, 100);
     else if (Array.isArray(v)) query[name] = v.map((x) => String(x).slice(0, 100)).slice(0, 5);
   }
-  const grant = grantQueryOf(context);
+  // A refused request that named a grant (expired, revoked, another user's or lab's) is on the
+  // grant's record too: the lab's admins see the attempt among the grant's accesses.
+  const grant = grantQueryOf(context) ?? (status >= 400 ? attemptedGrantOf(req) : null);
   if (grant) Object.assign(query, grant);
   return {
     ...who,

@@ -76,7 +76,14 @@ export const EMERGENCY_SCHEMAS = {
   EmergencyGrant: grant,
   EmergencyGrantList: {
     type: 'object',
-    properties: { grants: { type: 'array', items: grant } },
+    properties: {
+      lab_id: {
+        type: 'string',
+        nullable: true,
+        description: 'The lab whose grants these are (X-Lab-Id); null: your own, on every lab.',
+      },
+      grants: { type: 'array', items: grant },
+    },
   },
   EmergencyGrantDetail: {
     type: 'object',
