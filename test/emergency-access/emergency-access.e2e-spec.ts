@@ -137,7 +137,7 @@ describe('emergency access (e2e)', () => {
 
   it('a case-scoped write grant of a platform role reaches that case only', async () => {
     const res = await grant('support', {
-      lab_id: Number(lab1),
+      lab_id: lab1,
       case_id: caseA,
       reason: 'Doctor cannot see the case',
       access: 'write',
@@ -189,7 +189,8 @@ describe('emergency access (e2e)', () => {
       ['sysadmin', { lab_id: lab1, reason: 'r', duration_minutes: 0 }, 400, M.VALIDATION_FAILED],
       ['sysadmin', { lab_id: lab1, reason: 'r', access: 'admin' }, 400, M.VALIDATION_FAILED],
       ['sysadmin', { lab_id: lab1, reason: 'r', case_id: 'x' }, 400, M.VALIDATION_FAILED],
-      ['sysadmin', { lab_id: 'no such lab!', reason: 'r' }, 400, M.VALIDATION_FAILED],
+      ['sysadmin', { lab_id: 'no such lab!', reason: 'r' }, 400, M.EMERGENCY_ACCESS_INVALID],
+      ['sysadmin', { lab_id: Number(lab1), reason: 'r' }, 400, M.VALIDATION_FAILED],
       ['sysadmin', { lab_id: lab1, reason: 'r', role: 'admin' }, 400, M.VALIDATION_FAILED],
       ['sysadmin', { lab_id: '987654321987', reason: 'r' }, 404, M.EMERGENCY_LAB_NOT_FOUND],
       [

@@ -338,7 +338,7 @@ describe('key rotation of the other encrypted texts (own database)', () => {
       ).toBe(204);
       const grant = await s.as('sysadmin', '/api/v1/emergency-access', {
         method: 'POST',
-        body: { lab_id: s.labs.lab1, reason: `Lab cannot open ${MARK}'s case` },
+        body: { lab_id: String(s.labs.lab1), reason: `Lab cannot open ${MARK}'s case` },
       });
       expect(grant.status).toBe(201);
 

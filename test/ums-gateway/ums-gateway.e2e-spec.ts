@@ -117,7 +117,7 @@ describe('ums-gateway with a shape B UMS (the published LHUMS)', () => {
     expect((await s.as('sysadmin', '/api/v1/cases/')).status).toBe(403);
     const grant = await s.as('sysadmin', '/api/v1/emergency-access', {
       method: 'POST',
-      body: { lab_id: s.labs.lab2, reason: 'shape B: the UMS says the lab exists' },
+      body: { lab_id: String(s.labs.lab2), reason: 'shape B: the UMS says the lab exists' },
     });
     expect(grant.status).toBe(201);
     const under = await s.as('sysadmin', '/api/v1/cases/', {

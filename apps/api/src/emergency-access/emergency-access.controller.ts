@@ -102,9 +102,9 @@ export class EmergencyAccessController {
   @ID
   @ApiOperation({
     summary: 'Revoke an emergency grant',
-    description: "The admins of the grant's lab (X-Lab-Id) or its requester. An ended grant: 409.",
+    description:
+      "The admins of the grant's lab (X-Lab-Id) or its requester. An ended grant: 409. The body is an empty JSON object (`{}`, application/json); any key is 400.",
   })
-  @ApiJsonBody('EmergencyGrantAction')
   @ApiOk('EmergencyGrant')
   @ApiErrors(400, 401, 404, 409, 415, 503)
   @Audited({
@@ -128,9 +128,8 @@ export class EmergencyAccessController {
   @ApiOperation({
     summary: 'Approve a pending emergency grant (EMERGENCY_ACCESS_APPROVAL)',
     description:
-      'A second person: another platform-role user, or an admin of the lab. The duration starts now. Not pending: 409.',
+      'A second person: another platform-role user, or an admin of the lab. The duration starts now. Not pending: 409. The body is an empty JSON object (`{}`, application/json); any key is 400.',
   })
-  @ApiJsonBody('EmergencyGrantAction')
   @ApiOk('EmergencyGrant')
   @ApiErrors(400, 401, 403, 404, 409, 415, 503)
   @Audited({

@@ -40,11 +40,10 @@ export const EMERGENCY_SCHEMAS = {
     required: ['lab_id', 'reason'],
     properties: {
       lab_id: {
-        description: 'The lab to reach (as the UMS names it).',
-        oneOf: [
-          { type: 'string', pattern: '^[A-Za-z0-9_-]{1,50}$' },
-          { type: 'integer', minimum: 1 },
-        ],
+        type: 'string',
+        minLength: 1,
+        maxLength: 50,
+        description: 'The lab to reach, as X-Lab-Id names it (letters, digits, `_`, `-`).',
       },
       case_id: {
         type: 'integer',
@@ -61,6 +60,7 @@ export const EMERGENCY_SCHEMAS = {
       duration_minutes: {
         type: 'integer',
         minimum: 1,
+        maximum: 10080,
         description:
           'Default EMERGENCY_ACCESS_DEFAULT_MINUTES (60); at most EMERGENCY_ACCESS_MAX_MINUTES (480).',
       },
@@ -115,7 +115,7 @@ export const EMERGENCY_SCHEMAS = {
 
 /** The body of POST /api/v1/emergency-access, as the schema lets it through. */
 export interface EmergencyGrantRequestBody {
-  lab_id: string | number;
+  lab_id: string;
   case_id?: number;
   reason: string;
   duration_minutes?: number;

@@ -142,7 +142,7 @@ export class EmergencyAccessService
   /** POST /api/v1/emergency-access: checks, then the grant and its audit row in one transaction. */
   async request(p: Principal, token: string, b: EmergencyGrantRequestBody): Promise<GrantView> {
     if (!this.mayRequest(p)) throw EmergencyAccessError.notPermitted();
-    const labId = String(b.lab_id).trim();
+    const labId = b.lab_id.trim();
     const errors: Record<string, string> = {};
     if (!LAB_ID_PATTERN.test(labId)) errors.lab_id = 'is not a lab id';
     if (b.reason.trim() === '') errors.reason = 'is required (a justification in words)';
