@@ -16,6 +16,7 @@ import { ReportSettings1765620000000 } from './1765620000000-ReportSettings';
 import { CaseOutbox1765630000000 } from './1765630000000-CaseOutbox';
 import { Webhooks1765640000000 } from './1765640000000-Webhooks';
 import { OutboxStreamOrder1765650000000 } from './1765650000000-OutboxStreamOrder';
+import { EventStreamRead1765670000000 } from './1765670000000-EventStreamRead';
 import { ReencryptAppendOnly1765680000000 } from './1765680000000-ReencryptAppendOnly';
 import { EmergencyAccess1765700000000 } from './1765700000000-EmergencyAccess';
 
@@ -43,6 +44,7 @@ export const MIGRATIONS = [
   CaseOutbox1765630000000,
   Webhooks1765640000000,
   OutboxStreamOrder1765650000000,
+  EventStreamRead1765670000000,
   ReencryptAppendOnly1765680000000,
   EmergencyAccess1765700000000,
 ];

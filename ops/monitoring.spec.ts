@@ -247,6 +247,8 @@ describe('ops/prometheus rules', () => {
         'LHCMSNotReady',
         'LHCMSAttachmentStorageErrors',
         'LHCMSAttachmentIntegrityFailure',
+        'LHCMSOutboxLag',
+        'LHCMSOutboxStalled',
       ]),
     );
     for (const a of alerts) {

@@ -124,4 +124,32 @@ describe('attachments: audit trail', () => {
       http_status: 404,
     });
   });
+
+  it("another lab's case on any attachment route: 404 like a missing case, and a security event in the owning lab's trail", async () => {
+    const up = await upload(s, 'tech', caseId, { file: { name: 'x.stl', data: binaryStl(10) } });
+    expect(up.status).toBe(201);
+    const id = up.json.id as string;
+    const missing = await s.as('lab2admin', '/api/v1/cases/2000000000/attachments');
+    const attempts = [
+      await s.as('lab2admin', `/api/v1/cases/${caseId}/attachments`),
+      await download(s, 'lab2admin', caseId, id),
+      await upload(s, 'lab2admin', caseId, { file: { name: 'y.stl', data: binaryStl(10) } }),
+      await s.as('lab2admin', `/api/v1/cases/${caseId}/attachments/${id}`, {
+        method: 'DELETE',
+        body: { reason: 'not ours' },
+      }),
+    ];
+    for (const a of attempts) expect(a.status).toBe(404);
+    expect((attempts[0] as { body: { message: string } }).body.message).toBe(missing.body.message);
+    const ev = await su.query(
+      `SELECT outcome_detail, query FROM audit_events
+        WHERE lab_id = $1 AND resource_id = $2 AND event_type = 'security'`,
+      [String(s.labs.lab1), String(caseId)],
+    );
+    // One per attempt: list, download, upload, delete.
+    expect(ev.rows.map((r) => r.outcome_detail)).toEqual(Array(4).fill('CROSS_LAB_ATTEMPT'));
+    expect(ev.rows[0].query).toEqual({ actor_lab_id: String(s.labs.lab2) });
+    // The attachment is untouched.
+    expect((await download(s, 'viewer', caseId, id)).status).toBe(200);
+  });
 });

@@ -1,7 +1,16 @@
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { connect } from 'node:net';
+import { ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { startS3Server, startStack, type Stack, type TestS3Server } from '@lhcms/testing';
 import { describeWithTool, weed } from '../deploy/tools';
-import { binaryStl, download, newCase, PDF, sha256, upload } from './attachment-test-helpers';
+import {
+  binaryStl,
+  download,
+  multipartBody,
+  newCase,
+  PDF,
+  sha256,
+  upload,
+} from './attachment-test-helpers';
 
 /**
  * The attachment routes on the S3 store, against a real S3-compatible server
@@ -98,6 +107,68 @@ describeWithTool(weed(), 'attachments API (S3 store on SeaweedFS)', (bin) => {
         .status,
     ).toBe(422);
     expect((await bucketKeys()).length).toBe(before);
+  });
+
+  it('a client that disconnects mid-upload (parts already in the bucket) leaves no row, no object and no open multipart upload', async () => {
+    // A stack of its own: files beyond one multipart part (8 MiB) are allowed here.
+    const big = await startStack({
+      env: {
+        ATTACHMENT_STORE: 's3',
+        S3_ENDPOINT: server.endpoint,
+        S3_BUCKET: server.bucket,
+        S3_REGION: server.region,
+        S3_FORCE_PATH_STYLE: 'true',
+        S3_ACCESS_KEY_ID: server.accessKeyId,
+        S3_SECRET_ACCESS_KEY: server.secretAccessKey,
+      },
+    });
+    try {
+      const caseId = await newCase(big);
+      const before = (await bucketKeys()).length;
+      const { body, contentType } = multipartBody({
+        file: { name: 'cut.stl', data: binaryStl(500_000) }, // ~25 MB
+      });
+      const token = await big.token('tech');
+      const url = new URL(big.api.url);
+      let multipartSeen = false;
+      const sock = await new Promise<ReturnType<typeof connect>>((resolve, reject) => {
+        const c = connect(Number(url.port), url.hostname, () => resolve(c));
+        c.on('error', reject);
+      });
+      sock.write(
+        `POST /api/v1/cases/${caseId}/attachments HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
+          `Content-Type: ${contentType}\r\nContent-Length: ${body.length}\r\n\r\n`,
+      );
+      // 18 MB of 25: two parts are on their way to the bucket, then the client is gone.
+      await new Promise<void>((resolve) =>
+        sock.write(body.subarray(0, 18_000_000), () => resolve()),
+      );
+      const until = Date.now() + 10_000;
+      while (!multipartSeen && Date.now() < until) {
+        const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: server.bucket }));
+        multipartSeen = (open.Uploads ?? []).length > 0;
+        if (!multipartSeen) await new Promise((r) => setTimeout(r, 100));
+      }
+      sock.destroy();
+      // The cut reached the store mid-way (the test would prove nothing otherwise).
+      expect(multipartSeen).toBe(true);
+      const end = Date.now() + 15_000;
+      let open = -1;
+      let keys = -1;
+      while (Date.now() < end) {
+        open = (
+          (await s3.send(new ListMultipartUploadsCommand({ Bucket: server.bucket }))).Uploads ?? []
+        ).length;
+        keys = (await bucketKeys()).length;
+        if (open === 0 && keys === before) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect({ open, keys }).toEqual({ open: 0, keys: before });
+      const list = await big.as('viewer', `/api/v1/cases/${caseId}/attachments`);
+      expect(list.body.attachments).toEqual([]);
+    } finally {
+      await big.close();
+    }
   });
 
   it('readiness reports the store; a store outage is 503 for attachments and degraded readiness', async () => {

@@ -144,14 +144,14 @@ describeWithNats(
     });
 
     it('a re-send of an event (at least once) is one message in the stream: JetStream de-duplicates by event id', async () => {
-      const [row] = (
-        await owner.query<OutboxEvent>(
-          `SELECT id::text, type, lab_id, case_id, case_number, seq::int AS seq,
-                occurred_at::text, payload
-           FROM case_outbox WHERE dispatched_at IS NOT NULL ORDER BY position LIMIT 1`,
-        )
-      ).rows;
-      const before = (await jsm.streams.info(stream)).state.messages;
+      // An event this stream already has (other suites' dispatchers share the database, so
+      // "some dispatched event" may have gone to none of this stream's subjects).
+      const info = await jsm.streams.info(stream);
+      expect(info.state.messages).toBeGreaterThan(0);
+      const first = await jsm.streams.getMessage(stream, { seq: info.state.first_seq });
+      expect(first).not.toBeNull();
+      const row = first!.json<OutboxEvent>();
+      const before = info.state.messages;
       const sink = new NatsSink([NATS_URL ?? ''], stream, prefix);
       try {
         await sink.publish([row, row]);

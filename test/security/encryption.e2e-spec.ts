@@ -342,6 +342,21 @@ describe('key rotation of the other encrypted texts (own database)', () => {
       });
       expect(grant.status).toBe(201);
 
+      // A webhook subscription's secret, and after a rotation the previous one too.
+      const hook = await s.as('admin', '/api/v1/webhooks', {
+        method: 'POST',
+        body: { url: 'http://127.0.0.1:9/hook', events: ['case.created'] },
+      });
+      expect(hook.status).toBe(201);
+      expect(
+        (
+          await s.as('admin', `/api/v1/webhooks/${hook.body.id}/rotate-secret`, {
+            method: 'POST',
+            body: {},
+          })
+        ).status,
+      ).toBe(200);
+
       // Every column of the list holds a value now, all under the lab's first data key.
       const before = await storedTexts();
       const columns = new Set(before.map((t) => t.column));

@@ -9,6 +9,7 @@ import { installRequestContext, requestIdFrom } from '@lhcms/request-context';
 import { Logger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AuditService } from './audit';
+import { EventStreamHub } from './events';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { RouteTable } from './common/http/route-table';
 import fastifyMultipart from '@fastify/multipart';
@@ -126,6 +127,10 @@ export async function createApp(
     logger: PinoLogger.root,
     shutdown: app.get(ShutdownState),
   });
+
+  // The live feed's streams end before the server waits for in-flight requests (ADR 0007's drain).
+  const hub = app.get(EventStreamHub);
+  app.get(ShutdownState).onServerClosing(() => hub.endAll());
 
   const routes = new RouteTable();
   fastify.addHook('onRoute', (r) => routes.add(r.method, r.url));

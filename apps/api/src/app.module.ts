@@ -16,6 +16,7 @@ import { NotesModule } from './notes';
 import { ReportsModule } from './reports';
 import { SecurityModule } from './security';
 import { UmsGatewayModule } from './ums-gateway';
+import { WebhooksModule } from './webhooks';
 
 @Module({})
 export class AppModule {
@@ -39,6 +40,7 @@ export class AppModule {
         AttachmentsModule,
         ReportsModule,
         EventsModule,
+        WebhooksModule,
         EmergencyAccessModule,
         ...(options.imports ?? []),
       ],

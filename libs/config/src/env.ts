@@ -782,6 +782,37 @@ export class Env {
   @EnvVar({
     group: 'events',
     description:
+      'Webhook targets allowed although the URL policy refuses them (docs/events.md, "URL policy"): host names (exact) and CIDRs or single addresses (`10.1.2.0/24`, `fd00::/8`), comma-separated. Loopback is allowed anyway outside production.',
+    example: 'hooks.internal.example,10.20.0.0/16',
+  })
+  @ListEnv()
+  @IsString({ each: true })
+  WEBHOOK_ALLOWED_HOSTS: string[] = [];
+
+  @EnvVar({
+    group: 'events',
+    description: 'Most webhook subscriptions one lab may have; one more is refused (409).',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  WEBHOOKS_MAX_PER_LAB = 25;
+
+  @EnvVar({
+    group: 'events',
+    description:
+      'Hours the previous signing secret of a webhook keeps signing (a second signature) after a rotation, so receivers can switch without missing a delivery. 0: it stops at once.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(0)
+  @Max(720)
+  WEBHOOK_SECRET_OVERLAP_HOURS = 24;
+
+  @EnvVar({
+    group: 'events',
+    description:
       'NATS server(s) of the optional JetStream sink of case events (docs/events.md), comma-separated `nats://host:port` (or `tls://` for TLS). Unset: no JetStream sink.',
     example: 'nats://127.0.0.1:4222',
   })
@@ -808,6 +839,50 @@ export class Env {
   @IsString()
   @Matches(/^[A-Za-z0-9_-]{1,32}$/)
   EVENTS_NATS_SUBJECT_PREFIX = 'lhcms';
+
+  @EnvVar({
+    group: 'events',
+    description:
+      'Seconds between heartbeats (an SSE comment line) on an idle live-feed stream (`GET /api/v1/events/stream`, docs/events.md); keeps proxies from closing it and lets a client notice a dead connection.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  @Max(300)
+  EVENTS_STREAM_HEARTBEAT_SECONDS = 15;
+
+  @EnvVar({
+    group: 'events',
+    description:
+      "Milliseconds between the live-feed poller's reads of newly dispatched events (one poller per replica, for all its open streams; it runs only while streams are open).",
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(20)
+  @Max(10_000)
+  EVENTS_STREAM_POLL_MS = 250;
+
+  @EnvVar({
+    group: 'events',
+    description:
+      'Open live-feed streams one user may hold on one replica; one more is refused with 429 (Retry-After).',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  EVENTS_STREAM_MAX_PER_USER = 5;
+
+  @EnvVar({
+    group: 'events',
+    description:
+      'Open live-feed streams one replica serves in all; one more is refused with 503 (Retry-After), so the client tries another replica.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  EVENTS_STREAM_MAX_PER_REPLICA = 1000;
 
   @EnvVar({
     group: 'events',

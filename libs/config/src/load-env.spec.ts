@@ -70,6 +70,10 @@ describe('loadEnv', () => {
     expect(env.EVENTS_DISPATCH_INTERVAL_MS).toBe(200);
     expect(env.EVENTS_NATS_STREAM).toBe('LHCMS_EVENTS');
     expect(env.EVENTS_NATS_SUBJECT_PREFIX).toBe('lhcms');
+    expect(env.EVENTS_STREAM_HEARTBEAT_SECONDS).toBe(15);
+    expect(env.EVENTS_STREAM_POLL_MS).toBe(250);
+    expect(env.EVENTS_STREAM_MAX_PER_USER).toBe(5);
+    expect(env.EVENTS_STREAM_MAX_PER_REPLICA).toBe(1000);
     expect(loadEnv({ EVENTS_NATS_URL: 'nats://a:4222,tls://b:4222' }).EVENTS_NATS_URL).toBe(
       'nats://a:4222,tls://b:4222',
     );
@@ -79,6 +83,10 @@ describe('loadEnv', () => {
       EVENTS_NATS_SUBJECT_PREFIX: 'x>',
       EVENTS_DISPATCH_INTERVAL_MS: '0',
       EVENTS_DISPATCHER: 'maybe',
+      EVENTS_STREAM_HEARTBEAT_SECONDS: '0',
+      EVENTS_STREAM_POLL_MS: '5',
+      EVENTS_STREAM_MAX_PER_USER: '0',
+      EVENTS_STREAM_MAX_PER_REPLICA: 'lots',
     }).join('\n');
     for (const v of [
       'EVENTS_NATS_URL',
@@ -86,6 +94,10 @@ describe('loadEnv', () => {
       'EVENTS_NATS_SUBJECT_PREFIX',
       'EVENTS_DISPATCH_INTERVAL_MS',
       'EVENTS_DISPATCHER',
+      'EVENTS_STREAM_HEARTBEAT_SECONDS',
+      'EVENTS_STREAM_POLL_MS',
+      'EVENTS_STREAM_MAX_PER_USER',
+      'EVENTS_STREAM_MAX_PER_REPLICA',
     ]) {
       expect(text).toContain(v);
     }

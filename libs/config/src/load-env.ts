@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { isIP } from 'node:net';
 import { plainToInstance } from 'class-transformer';
 import { type ValidationError, validateSync } from 'class-validator';
 import { Env } from './env';
@@ -62,8 +63,26 @@ function productionProblems(env: Env): string[] {
   return p;
 }
 
+/** A WEBHOOK_ALLOWED_HOSTS entry: an IP address, a CIDR or a host name. */
+export function isWebhookAllowlistEntry(entry: string): boolean {
+  const [net, bits, extra] = entry.split('/');
+  if (extra !== undefined) return false;
+  const family = isIP(net);
+  if (family !== 0) {
+    if (bits === undefined) return true;
+    return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+  }
+  return (
+    bits === undefined &&
+    entry.length <= 253 &&
+    /^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*\.?$/i.test(entry)
+  );
+}
+
 function consistencyProblems(env: Env): string[] {
   const p: string[] = [];
+  if (!env.WEBHOOK_ALLOWED_HOSTS.every(isWebhookAllowlistEntry))
+    p.push('WEBHOOK_ALLOWED_HOSTS: every entry must be a host name, an IP address or a CIDR');
   if (env.HEADERS_TIMEOUT_MS <= env.KEEP_ALIVE_TIMEOUT_MS)
     p.push('HEADERS_TIMEOUT_MS: must be greater than KEEP_ALIVE_TIMEOUT_MS');
   const hs = env.JWT_ALGORITHM.some((a) => a.startsWith('HS'));

@@ -59,6 +59,11 @@ export const SECRET_PATHS = [
   '*.access_token',
   '*.refresh_token',
   '*.password',
+  // Webhook signing secrets (whsec_…), as a body field or a row's columns.
+  'secret',
+  'previous_secret',
+  '*.secret',
+  '*.previous_secret',
 ];
 
 export function redactPaths(): string[] {

@@ -82,6 +82,7 @@ export class AttachmentsController {
   @Audited(
     {
       resourceType: 'attachment',
+      caseIdParam: 'id',
       interaction: 'create',
       mode: 'transactional',
       successStatus: 201,
@@ -132,6 +133,7 @@ export class AttachmentsController {
   @RequirePermission(Permission.CaseRead)
   @Audited({
     resourceType: 'attachment',
+    caseIdParam: 'id',
     interaction: 'search',
     mode: 'read',
     subjects: auditFactsOf,
@@ -149,6 +151,7 @@ export class AttachmentsController {
   @RequirePermission(Permission.CaseRead)
   @Audited({
     resourceType: 'attachment',
+    caseIdParam: 'id',
     interaction: 'read',
     mode: 'read',
     idParam: 'attachment_id',
@@ -208,6 +211,7 @@ export class AttachmentsController {
   @Audited(
     {
       resourceType: 'attachment',
+      caseIdParam: 'id',
       interaction: 'delete',
       mode: 'transactional',
       idParam: 'attachment_id',

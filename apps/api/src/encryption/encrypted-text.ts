@@ -28,6 +28,8 @@ export const TEXT_BINDING = {
     `case_note_revisions.body#${noteId}.${revision}`,
   attachmentFilename: (): string => 'attachments.filename',
   attachmentDeleteReason: (): string => 'attachments.delete_reason',
+  /** A webhook subscription's signing secrets, current and previous (not PHI; credentials). */
+  webhookSecret: (): string => 'webhook_subscriptions.secret',
   /** The justification of an emergency-access grant (it may name a patient). */
   emergencyReason: (): string => 'emergency_grants.reason',
 } as const;
@@ -68,6 +70,18 @@ export const ENCRYPTED_TEXT_COLUMNS: readonly EncryptedTextColumn[] = [
     column: 'delete_reason',
     key: ['id'],
     binding: () => TEXT_BINDING.attachmentDeleteReason(),
+  },
+  {
+    table: 'webhook_subscriptions',
+    column: 'secret',
+    key: ['id'],
+    binding: () => TEXT_BINDING.webhookSecret(),
+  },
+  {
+    table: 'webhook_subscriptions',
+    column: 'previous_secret',
+    key: ['id'],
+    binding: () => TEXT_BINDING.webhookSecret(),
   },
   {
     table: 'emergency_grants',

@@ -15,3 +15,4 @@ export {
 export { EventsModule } from './events.module';
 export { OutboxDispatcher, type OutboxChannel } from './outbox-dispatcher';
 export { NatsSink, subjectOf, subjectToken, type OutboxEvent } from './nats-sink';
+export { EventStreamHub } from './stream/event-stream.hub';

@@ -26,6 +26,7 @@ export class ShutdownState implements OnApplicationBootstrap, BeforeApplicationS
   private stopping = false;
   /** The HTTP server's connections (tracked by installHttpObservability). */
   readonly connections = new ConnectionDrain();
+  private readonly beforeClose: Array<() => void> = [];
 
   constructor(private readonly env: Env) {}
 
@@ -35,6 +36,17 @@ export class ShutdownState implements OnApplicationBootstrap, BeforeApplicationS
 
   get shuttingDown(): boolean {
     return this.stopping;
+  }
+
+  /**
+   * Ends responses that never finish on their own (the live feed's streams)
+   * when the server is about to close: after SHUTDOWN_DELAY_MS, so that the
+   * clients reconnect once this replica is out of the endpoints, and before
+   * the server waits for in-flight requests, which would otherwise be forever.
+   * Wired by the composition root (app.factory.ts).
+   */
+  onServerClosing(end: () => void): void {
+    this.beforeClose.push(end);
   }
 
   onApplicationBootstrap(): void {
@@ -51,5 +63,6 @@ export class ShutdownState implements OnApplicationBootstrap, BeforeApplicationS
       this.logger.log(`readiness is 503; serving ${delay} ms more before closing the server`);
       await sleep(delay);
     }
+    for (const end of this.beforeClose) end();
   }
 }

@@ -3,6 +3,7 @@ import { requestLogLevel } from '@lhcms/logging';
 import { requestStoreOf, routeTemplateOf } from '@lhcms/request-context';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { isLongLived } from '../common/http/long-lived';
 import type { ShutdownState } from '../health';
 import type { MetricsService } from '../metrics';
 
@@ -54,7 +55,9 @@ export function installHttpObservability(fastify: FastifyInstance, deps: HttpObs
     if (raw[recorded]) return;
     raw[recorded] = true;
     const route = routeTemplateOf(raw);
-    if (!isInfraRoute(route)) deps.metrics.httpRequest(req.method, route, status, ms / 1000);
+    // A long-lived response (the live feed) is counted, but its duration is no request latency.
+    const seconds = isLongLived(req.routeOptions.config) ? undefined : ms / 1000;
+    if (!isInfraRoute(route)) deps.metrics.httpRequest(req.method, route, status, seconds);
     const store = requestStoreOf(raw);
     const ua = req.headers['user-agent'];
     lineLogger[requestLogLevel(route, status)](
@@ -84,7 +87,9 @@ export function installHttpObservability(fastify: FastifyInstance, deps: HttpObs
 
   fastify.addHook('onRequestAbort', async (req: FastifyRequest) => {
     const started = (req.raw as Raw)[startedAt];
-    record(req, CLIENT_CLOSED_REQUEST, started ? performance.now() - started : 0);
+    // A stream the client ends after it began is a normal end, not a request cut short.
+    const status = isLongLived(req.routeOptions.config) ? 200 : CLIENT_CLOSED_REQUEST;
+    record(req, status, started ? performance.now() - started : 0);
   });
 
   // While draining, responses close their connection, so that keep-alive

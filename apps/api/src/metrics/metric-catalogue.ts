@@ -229,6 +229,33 @@ export const METRICS = [
     },
   },
   {
+    name: 'lhcms_event_streams_open',
+    type: 'gauge',
+    labels: [],
+    help: 'Live-feed streams (GET /api/v1/events/stream) open on this replica.',
+  },
+  {
+    name: 'lhcms_event_stream_events_sent_total',
+    type: 'counter',
+    labels: ['phase'],
+    help: "Events written to live-feed streams: `catch_up` (read for one stream from its Last-Event-ID) or `live` (from the replica's poller).",
+    values: { phase: ['catch_up', 'live'] },
+  },
+  {
+    name: 'lhcms_event_streams_refused_total',
+    type: 'counter',
+    labels: ['reason'],
+    help: "Live-feed streams refused: `user_limit` (429, EVENTS_STREAM_MAX_PER_USER), `replica_limit` (503, EVENTS_STREAM_MAX_PER_REPLICA), `bad_request` (400: query or Last-Event-ID malformed), `resume_unavailable` (410: the Last-Event-ID is not an event of the lab's stream).",
+    values: { reason: ['user_limit', 'replica_limit', 'bad_request', 'resume_unavailable'] },
+  },
+  {
+    name: 'lhcms_event_streams_closed_total',
+    type: 'counter',
+    labels: ['reason'],
+    help: 'Live-feed streams ended by reason: `client` (went away), `token_expired`, `shutdown`, `too_slow` (fell too far behind: the client resumes with Last-Event-ID), `error` (a database fault).',
+    values: { reason: ['client', 'token_expired', 'shutdown', 'too_slow', 'error'] },
+  },
+  {
     name: 'lhcms_emergency_grants_total',
     type: 'counter',
     labels: ['access'],

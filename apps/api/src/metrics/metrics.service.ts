@@ -17,6 +17,9 @@ export type AttachmentUploadOutcome = LabelValue<'lhcms_attachment_uploads_total
 export type ReportLabel = LabelValue<'lhcms_report_requests_total', 'report'>;
 export type ReportFormat = LabelValue<'lhcms_report_requests_total', 'format'>;
 export type ReportOutcome = LabelValue<'lhcms_report_requests_total', 'outcome'>;
+export type EventStreamPhase = LabelValue<'lhcms_event_stream_events_sent_total', 'phase'>;
+export type EventStreamRefusal = LabelValue<'lhcms_event_streams_refused_total', 'reason'>;
+export type EventStreamClose = LabelValue<'lhcms_event_streams_closed_total', 'reason'>;
 export type AttachmentStoreOperation = LabelValue<
   'lhcms_attachment_storage_errors_total',
   'operation'
@@ -99,6 +102,13 @@ export class MetricsService {
     private readonly integrityFailures: Counter,
     @InjectMetric('lhcms_report_requests_total')
     private readonly reportRequests: Counter<LabelOf<'lhcms_report_requests_total'>>,
+    @InjectMetric('lhcms_event_streams_open') private readonly streamsOpen: Gauge,
+    @InjectMetric('lhcms_event_stream_events_sent_total')
+    private readonly streamEvents: Counter<LabelOf<'lhcms_event_stream_events_sent_total'>>,
+    @InjectMetric('lhcms_event_streams_refused_total')
+    private readonly streamsRefused: Counter<LabelOf<'lhcms_event_streams_refused_total'>>,
+    @InjectMetric('lhcms_event_streams_closed_total')
+    private readonly streamsClosed: Counter<LabelOf<'lhcms_event_streams_closed_total'>>,
     @InjectMetric('lhcms_emergency_grants_total')
     private readonly emergencyGrants: Counter<LabelOf<'lhcms_emergency_grants_total'>>,
     @InjectMetric('lhcms_emergency_grants_active') private readonly emergencyActive: Gauge,
@@ -115,6 +125,7 @@ export class MetricsService {
       else (metric as Histogram).zero(s.labels);
     }
     this.umsCircuitOpen.set(0);
+    this.streamsOpen.set(0);
     this.sealingLag.set(0);
     this.unsealed.set(0);
     this.emergencyActive.set(0);
@@ -131,9 +142,11 @@ export class MetricsService {
   }
 
   /** One HTTP response (called by the app's onResponse hook, once per response). */
-  httpRequest(method: string, route: string, status: number, seconds: number): void {
+  httpRequest(method: string, route: string, status: number, seconds: number | undefined): void {
     this.requests.inc({ method, route, status: String(status) });
-    this.requestDuration.observe({ method, route }, nonNegative(seconds));
+    // Without a duration (a long-lived stream): counted, not a latency.
+    if (seconds !== undefined)
+      this.requestDuration.observe({ method, route }, nonNegative(seconds));
   }
 
   /** A case operation and its outcome. */
@@ -190,6 +203,26 @@ export class MetricsService {
   setOutboxBacklog(lagSeconds: number, undispatched: number): void {
     this.outboxLag.set(nonNegative(lagSeconds));
     this.outboxWaiting.set(Math.max(0, Math.trunc(undispatched)) || 0);
+  }
+
+  /** Live-feed streams open on this replica. */
+  setEventStreamsOpen(open: number): void {
+    this.streamsOpen.set(open);
+  }
+
+  /** Events written to live-feed streams. */
+  eventStreamSent(phase: EventStreamPhase, n = 1): void {
+    this.streamEvents.inc({ phase }, n);
+  }
+
+  /** A live-feed stream refused. */
+  eventStreamRefused(reason: EventStreamRefusal): void {
+    this.streamsRefused.inc({ reason });
+  }
+
+  /** A live-feed stream ended. */
+  eventStreamClosed(reason: EventStreamClose): void {
+    this.streamsClosed.inc({ reason });
   }
 
   /** Age of the oldest unsealed audit event and how many are unsealed (0, 0 when all are sealed). */

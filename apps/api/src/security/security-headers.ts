@@ -26,6 +26,8 @@ export const CORS_ALLOWED_HEADERS = [
   'traceparent',
   'Idempotency-Key',
   'If-Match',
+  // The live feed's resume point (docs/events.md): fetch-based SSE clients in a portal send it.
+  'Last-Event-ID',
 ];
 
 export const CORS_EXPOSED_HEADERS = [

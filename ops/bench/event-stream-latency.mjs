@@ -1,0 +1,326 @@
+// Live-feed delivery latency: `npm run build && node ops/bench/event-stream-latency.mjs`.
+//
+// Starts the API (the real server process, the outbox dispatcher on, the
+// defaults of EVENTS_DISPATCH_INTERVAL_MS and EVENTS_STREAM_POLL_MS unless set
+// in the environment) on a fresh database with ums-dev, opens one live-feed
+// stream (GET /api/v1/events/stream) and commits events at a fixed rate (open
+// loop: one write every 1000/RATE ms, at most 64 in flight). BENCH_WRITES
+// chooses the write:
+//
+//   sql (default): one transaction of the application role per event, lab set as the API
+//     sets it, inserting a timeline row (`stage_changed`) of one of 20 cases created over
+//     HTTP first: the outbox trigger of the real write path turns it into its event.
+//     Measures what the feed adds to a commit, at a rate this machine reaches.
+//   http: creates cases over HTTP (one `case.created` each): the whole API path, which a
+//     small shared machine may not sustain at 200/s (the achieved rate is printed).
+//
+// For each event it records when its frame arrived on the stream, against two
+// real timestamps of the write:
+//
+//   sent → frame: the write started before its transaction committed (an upper bound);
+//   answered → frame: COMMIT (or the HTTP answer) returned after the commit (a lower bound).
+//
+// Prints p50/p95/p99/max of both and how many events arrived. Everything runs
+// on 127.0.0.1 and stops by itself.
+//
+// Environment: BENCH_DATABASE_URL (a superuser URL; default the local
+// PostgreSQL at 127.0.0.1:5432), BENCH_RATE (events per second, default 200),
+// BENCH_SECONDS (default 20), BENCH_WARMUP (seconds at the same rate not
+// counted, default 3), BENCH_WRITES (`sql` or `http`); EVENTS_DISPATCH_INTERVAL_MS and EVENTS_STREAM_POLL_MS are
+// passed to the API when set.
+import { spawn } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const require = createRequire(import.meta.url);
+require('reflect-metadata');
+const ROOT = resolve(import.meta.dirname, '../..');
+const { loadEnv } = require(join(ROOT, 'dist/libs/config/src/index.js'));
+const db = require(join(ROOT, 'dist/libs/database/src/index.js'));
+const umsDev = require(join(ROOT, 'dist/apps/ums-dev/src/index.js'));
+const { freePort, PRODUCTION_NODE_OPTIONS } = require(join(ROOT, 'dist/ops/bench/servers.js'));
+const bench = require(join(ROOT, 'dist/ops/bench/seed-db.js'));
+
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const RATE = Number(process.env.BENCH_RATE ?? 200);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
+const WRITES = process.env.BENCH_WRITES ?? 'sql';
+const MAX_IN_FLIGHT = 64;
+const SECRET = 'bench-jwt-secret-0123456789abcdef';
+const out = (s) => process.stdout.write(`${s}\n`);
+const now = () => performance.timeOrigin + performance.now();
+
+async function waitHealthy(url, child) {
+  const until = Date.now() + 30_000;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error('the API exited during start');
+    try {
+      if ((await fetch(`${url}/health`)).status === 200) return;
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the API did not become healthy in 30 s');
+}
+
+async function startApi(env, tmp) {
+  const port = await freePort();
+  const passed = {};
+  for (const k of ['EVENTS_DISPATCH_INTERVAL_MS', 'EVENTS_STREAM_POLL_MS']) {
+    if (process.env[k]) passed[k] = process.env[k];
+  }
+  const child = spawn(process.execPath, [join(ROOT, 'dist/apps/api/src/main.js')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      NODE_OPTIONS: PRODUCTION_NODE_OPTIONS,
+      RATE_LIMIT_PER_MINUTE: '0',
+      DB_MIGRATE_ON_START: 'false',
+      EVENTS_DISPATCHER: 'on',
+      AUDIT_LOG_DESTINATION: join(tmp, 'audit.log'),
+      AUDIT_CHECKPOINT_DIR: join(tmp, 'checkpoints'),
+      ...passed,
+      ...env,
+    },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitHealthy(url, child);
+  return {
+    url,
+    stop: () =>
+      new Promise((r) => {
+        child.once('exit', r);
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** One SSE stream; calls onEvent(data, receivedAt) per event frame. */
+function openStream(url, token, labId, onEvent) {
+  return new Promise((resolveOpen, reject) => {
+    const req = httpRequest(
+      `${url}/api/v1/events/stream`,
+      {
+        headers: { authorization: `Bearer ${token}`, 'x-lab-id': String(labId) },
+        agent: false,
+      },
+      (res) => {
+        if (res.statusCode !== 200) {
+          reject(new Error(`stream refused: ${res.statusCode}`));
+          return;
+        }
+        res.setEncoding('utf8');
+        let buf = '';
+        res.on('data', (chunk) => {
+          const at = now();
+          buf += chunk;
+          let i;
+          while ((i = buf.indexOf('\n\n')) >= 0) {
+            const block = buf.slice(0, i);
+            buf = buf.slice(i + 2);
+            const data = block.split('\n').find((l) => l.startsWith('data: '));
+            if (data) onEvent(JSON.parse(data.slice(6)), at);
+          }
+        });
+        resolveOpen({ close: () => req.destroy() });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+async function main() {
+  const tmp = mkdtempSync(join(tmpdir(), 'lhcms-bench-sse-'));
+  const name = `lhcms_bench_sse_${Date.now().toString(36)}`;
+  const provisioned = await db.provisionDatabase({
+    adminUrl: ADMIN_URL,
+    database: name,
+    ownerRole: bench.BENCH_OWNER_ROLE,
+    ownerPassword: bench.BENCH_ROLE_PASSWORD,
+    appRole: bench.BENCH_APP_ROLE,
+    appPassword: bench.BENCH_ROLE_PASSWORD,
+  });
+  const seed = umsDev.loadSeed(umsDev.DEFAULT_SEED_FILE);
+  const ums = await umsDev.startUmsDev(
+    { seed, secret: SECRET, accessTtlSeconds: 3600, refreshTtlSeconds: 86400, shape: 'A+B' },
+    { port: 0, host: '127.0.0.1' },
+  );
+  let api;
+  let stream;
+  const pools = [];
+  try {
+    const env = {
+      DATABASE_URL: provisioned.appUrl,
+      DATABASE_OWNER_URL: provisioned.ownerUrl,
+      UMS_BASE_URL: ums.url,
+      JWT_SECRET_KEY: SECRET,
+      SECRET_KEY: 'bench-secret-key-0123456789abcdef0123456789',
+      DB_POOL_SIZE: '20',
+    };
+    await db.runMigrations(loadEnv({ NODE_ENV: 'test', ...env }));
+    api = await startApi(env, tmp);
+    const login = await fetch(`${ums.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password: 'admin123' }),
+    });
+    const token = (await login.json()).access_token;
+    const labId = seed.users.find((u) => u.username === 'admin').memberships[0].lab_id;
+
+    /** `<case id>/<seq>` → { sent, answered, counted } */
+    const creates = new Map();
+    const frames = new Map();
+    const wanted = WRITES === 'sql' ? 'case.stage_changed' : 'case.created';
+    stream = await openStream(api.url, token, labId, (e, at) => {
+      if (e.type === wanted) frames.set(`${e.case_id}/${e.seq}`, at);
+    });
+
+    const body = JSON.stringify({
+      doctor_id: 'bench-doc',
+      product_id: 'p',
+      case_type: 'other',
+      patient_info: { patient_id: 'BENCH-SSE' },
+    });
+    let inFlight = 0;
+    let skipped = 0;
+    let failed = 0;
+    const httpCreate = async () => {
+      const res = await fetch(`${api.url}/api/v1/cases/`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'x-lab-id': String(labId),
+        },
+        body,
+      });
+      const j = await res.json();
+      if (res.status !== 201) throw new Error(`create: ${res.status}`);
+      return j.id;
+    };
+    // sql: 20 cases, and a pool of the application role's connections.
+    const pg = (await import('pg')).default;
+    const pool = new pg.Pool({ connectionString: provisioned.appUrl, max: 16 });
+    pools.push(pool);
+    const cases = [];
+    if (WRITES === 'sql') for (let i = 0; i < 20; i++) cases.push(await httpCreate());
+    let turn = 0;
+    const sqlWrite = async () => {
+      const caseId = cases[turn++ % cases.length];
+      const c = await pool.connect();
+      try {
+        await c.query(`BEGIN; SELECT set_config('app.lab_id', '${Number(labId)}', true)`);
+        await c.query(
+          `INSERT INTO case_events (lab_id, case_id, event_type, actor_user_id, from_stage, to_stage)
+           VALUES ($1, $2, 'stage_changed', 'bench', 'a', 'b')`,
+          [String(labId), caseId],
+        );
+        // The case's sequence row is locked by this transaction until COMMIT: its last_seq is
+        // the seq the trigger gave this event.
+        const r = await c.query(`SELECT last_seq FROM case_outbox_seq WHERE case_id = $1`, [
+          caseId,
+        ]);
+        await c.query('COMMIT');
+        return `${caseId}/${r.rows[0].last_seq}`;
+      } catch (err) {
+        await c.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        c.release();
+      }
+    };
+    const create = async (counted) => {
+      if (inFlight >= MAX_IN_FLIGHT) {
+        skipped++;
+        return;
+      }
+      inFlight++;
+      const sent = now();
+      try {
+        const key = WRITES === 'sql' ? await sqlWrite() : `${await httpCreate()}/1`;
+        creates.set(key, { sent, answered: now(), counted });
+      } catch {
+        failed++;
+      } finally {
+        inFlight--;
+      }
+    };
+    const run = async (seconds, counted) => {
+      const interval = 1000 / RATE;
+      const start = now();
+      const total = Math.round(seconds * RATE);
+      const pending = [];
+      for (let i = 0; i < total; i++) {
+        const due = start + i * interval;
+        const wait = due - now();
+        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+        pending.push(create(counted));
+      }
+      await Promise.all(pending);
+      return (now() - start) / 1000;
+    };
+    out(
+      `live-feed latency: ${RATE} writes/s (${WRITES}: one ${wanted} each) for ${SECONDS} s after ${WARMUP} s of warm-up, one stream`,
+    );
+    await run(WARMUP, false);
+    const elapsed = await run(SECONDS, true);
+    // Let the last ones arrive.
+    const until = Date.now() + 10_000;
+    const counted = () => [...creates].filter(([, c]) => c.counted);
+    while (Date.now() < until && counted().some(([id]) => !frames.has(id))) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const fromSent = [];
+    const fromAnswered = [];
+    let missing = 0;
+    for (const [id, c] of counted()) {
+      const at = frames.get(id);
+      if (at === undefined) {
+        missing++;
+        continue;
+      }
+      fromSent.push(at - c.sent);
+      fromAnswered.push(at - c.answered);
+    }
+    fromSent.sort((a, b) => a - b);
+    fromAnswered.sort((a, b) => a - b);
+    const row = (label, xs) =>
+      `| ${label} | ${[50, 95, 99].map((p) => percentile(xs, p).toFixed(0)).join(' | ')} | ${xs[xs.length - 1]?.toFixed(0)} |`;
+    out(
+      `achieved ${(counted().length / elapsed).toFixed(0)} events/s committed (${failed} failed, ${skipped} not sent: ${MAX_IN_FLIGHT} in flight), ${fromSent.length} frames received, ${missing} missing`,
+    );
+    out('| latency (ms) | p50 | p95 | p99 | max |');
+    out('|---|---|---|---|---|');
+    out(row('request sent → frame (upper bound)', fromSent));
+    out(row('answer received → frame (lower bound)', fromAnswered));
+    process.exitCode = missing === 0 && failed === 0 ? 0 : 1;
+  } finally {
+    stream?.close();
+    for (const p of pools) await p.end().catch(() => undefined);
+    await api?.stop();
+    await ums.close();
+    await db.dropDatabase(ADMIN_URL, name).catch(() => undefined);
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`event-stream-latency failed: ${err?.stack ?? err}\n`);
+  process.exit(1);
+});
