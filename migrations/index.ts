@@ -18,6 +18,7 @@ import { Webhooks1765640000000 } from './1765640000000-Webhooks';
 import { OutboxStreamOrder1765650000000 } from './1765650000000-OutboxStreamOrder';
 import { EventStreamRead1765670000000 } from './1765670000000-EventStreamRead';
 import { ReencryptAppendOnly1765680000000 } from './1765680000000-ReencryptAppendOnly';
+import { EmergencyAccess1765700000000 } from './1765700000000-EmergencyAccess';
 
 /**
  * Every migration, in order. Classes rather than a glob, so the app, the
@@ -45,4 +46,5 @@ export const MIGRATIONS = [
   OutboxStreamOrder1765650000000,
   EventStreamRead1765670000000,
   ReencryptAppendOnly1765680000000,
+  EmergencyAccess1765700000000,
 ];

@@ -6,6 +6,7 @@ import { loggerModule } from '@lhcms/logging';
 import { RequestContextModule } from '@lhcms/request-context';
 import type { CreateAppOptions } from './app.factory';
 import { AttachmentsModule } from './attachments';
+import { EmergencyAccessModule } from './emergency-access';
 import { EventsModule } from './events';
 import { AuditModule } from './audit';
 import { CasesModule } from './cases';
@@ -40,6 +41,7 @@ export class AppModule {
         ReportsModule,
         EventsModule,
         WebhooksModule,
+        EmergencyAccessModule,
         ...(options.imports ?? []),
       ],
     };
