@@ -19,6 +19,7 @@ import { OutboxStreamOrder1765650000000 } from './1765650000000-OutboxStreamOrde
 import { WebhookDelivery1765660000000 } from './1765660000000-WebhookDelivery';
 import { EventStreamRead1765670000000 } from './1765670000000-EventStreamRead';
 import { ReencryptAppendOnly1765680000000 } from './1765680000000-ReencryptAppendOnly';
+import { EmergencyAccess1765700000000 } from './1765700000000-EmergencyAccess';
 
 /**
  * Every migration, in order. Classes rather than a glob, so the app, the
@@ -47,4 +48,5 @@ export const MIGRATIONS = [
   WebhookDelivery1765660000000,
   EventStreamRead1765670000000,
   ReencryptAppendOnly1765680000000,
+  EmergencyAccess1765700000000,
 ];

@@ -338,7 +338,7 @@ describe('ops/grafana dashboards', () => {
     },
   );
 
-  it('cover RED by route, cases, audit, UMS, cache, DB pool, rate limiting; and event loop, heap, GC, CPU, restarts', () => {
+  it('cover RED by route, cases, audit, UMS, cache, DB pool, rate limiting, case events; and event loop, heap, GC, CPU, restarts', () => {
     const used = (uid: string) =>
       new Set(
         panelsOf(dashboards.find((d) => d.json.uid === uid)!.json)
@@ -360,6 +360,10 @@ describe('ops/grafana dashboards', () => {
       'lhcms_rate_limit_rejections_total',
       'lhcms_dependency_up',
       'lhcms_rate_limiter_fail_open_total',
+      'lhcms_outbox_lag_seconds',
+      'lhcms_outbox_undispatched_events',
+      'lhcms_event_streams_open',
+      'lhcms_event_stream_events_sent_total',
     ])
       expect(service).toContain(m);
     const lab = used('lhcms-lab-operations');

@@ -8,7 +8,8 @@ import {
   startTestUms,
   type Stack,
   type TestApi,
-  testDatabaseUrls,
+  ownTestDatabase,
+  type OwnTestDatabase,
   testEnv,
 } from '@lhcms/testing';
 import type { UmsDevServer } from '@lhcms/ums-dev';
@@ -31,6 +32,7 @@ const ENVELOPE_KEYS = [
  * database. Frames are read from a real socket as they arrive.
  */
 describe('live feed of case events (SSE)', () => {
+  let db: OwnTestDatabase;
   let s: Stack;
   let b: TestApi;
   let owner: Client;
@@ -66,7 +68,10 @@ describe('live feed of case events (SSE)', () => {
     c.events.filter((e) => e.data.case_id === caseId);
 
   beforeAll(async () => {
+    // A database of its own: its dispatcher must not hand over other suites' events.
+    db = await ownTestDatabase('lhcms_sse');
     const env = {
+      ...db.env,
       EVENTS_DISPATCHER: 'on',
       EVENTS_DISPATCH_INTERVAL_MS: '20',
       EVENTS_STREAM_POLL_MS: '50',
@@ -76,7 +81,7 @@ describe('live feed of case events (SSE)', () => {
     s = await startStack({ env });
     // Instance B: the same database and UMS, no dispatcher of its own.
     b = await startTestApi(testEnv({ ...env, UMS_BASE_URL: s.ums.url, EVENTS_DISPATCHER: 'off' }));
-    owner = new Client({ connectionString: testDatabaseUrls().ownerUrl });
+    owner = new Client({ connectionString: db.ownerUrl });
     await owner.connect();
   });
   afterEach(async () => {
@@ -86,6 +91,7 @@ describe('live feed of case events (SSE)', () => {
     await owner?.end();
     await b?.close();
     await s?.close();
+    await db?.drop();
   });
 
   it("streams its lab's create and status events as SSE frames, none of another lab's, no PHI", async () => {

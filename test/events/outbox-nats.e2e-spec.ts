@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { Client } from 'pg';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { startStack, type Stack, testDatabaseUrls } from '@lhcms/testing';
+import { ownTestDatabase, startStack, type Stack, type OwnTestDatabase } from '@lhcms/testing';
 import { NatsSink, type OutboxEvent, subjectOf } from '../../apps/api/src/events';
 
 // npm test sets TEST_NATS_URL (the machine's NATS at 127.0.0.1:4222, or a throwaway one).
@@ -29,6 +29,7 @@ describeWithNats(
     const run = `t${randomInt(1e9)}`;
     const stream = `LHCMS_TEST_${run}`;
     const prefix = `lhcmstest${run}`;
+    let db: OwnTestDatabase;
     let s: Stack;
     let owner: Client;
     let nc: NatsConnection;
@@ -37,8 +38,11 @@ describeWithNats(
     beforeAll(async () => {
       nc = await connect({ servers: NATS_URL, timeout: 5000 });
       jsm = await jetstreamManager(nc);
+      // A database of its own: every other dispatcher (without this sink) would take its events.
+      db = await ownTestDatabase('lhcms_nats');
       s = await startStack({
         env: {
+          ...db.env,
           EVENTS_DISPATCHER: 'on',
           EVENTS_NATS_URL: NATS_URL,
           EVENTS_NATS_STREAM: stream,
@@ -46,7 +50,7 @@ describeWithNats(
           EVENTS_DISPATCH_INTERVAL_MS: '50',
         },
       });
-      owner = new Client({ connectionString: testDatabaseUrls().ownerUrl });
+      owner = new Client({ connectionString: db.ownerUrl });
       await owner.connect();
     });
     afterAll(async () => {
@@ -54,6 +58,7 @@ describeWithNats(
       await s?.close();
       await jsm?.streams.delete(stream).catch(() => undefined);
       await nc?.close();
+      await db?.drop();
     });
 
     /** Every message of the stream on subjects of this lab, in stream order. */
@@ -166,8 +171,8 @@ describeWithNats(
     });
 
     it('only one dispatcher leases at a time: a second transaction gets nothing while the first holds the lease', async () => {
-      const app1 = new Client({ connectionString: testDatabaseUrls().appUrl });
-      const app2 = new Client({ connectionString: testDatabaseUrls().appUrl });
+      const app1 = new Client({ connectionString: db.appUrl });
+      const app2 = new Client({ connectionString: db.appUrl });
       await app1.connect();
       await app2.connect();
       try {

@@ -2,7 +2,13 @@ import type { ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { loadEnv } from '@lhcms/config';
-import { eventually, startStack, type Stack, testDatabaseUrls } from '@lhcms/testing';
+import {
+  eventually,
+  type OwnTestDatabase,
+  ownTestDatabase,
+  startStack,
+  type Stack,
+} from '@lhcms/testing';
 import { pruneOutbox } from '../../apps/api/src/events';
 import {
   type Behaviour,
@@ -25,6 +31,7 @@ const OUTAGE_MS = 60_000;
  * HTTP on 127.0.0.1. Subscriptions are inserted as the database owner.
  */
 describe('webhook delivery', () => {
+  let db: OwnTestDatabase; // the dispatcher runs: a database of its own (docs/testing.md)
   let s: Stack;
   let owner: Client;
   const receivers: Receiver[] = [];
@@ -35,8 +42,10 @@ describe('webhook delivery', () => {
   };
 
   beforeAll(async () => {
+    db = await ownTestDatabase('lhcms_webhooks');
     s = await startStack({
       env: {
+        ...db.env,
         EVENTS_DISPATCHER: 'on',
         WEBHOOK_WORKER: 'on',
         EVENTS_DISPATCH_INTERVAL_MS: '50',
@@ -47,13 +56,14 @@ describe('webhook delivery', () => {
         WEBHOOK_REPLAY_MAX: '5',
       },
     });
-    owner = new Client({ connectionString: testDatabaseUrls().ownerUrl });
+    owner = new Client({ connectionString: db.ownerUrl });
     await owner.connect();
   });
   afterAll(async () => {
     for (const r of receivers) await r.close().catch(() => undefined);
     await s?.close();
     await owner?.end();
+    await db?.drop();
   });
 
   // A test's webhooks stop with it (a receiver that always fails would keep being retried).
@@ -602,8 +612,7 @@ describe('webhook delivery', () => {
     await eventually(async () => r.ofCase(caseId).length >= 1, 10_000, 'an attempt');
     const env = loadEnv({
       NODE_ENV: 'test',
-      DATABASE_URL: testDatabaseUrls().appUrl,
-      DATABASE_OWNER_URL: testDatabaseUrls().ownerUrl,
+      ...db.env,
     });
     // Dispatched long ago, and pruned against a clock of that time: only this event is past the cutoff.
     const long = { now: new Date('2001-01-03T00:00:00Z') };

@@ -1,16 +1,13 @@
 import type { ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
-import { loadEnv } from '@lhcms/config';
-import { runMigrations } from '@lhcms/database';
 import {
-  createTestDatabase,
   eventually,
+  type OwnTestDatabase,
+  ownTestDatabase,
   request,
   startStack,
   type Stack,
-  type TestDatabase,
-  testDatabaseUrls,
 } from '@lhcms/testing';
 import {
   cipherOf,
@@ -50,7 +47,7 @@ const LEASE_MS = 9000;
  * other suite's events.
  */
 describe('webhook delivery across replicas', () => {
-  let db: TestDatabase;
+  let db: OwnTestDatabase;
   let helper: Stack; // its PhiCipher encrypts the subscriptions' secrets (its own dispatcher is off)
   let owner: Client;
   const procs: ApiProcess[] = [];
@@ -90,13 +87,8 @@ describe('webhook delivery across replicas', () => {
     ).rows;
 
   beforeAll(async () => {
-    db = await createTestDatabase(testDatabaseUrls().adminUrl, 'lhcms_webhooks');
-    await runMigrations(
-      loadEnv({ NODE_ENV: 'test', DATABASE_URL: db.appUrl, DATABASE_OWNER_URL: db.ownerUrl }),
-    );
-    helper = await startStack({
-      env: { DATABASE_URL: db.appUrl, DATABASE_OWNER_URL: db.ownerUrl },
-    });
+    db = await ownTestDatabase('lhcms_webhooks_replicas');
+    helper = await startStack({ env: db.env });
     owner = new Client({ connectionString: db.ownerUrl });
     await owner.connect();
   });

@@ -336,6 +336,11 @@ describe('key rotation of the other encrypted texts (own database)', () => {
           })
         ).status,
       ).toBe(204);
+      const grant = await s.as('sysadmin', '/api/v1/emergency-access', {
+        method: 'POST',
+        body: { lab_id: String(s.labs.lab1), reason: `Lab cannot open ${MARK}'s case` },
+      });
+      expect(grant.status).toBe(201);
 
       // A webhook subscription's secret, and after a rotation the previous one too.
       const hook = await s.as('admin', '/api/v1/webhooks', {
@@ -372,6 +377,8 @@ describe('key rotation of the other encrypted texts (own database)', () => {
       expect(after).toHaveLength(before.length);
       for (const t of after) expect(t.value).toMatch(/^enc:v1:2:/);
       expect(JSON.stringify(after)).not.toContain(MARK);
+      const grants = await s.as('sysadmin', '/api/v1/emergency-access');
+      expect(JSON.stringify(grants.body)).toContain(`Lab cannot open ${MARK}'s case`);
 
       // The API reads every one of them back under the new key.
       const timeline = await s.as('admin', `/api/v1/cases/${caseId}/events`);

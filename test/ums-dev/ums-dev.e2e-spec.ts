@@ -115,6 +115,18 @@ describe('ums-dev over HTTP (shape A+B)', () => {
     const sys = (await login('sysadmin', 'sysadmin123')).body.access_token;
     expect((await request(ums.url, '/api/labs', { token: sys })).body.labs).toHaveLength(2);
   });
+
+  it("sends platform roles as the user's `roles`, only for users that have some", async () => {
+    const c = (await login('compliance', 'compliance123')).body;
+    expect(c.user.roles).toEqual(['compliance']);
+    const me = await request(ums.url, '/api/auth/me', { token: c.access_token });
+    expect(me.body.roles).toEqual(['compliance']);
+    expect(me.body.labs).toEqual([]);
+    const admin = await request(ums.url, '/api/auth/me', {
+      token: (await login('admin', 'admin123')).body.access_token,
+    });
+    expect(admin.body).not.toHaveProperty('roles');
+  });
 });
 
 describe('ums-dev shape B (the published LHUMS)', () => {

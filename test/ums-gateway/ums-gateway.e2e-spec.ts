@@ -106,12 +106,24 @@ describe('ums-gateway with a shape B UMS (the published LHUMS)', () => {
     expect(s.ums.stats.labs).toBeGreaterThan(0);
   });
 
-  it('a user without labs gets 403, a system admin is admin of every listed lab', async () => {
+  it('a user without labs gets 403; so does a system admin, whom /api/labs lists every lab', async () => {
     expect((await s.as('nolab', '/api/v1/cases/')).status).toBe(403);
+    // No implicit access (issue 19): the UMS lists every active lab to a system admin, which
+    // says nothing about memberships; an emergency grant is the way in (docs/hipaa.md).
     const lab2 = await s.as('sysadmin', '/api/v1/cases/', {
       headers: { 'x-lab-id': String(s.labs.lab2) },
     });
-    expect(lab2.status).toBe(200);
+    expect(lab2.status).toBe(403);
+    expect((await s.as('sysadmin', '/api/v1/cases/')).status).toBe(403);
+    const grant = await s.as('sysadmin', '/api/v1/emergency-access', {
+      method: 'POST',
+      body: { lab_id: String(s.labs.lab2), reason: 'shape B: the UMS says the lab exists' },
+    });
+    expect(grant.status).toBe(201);
+    const under = await s.as('sysadmin', '/api/v1/cases/', {
+      headers: { 'x-lab-id': String(s.labs.lab2), 'x-emergency-grant': grant.body.id },
+    });
+    expect(under.status).toBe(200);
   });
 });
 

@@ -6,6 +6,7 @@ import { loggerModule } from '@lhcms/logging';
 import { RequestContextModule } from '@lhcms/request-context';
 import type { CreateAppOptions } from './app.factory';
 import { AttachmentsModule } from './attachments';
+import { EmergencyAccessModule } from './emergency-access';
 import { EventsModule } from './events';
 import { AuditModule } from './audit';
 import { CasesModule } from './cases';
@@ -41,6 +42,7 @@ export class AppModule {
         EventsModule,
         WebhooksModule,
         WebhookDeliveryModule,
+        EmergencyAccessModule,
         ...(options.imports ?? []),
       ],
     };

@@ -27,6 +27,12 @@ export interface SeedUser {
   password: string;
   is_admin?: boolean;
   is_active?: boolean;
+  /**
+   * Platform roles (not tied to a lab), e.g. `compliance` or a support role:
+   * sent as the user's `roles` only when the seed gives some (LHCMS maps them
+   * with EMERGENCY_ACCESS_ROLES and COMPLIANCE_ROLES).
+   */
+  roles?: string[];
   memberships?: SeedMembership[];
 }
 
@@ -49,7 +55,13 @@ export const DEFAULT_SEED_LOGINS: ReadonlyArray<{
   { username: 'lab2admin', password: 'lab2admin123', what: 'lab admin of lab 2 "Second Lab"' },
   { username: 'multi', password: 'multi123', what: 'member of lab 2 and viewer of lab 1' },
   { username: 'nolab', password: 'nolab123', what: 'no lab membership' },
-  { username: 'sysadmin', password: 'sysadmin123', what: 'UMS system admin (is_admin)' },
+  {
+    username: 'sysadmin',
+    password: 'sysadmin123',
+    what: 'UMS system admin (is_admin; no lab access without an emergency grant)',
+  },
+  { username: 'support', password: 'support123', what: 'platform role `platform-support`, no lab' },
+  { username: 'compliance', password: 'compliance123', what: 'platform role `compliance`, no lab' },
 ];
 
 export function loadSeed(file: string = DEFAULT_SEED_FILE): Seed {
@@ -116,6 +128,7 @@ export class UmsStore {
       email_verified: true,
       created_at: this.created,
       updated_at: this.created,
+      ...(u.roles?.length ? { roles: [...u.roles] } : {}),
     };
     if (!withLabs) return base;
     return {

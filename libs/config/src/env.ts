@@ -691,6 +691,54 @@ export class Env {
   @MaxLength(4096)
   AUDIT_LOG_DESTINATION = 'stdout';
 
+  @EnvVar({
+    group: 'hipaa',
+    description:
+      'Comma-separated UMS platform roles (the `roles` of the UMS user) that may request emergency access (break-glass grants, docs/hipaa.md) besides a UMS system admin (`is_admin`). Empty: system admins only.',
+    example: 'platform-support',
+  })
+  @ListEnv()
+  @IsString({ each: true })
+  EMERGENCY_ACCESS_ROLES: string[] = [];
+
+  @EnvVar({
+    group: 'hipaa',
+    description: 'Minutes an emergency-access grant lasts when the request names no duration.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  EMERGENCY_ACCESS_DEFAULT_MINUTES = 60;
+
+  @EnvVar({
+    group: 'hipaa',
+    description: 'The longest emergency-access grant, in minutes (a longer request is 400).',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  @Max(10_080)
+  EMERGENCY_ACCESS_MAX_MINUTES = 480;
+
+  @EnvVar({
+    group: 'hipaa',
+    description:
+      'Second-person approval of emergency access: `true` makes a new grant `pending` (no access) until another platform-role user or an admin of the lab approves it (`POST /api/v1/emergency-access/{id}/approve`); its duration starts then. `false`: a grant takes effect at once.',
+  })
+  @BoolEnv()
+  @IsBoolean()
+  EMERGENCY_ACCESS_APPROVAL = false;
+
+  @EnvVar({
+    group: 'hipaa',
+    description:
+      "Comma-separated UMS platform roles (the `roles` of the UMS user) of compliance officers: they may use the audit review, export and patient access report of any lab (naming it in X-Lab-Id; each use audited in that lab), never a case's PHI. Empty: nobody.",
+    example: 'compliance',
+  })
+  @ListEnv()
+  @IsString({ each: true })
+  COMPLIANCE_ROLES: string[] = [];
+
   // ---- observability ------------------------------------------------------
   @EnvVar({
     group: 'observability',

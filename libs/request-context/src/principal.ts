@@ -15,8 +15,13 @@ export interface Principal {
   userId: string;
   username?: string;
   email?: string;
-  /** UMS system admin (`is_admin`). */
+  /**
+   * UMS system admin (`is_admin`). Grants no lab access by itself (issue 19):
+   * only memberships do, or an emergency-access grant.
+   */
   isSystemAdmin: boolean;
+  /** UMS platform roles (the user's `roles`), e.g. a support or compliance role; [] when none. */
+  platformRoles?: string[];
   memberships: LabMembership[];
   /** Token expiry (epoch seconds). */
   expiresAt: number;

@@ -6,12 +6,23 @@ export interface LhcmsStore extends ClsStore {
   principal?: Principal;
   /** The lab this request acts in (X-Lab-Id or the default membership). */
   lab?: LabMembership;
+  /** How the caller reaches the lab when it is not through a membership (emergency grant, compliance). */
+  access?: LabAccess;
   /** Route template, e.g. /api/v1/cases/:id (set once the router matched). */
   route?: string;
   /** Client IP (trusted-proxy aware). */
   ip?: string;
   userAgent?: string;
 }
+
+/**
+ * Access to a lab that is not a membership: an emergency-access grant (issue
+ * 19: the grant's id, its read/write access and, for a case-scoped grant, the
+ * case), or a compliance officer's audit review.
+ */
+export type LabAccess =
+  | { kind: 'emergency'; grantId: string; access: 'read' | 'write'; caseId: string | null }
+  | { kind: 'compliance' };
 
 export class NoPrincipalError extends Error {
   constructor() {
@@ -66,6 +77,15 @@ export class RequestContext {
 
   set lab(l: LabMembership) {
     this.cls.set('lab', l);
+  }
+
+  /** The request's emergency grant or compliance access; undefined for a membership (or no lab). */
+  get access(): LabAccess | undefined {
+    return this.cls.isActive() ? this.cls.get('access') : undefined;
+  }
+
+  set access(a: LabAccess | undefined) {
+    if (this.cls.isActive()) this.cls.set('access', a);
   }
 
   get route(): string | undefined {

@@ -82,6 +82,8 @@ export const SEED_PASSWORDS: Record<string, string> = {
   multi: 'multi123',
   nolab: 'nolab123',
   sysadmin: 'sysadmin123',
+  support: 'support123',
+  compliance: 'compliance123',
   inactive: 'inactive123',
 };
 

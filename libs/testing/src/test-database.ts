@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { EmbeddedPostgres, dropDatabase, provisionDatabase } from '@lhcms/database';
+import { loadEnv } from '@lhcms/config';
+import { EmbeddedPostgres, dropDatabase, provisionDatabase, runMigrations } from '@lhcms/database';
 import { Client } from 'pg';
 
 /** Role names and password the test databases use (roles are cluster-wide, shared by concurrent runs). */
@@ -62,6 +63,32 @@ export async function createTestDatabase(
     appPassword: TEST_ROLE_PASSWORD,
   });
   return { name, ...db, drop: () => dropDatabase(adminUrl, name) };
+}
+
+/**
+ * A migrated database of the suite's own, on the run's server, with the
+ * database variables for startStack (`env`). For suites whose apps run the
+ * outbox dispatcher: a dispatcher works across labs, so on the run's shared
+ * database it would hand over (to its own sinks, or mark as dispatched) the
+ * events other suites are looking at.
+ */
+export type OwnTestDatabase = TestDatabase & {
+  env: { DATABASE_URL: string; DATABASE_OWNER_URL: string };
+};
+
+export async function ownTestDatabase(prefix: string): Promise<OwnTestDatabase> {
+  const adminUrl = process.env.LHCMS_TEST_ADMIN_URL;
+  if (!adminUrl)
+    throw new Error('LHCMS_TEST_ADMIN_URL is not set: run the tests through `npm test`');
+  const db = await createTestDatabase(adminUrl, prefix);
+  const env = { DATABASE_URL: db.appUrl, DATABASE_OWNER_URL: db.ownerUrl };
+  try {
+    await runMigrations(loadEnv({ NODE_ENV: 'test', ...env }));
+  } catch (err) {
+    await db.drop().catch(() => undefined);
+    throw err;
+  }
+  return { ...db, env };
 }
 
 /** Major version of the `pg_dump` on PATH (the one the ops scripts run), or undefined without one. */

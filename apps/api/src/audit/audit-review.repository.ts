@@ -36,6 +36,8 @@ export interface AuditEventView {
   route: string | null;
   /** Cross-lab security events: the lab the actor acted from (null otherwise). */
   actor_lab_id: string | null;
+  /** The emergency grant (break-glass) the access was made under; null for ordinary access. */
+  emergency_grant_id: string | null;
   /** The event's hash-chain entry (operators find it by row_hash); null until the sealer has linked it. */
   chain: { row_hash: string } | null;
 }
@@ -114,6 +116,7 @@ export class AuditReviewRepository {
                 e.resource_id, e.patient_ref, e.subject_count, e.entity_ids, e.patient_refs, e.query,
                 e.changed_fields, e.outcome, e.outcome_detail, e.http_status, e.http_method, e.route,
                 CASE WHEN e.event_type = '${SECURITY_EVENT}' THEN e.query->>'actor_lab_id' END AS actor_lab_id,
+                e.query->>'emergency_grant_id' AS emergency_grant_id,
                 CASE WHEN c.seq IS NULL THEN NULL ELSE json_build_object('row_hash', c.row_hash) END AS chain
          FROM audit_events e LEFT JOIN audit_chain c ON c.seq = e.seq
          WHERE ${where.join(' AND ')}

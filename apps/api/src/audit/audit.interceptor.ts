@@ -29,9 +29,13 @@ export class AuditInterceptor implements NestInterceptor {
   ) {}
 
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const spec = this.reflector.get<AuditSpec | undefined>(AUDIT_SPEC, ctx.getHandler());
-    if (!spec || !this.audit.enabled || ctx.getType() !== 'http') return next.handle();
+    if (!this.audit.enabled || ctx.getType() !== 'http') return next.handle();
     const req = ctx.switchToHttp().getRequest<FastifyRequest>();
+    // A route without @Audited is still audited when the request runs under an emergency grant.
+    const spec =
+      this.reflector.get<AuditSpec | undefined>(AUDIT_SPEC, ctx.getHandler()) ??
+      this.audit.emergencySpec(req);
+    if (!spec) return next.handle();
     this.audit.bindRequest(req, spec);
     return next.handle().pipe(
       concatMap(async (result: unknown) => {

@@ -60,6 +60,12 @@ export const AUDIT_SCHEMAS: Record<string, object> = {
       actor_lab_id: nullable(
         str({ description: '`security` events: the lab the actor acted from; otherwise null.' }),
       ),
+      emergency_grant_id: nullable(
+        str({
+          description:
+            'The emergency grant (break-glass) the access was made under (`actor_role` `emergency_read` / `emergency_write`); null for ordinary access.',
+        }),
+      ),
       chain: nullable({
         type: 'object',
         description:

@@ -18,7 +18,7 @@ import { AuditBatchWriter } from './audit-batch-writer';
 import { AuditConnections } from './audit-connections';
 import { caseChangedFields } from './changed-fields';
 import { crossLabRecordsOf } from './cross-lab-attempt';
-import { actorOf, requestRecord } from './request-record';
+import { actorOf, grantQueryOf, requestRecord } from './request-record';
 import { AuditError } from './audit.errors';
 import { type AuditKeys, auditKeys, patientRefOf } from './audit-keys';
 import { AuditLog, type ShippedAuditEvent } from './audit-log';
@@ -168,6 +168,17 @@ export class AuditService implements OnModuleInit {
     return caseChangedFields(changes, before);
   }
 
+  /**
+   * The audit spec of a route that declares none, when the request runs under
+   * an emergency grant: every request under a grant is on the lab's record,
+   * not only those of audited routes (a read of the lab's settings, say).
+   */
+  emergencySpec(req: FastifyRequest): AuditSpec | undefined {
+    if (this.context.access?.kind !== 'emergency') return undefined;
+    const read = req.method === 'GET' || req.method === 'HEAD';
+    return { resourceType: 'route', interaction: read ? 'read' : 'update', mode: 'read' };
+  }
+
   /** Binds the request being handled, for rows recorded deeper down (recordChange). */
   bindRequest(req: FastifyRequest, spec: AuditSpec): void {
     if (!this.cls.isActive()) return;
@@ -203,7 +214,7 @@ export class AuditService implements OnModuleInit {
       subject_count: 1,
       entity_ids: null,
       patient_refs: null,
-      query: null,
+      query: grantQueryOf(this.context),
       changed_fields: change.changedFields,
       outcome: 'success',
       outcome_detail: null,
@@ -244,6 +255,7 @@ export class AuditService implements OnModuleInit {
     const status = spec.successStatus ?? 200;
     const record = requestRecord(this.context, req, spec, status, null);
     const subjects: AuditSubjects = spec.subjects ? spec.subjects(result) : {};
+    if (record.lab_id === null && subjects.labId) record.lab_id = subjects.labId;
     const lab = record.lab_id;
     const ids = (subjects.ids ?? []).map(String);
     const refs =
@@ -280,7 +292,8 @@ export class AuditService implements OnModuleInit {
   ): Promise<boolean> {
     if (!this.enabled) return false;
     const config = req.routeOptions?.config as unknown as Record<string, unknown> | undefined;
-    const spec = config?.[AUDIT_ROUTE_CONFIG_KEY] as AuditSpec | undefined;
+    const spec =
+      (config?.[AUDIT_ROUTE_CONFIG_KEY] as AuditSpec | undefined) ?? this.emergencySpec(req);
     if (!spec) return false;
     const record = requestRecord(this.context, req, spec, status, code ?? null);
     const caseId =

@@ -14,6 +14,12 @@ export interface AuditSubjects {
    * computed once per (lab, id, version), not on every read.
    */
   versions?: Array<number | undefined>;
+  /**
+   * The lab the result belongs to, for a route that acts in no lab
+   * (`@WithoutLab()`, e.g. an emergency grant read by its requester): the row
+   * goes to that lab's trail. Ignored when the request has a lab.
+   */
+  labId?: string;
   /** A patient_ref the request was about (audit queries). */
   patientRef?: string;
   /** Number of subjects when the ids are not listed (exports). */

@@ -29,6 +29,7 @@ const base: AuditEventView = {
   http_method: 'GET',
   route: '/api/v1/cases',
   actor_lab_id: null,
+  emergency_grant_id: null,
   chain: null,
 };
 
@@ -106,5 +107,27 @@ describe('toFhirAuditEvent entities', () => {
       extension: expect.arrayContaining([{ url: 'urn:lhcms:actor-lab', valueString: '2' }]),
     });
     expect(e.entity).toEqual([expect.objectContaining({ what: { reference: 'Case/9' } })]);
+  });
+
+  it('marks an access under an emergency grant: purpose of use break-glass and emergency treatment', () => {
+    const grant = '0b9f6d1e-8c1a-4f57-9a43-7f0a5b1c2d3e';
+    const e = toFhirAuditEvent({
+      ...base,
+      actor_role: 'emergency_read',
+      query: { emergency_grant_id: grant },
+      emergency_grant_id: grant,
+    });
+    expect(e.purposeOfEvent).toEqual([
+      {
+        coding: [
+          expect.objectContaining({ code: 'BTG' }),
+          expect.objectContaining({ code: 'ETREAT' }),
+        ],
+      },
+    ]);
+    expect(e.extension).toEqual(
+      expect.arrayContaining([{ url: 'urn:lhcms:emergency-grant', valueString: grant }]),
+    );
+    expect(toFhirAuditEvent(base)).not.toHaveProperty('purposeOfEvent');
   });
 });

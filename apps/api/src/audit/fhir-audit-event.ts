@@ -34,6 +34,23 @@ function entity(
   };
 }
 
+const PURPOSE_OF_USE = 'http://terminology.hl7.org/CodeSystem/v3-ActReason';
+
+/**
+ * AuditEvent.purposeOfEvent of an access made under an emergency grant:
+ * v3 PurposeOfUse `BTG` (break the glass) — the access overrode the usual
+ * access control — and `ETREAT` (emergency treatment) as its purpose. Absent
+ * for ordinary access (IHE BALP leaves it optional).
+ */
+export const BREAK_GLASS_PURPOSE = [
+  {
+    coding: [
+      { system: PURPOSE_OF_USE, code: 'BTG', display: 'break the glass' },
+      { system: PURPOSE_OF_USE, code: 'ETREAT', display: 'Emergency Treatment' },
+    ],
+  },
+];
+
 /** FHIR R4 AuditEvent.outcome: 0 success, 4 minor failure (refused, 4xx), 8 serious failure (5xx). */
 function outcomeCode(e: AuditEventView): '0' | '4' | '8' {
   if (e.outcome === 'success') return '0';
@@ -116,6 +133,7 @@ export function toFhirAuditEvent(e: AuditEventView): Record<string, unknown> {
       { system: 'urn:lhcms:audit-interaction', code: e.interaction },
     ],
     action: e.action,
+    ...(e.emergency_grant_id ? { purposeOfEvent: BREAK_GLASS_PURPOSE } : {}),
     recorded: e.occurred_at,
     outcome: outcomeCode(e),
     outcomeDesc: e.http_status
@@ -137,6 +155,9 @@ export function toFhirAuditEvent(e: AuditEventView): Record<string, unknown> {
     extension: [
       ...(e.request_id ? [{ url: 'urn:lhcms:request-id', valueString: e.request_id }] : []),
       ...(e.actor_lab_id ? [{ url: 'urn:lhcms:actor-lab', valueString: e.actor_lab_id }] : []),
+      ...(e.emergency_grant_id
+        ? [{ url: 'urn:lhcms:emergency-grant', valueString: e.emergency_grant_id }]
+        : []),
       ...(e.changed_fields?.length
         ? [{ url: 'urn:lhcms:changed-fields', valueString: JSON.stringify(e.changed_fields) }]
         : []),

@@ -21,6 +21,38 @@ function clean(text: string | undefined, max: number): string | null {
   return t ? t.slice(0, max) : null;
 }
 
+/**
+ * The actor's role as the trail records it: `emergency_read` / `emergency_write`
+ * under an emergency grant, `compliance` for a compliance officer's review,
+ * else the lab role (a system admin without a lab: `system_admin`).
+ */
+export function actorRoleOf(context: RequestContext): string | null {
+  const access = context.access;
+  if (access?.kind === 'emergency') return `emergency_${access.access}`;
+  if (access?.kind === 'compliance') return 'compliance';
+  const principal = context.principalOrUndefined;
+  return context.labOrUndefined?.role ?? (principal?.isSystemAdmin ? 'system_admin' : null);
+}
+
+/**
+ * What the trail records of a request under an emergency grant: the grant's
+ * id (its reason and requester are on the grant), inside `query`, which the
+ * hash chain covers. Null otherwise.
+ */
+export function grantQueryOf(context: RequestContext): Record<string, unknown> | null {
+  const access = context.access;
+  return access?.kind === 'emergency' ? { emergency_grant_id: access.grantId } : null;
+}
+
+const GRANT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The well-formed `X-Emergency-Grant` a request named (whether or not it let the request through). */
+function attemptedGrantOf(req: FastifyRequest): Record<string, unknown> | null {
+  const h = req.headers['x-emergency-grant'];
+  const id = (Array.isArray(h) ? h[0] : h)?.trim();
+  return id && GRANT_ID.test(id) ? { emergency_grant_id: id.toLowerCase() } : null;
+}
+
 /** Who acted and from where: the principal and lab of the request context, the socket facts of the request. */
 export function actorOf(
   context: RequestContext,
@@ -42,7 +74,7 @@ export function actorOf(
     return {
       actor_user_id: principal?.userId ?? null,
       actor_type: principal ? 'user' : 'system',
-      actor_role: lab?.role ?? null,
+      actor_role: lab ? actorRoleOf(context) : null,
       source_ip: null,
       user_agent: null,
       request_id: context.requestId ?? null,
@@ -54,7 +86,7 @@ export function actorOf(
   return {
     actor_user_id: principal?.userId ?? null,
     actor_type: principal ? 'user' : 'anonymous',
-    actor_role: lab?.role ?? (principal?.isSystemAdmin ? 'system_admin' : null),
+    actor_role: actorRoleOf(context),
     // Fastify's request.ip honours TRUSTED_PROXIES (trustProxy); X-Forwarded-For is never read here.
     source_ip: isIP(req.ip) ? req.ip : null,
     user_agent: clean(typeof ua === 'string' ? ua : undefined, USER_AGENT_MAX),
@@ -89,6 +121,10 @@ export function requestRecord(
     if (typeof v === 'string') query[name] = v.slice(0, 100);
     else if (Array.isArray(v)) query[name] = v.map((x) => String(x).slice(0, 100)).slice(0, 5);
   }
+  // A refused request that named a grant (expired, revoked, another user's or lab's) is on the
+  // grant's record too: the lab's admins see the attempt among the grant's accesses.
+  const grant = grantQueryOf(context) ?? (status >= 400 ? attemptedGrantOf(req) : null);
+  if (grant) Object.assign(query, grant);
   return {
     ...who,
     occurred_at: new Date(),

@@ -30,6 +30,8 @@ export const TEXT_BINDING = {
   attachmentDeleteReason: (): string => 'attachments.delete_reason',
   /** A webhook subscription's signing secrets, current and previous (not PHI; credentials). */
   webhookSecret: (): string => 'webhook_subscriptions.secret',
+  /** The justification of an emergency-access grant (it may name a patient). */
+  emergencyReason: (): string => 'emergency_grants.reason',
 } as const;
 
 export const ENCRYPTED_TEXT_COLUMNS: readonly EncryptedTextColumn[] = [
@@ -80,5 +82,11 @@ export const ENCRYPTED_TEXT_COLUMNS: readonly EncryptedTextColumn[] = [
     column: 'previous_secret',
     key: ['id'],
     binding: () => TEXT_BINDING.webhookSecret(),
+  },
+  {
+    table: 'emergency_grants',
+    column: 'reason',
+    key: ['id'],
+    binding: () => TEXT_BINDING.emergencyReason(),
   },
 ];

@@ -281,6 +281,19 @@ export const METRICS = [
     help: 'Live-feed streams ended by reason: `client` (went away), `token_expired`, `shutdown`, `too_slow` (fell too far behind: the client resumes with Last-Event-ID), `error` (a database fault).',
     values: { reason: ['client', 'token_expired', 'shutdown', 'too_slow', 'error'] },
   },
+  {
+    name: 'lhcms_emergency_grants_total',
+    type: 'counter',
+    labels: ['access'],
+    help: 'Emergency-access (break-glass) grants created, by the access they give (docs/hipaa.md#emergency-access). Every new grant fires the LHCMSEmergencyAccessGranted alert.',
+    values: { access: ['read', 'write'] },
+  },
+  {
+    name: 'lhcms_emergency_grants_active',
+    type: 'gauge',
+    labels: [],
+    help: 'Emergency-access grants in effect now (approved, not expired, not revoked) across the deployment; every replica reports the same count (refreshed every 30 s and on each change), so take max().',
+  },
 ] as const satisfies readonly MetricSpec[];
 
 export type MetricName = (typeof METRICS)[number]['name'];

@@ -116,6 +116,9 @@ export class MetricsService {
     private readonly streamsRefused: Counter<LabelOf<'lhcms_event_streams_refused_total'>>,
     @InjectMetric('lhcms_event_streams_closed_total')
     private readonly streamsClosed: Counter<LabelOf<'lhcms_event_streams_closed_total'>>,
+    @InjectMetric('lhcms_emergency_grants_total')
+    private readonly emergencyGrants: Counter<LabelOf<'lhcms_emergency_grants_total'>>,
+    @InjectMetric('lhcms_emergency_grants_active') private readonly emergencyActive: Gauge,
     @Optional() @InjectDataSource() private readonly dataSource?: DataSource,
   ) {
     // Series that exist from the first scrape, so that alerts on them have data
@@ -132,6 +135,17 @@ export class MetricsService {
     this.streamsOpen.set(0);
     this.sealingLag.set(0);
     this.unsealed.set(0);
+    this.emergencyActive.set(0);
+  }
+
+  /** A new emergency-access grant. */
+  emergencyGrantCreated(access: LabelValue<'lhcms_emergency_grants_total', 'access'>): void {
+    this.emergencyGrants.inc({ access });
+  }
+
+  /** The deployment's active emergency grants. */
+  setEmergencyGrantsActive(n: number): void {
+    this.emergencyActive.set(Math.max(0, Math.trunc(n)) || 0);
   }
 
   /** One HTTP response (called by the app's onResponse hook, once per response). */

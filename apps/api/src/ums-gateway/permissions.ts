@@ -26,6 +26,12 @@ export enum Permission {
   ReportRead = 'report:read',
   /** The doctor directory: any authenticated user (the original's doctor-info needed no lab). */
   DoctorRead = 'doctor:read',
+  /**
+   * The emergency-access routes (/api/v1/emergency-access): any authenticated
+   * user reaches them; the use case decides (a platform role requests, the
+   * lab's admins and the requester see and revoke).
+   */
+  EmergencyAccess = 'emergency:access',
 }
 
 const VIEWER = [
@@ -56,8 +62,9 @@ const ADMIN = [
  * member also creates, updates and moves cases and writes notes (changing
  * only their own), an admin also deletes, reopens, reviews the audit trail,
  * manages lab settings and edits, deletes or reads the history of anyone's
- * note. A UMS system admin is an admin of every
- * lab the UMS lists (ums-gateway).
+ * note. Being a UMS system admin grants nothing in a lab by itself: an
+ * emergency-access grant acts with a viewer's (read) or a member's (write)
+ * permissions (GRANT_ROLE, emergency-access), never an admin's.
  */
 export const ROLE_PERMISSIONS: Record<LabRole, ReadonlySet<Permission>> = {
   viewer: new Set(VIEWER),
@@ -66,7 +73,21 @@ export const ROLE_PERMISSIONS: Record<LabRole, ReadonlySet<Permission>> = {
 };
 
 /** Granted to every authenticated principal, with or without a lab. */
-export const AUTHENTICATED_PERMISSIONS: ReadonlySet<Permission> = new Set([Permission.DoctorRead]);
+export const AUTHENTICATED_PERMISSIONS: ReadonlySet<Permission> = new Set([
+  Permission.DoctorRead,
+  Permission.EmergencyAccess,
+]);
+
+/**
+ * What a compliance officer (a UMS platform role in COMPLIANCE_ROLES) may do
+ * in any lab named by X-Lab-Id without being a member: the audit review and
+ * export (with the patient access report and a case's access log). No case
+ * permission: a compliance officer never reads case PHI.
+ */
+export const COMPLIANCE_PERMISSIONS: ReadonlySet<Permission> = new Set([
+  Permission.AuditRead,
+  Permission.AuditExport,
+]);
 
 export const REQUIRED_PERMISSION = 'lhcms:permission';
 

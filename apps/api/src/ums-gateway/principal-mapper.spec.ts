@@ -35,9 +35,10 @@ describe('principal mapping from the two UMS shapes', () => {
     expect(userOf(me)).toEqual(me.user);
     expect(membershipsFromMe(me)).toBeUndefined();
     expect(
-      membershipsFromLabs({ labs: [{ id: 1, name: 'L', code: 'C', is_active: true }] }, false),
+      membershipsFromLabs({ labs: [{ id: 1, name: 'L', code: 'C', is_active: true }] }),
     ).toEqual([{ labId: '1', labName: 'L', labCode: 'C', role: 'member', active: true }]);
-    expect(membershipsFromLabs({ labs: [{ id: 1 }] }, true)[0].role).toBe('admin');
+    // No role makes anyone an admin implicitly (issue 19): a listed lab is a member's.
+    expect(membershipsFromLabs({ labs: [{ id: 1 }] })[0].role).toBe('member');
   });
 
   it('the legacy direct lab_id', () => {
@@ -56,7 +57,19 @@ describe('principal mapping from the two UMS shapes', () => {
       sub: '7',
       exp: 99,
     });
-    expect(p).toMatchObject({ userId: '7', username: 'ana', isSystemAdmin: true, expiresAt: 99 });
+    expect(p).toMatchObject({
+      userId: '7',
+      username: 'ana',
+      isSystemAdmin: true,
+      platformRoles: [],
+      expiresAt: 99,
+    });
+    const roles = principalFrom(
+      { user: { id: 8, roles: ['compliance', 7, '', 'x'.repeat(65), 'platform-support'] } },
+      [],
+      { sub: '8', exp: 99 },
+    );
+    expect(roles.platformRoles).toEqual(['compliance', 'platform-support']);
     const a = [{ labId: '1', role: 'viewer' as const, active: true }];
     const b = [
       { labId: '1', role: 'admin' as const, active: true },

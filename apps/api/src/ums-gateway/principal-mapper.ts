@@ -70,8 +70,13 @@ export function membershipsFromMe(me: unknown): LabMembership[] | undefined {
   return direct ? [{ labId: direct, role: roleOf(user.role), active: true }] : undefined;
 }
 
-/** Shape B: `GET /api/labs` lists the labs where the user holds an active membership (no role: member). */
-export function membershipsFromLabs(body: unknown, isSystemAdmin: boolean): LabMembership[] {
+/**
+ * Shape B: `GET /api/labs` lists the labs where the user holds an active
+ * membership (no role: member). For a UMS system admin it lists every active
+ * lab, which says nothing about memberships: callers do not ask it then
+ * (no implicit access, issue 19).
+ */
+export function membershipsFromLabs(body: unknown): LabMembership[] {
   const labs = isObject(body) && Array.isArray(body.labs) ? body.labs : [];
   return labs.filter(isObject).flatMap((l) => {
     const labId = labIdOf(l.id ?? l.lab_id);
@@ -81,11 +86,19 @@ export function membershipsFromLabs(body: unknown, isSystemAdmin: boolean): LabM
         labId,
         labName: optString(l.name),
         labCode: optString(l.code),
-        role: isSystemAdmin ? ('admin' as const) : roleOf(l.role),
+        role: roleOf(l.role),
         active: l.is_active !== false,
       },
     ];
   });
+}
+
+/** The UMS user's platform roles (`roles`: strings, at most 20 of 1–64 characters); [] when absent. */
+export function platformRolesOf(user: Json): string[] {
+  const roles = Array.isArray(user.roles) ? user.roles : [];
+  return roles
+    .filter((r): r is string => typeof r === 'string' && r.length > 0 && r.length <= 64)
+    .slice(0, 20);
 }
 
 export function principalFrom(
@@ -100,6 +113,7 @@ export function principalFrom(
     username: optString(user.username),
     email: optString(user.email),
     isSystemAdmin: user.is_admin === true,
+    platformRoles: platformRolesOf(user),
     memberships,
     expiresAt: claims.exp,
   };

@@ -80,10 +80,13 @@ export class UmsGatewayService {
       if (!userOf(me)) throw new UmsUnauthorized('UMS /me body carries no user');
       const isAdmin = userOf(me)?.is_admin === true;
       let memberships = membershipsFromMe(me);
-      if (memberships === undefined || isAdmin) {
-        // Shape B (no labs in /me), or a UMS system admin, who is an admin of every lab the UMS lists.
-        const fromLabs = membershipsFromLabs(await this.ums.labs(token), isAdmin);
-        memberships = mergeMemberships(memberships ?? [], fromLabs);
+      if (memberships === undefined) {
+        // Shape B (no labs in /me): /api/labs lists the memberships — except for a UMS system
+        // admin, for whom it lists every active lab. Being a system admin grants no lab by itself
+        // (issue 19, docs/hipaa.md#emergency-access): such a principal has no memberships here.
+        memberships = isAdmin
+          ? []
+          : mergeMemberships([], membershipsFromLabs(await this.ums.labs(token)));
       }
       const principal = principalFrom(me, memberships, claims);
       await this.cache.set(token, { principal }, this.ttlFor(claims, this.env.UMS_CACHE_TTL));
@@ -98,6 +101,21 @@ export class UmsGatewayService {
         );
         throw AuthError.invalidToken();
       }
+      if (err instanceof UmsUnavailable) throw AuthError.unavailable();
+      throw err;
+    }
+  }
+
+  /**
+   * The ids of the labs the UMS lists to this token's user (`GET /api/labs`;
+   * for a UMS system admin, every active lab). Emergency access asks it
+   * whether a lab exists. A UMS outage is a 503.
+   */
+  async listedLabIds(token: string): Promise<Set<string>> {
+    try {
+      return new Set(membershipsFromLabs(await this.ums.labs(token)).map((m) => m.labId));
+    } catch (err) {
+      if (err instanceof UmsUnauthorized) throw AuthError.invalidToken();
       if (err instanceof UmsUnavailable) throw AuthError.unavailable();
       throw err;
     }
