@@ -25,7 +25,7 @@
 // "outbox" slices; scenarios `create,status` at 64 connections by default; each slice is
 // checked to have written outbox events exactly when the trigger was on).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -52,6 +52,7 @@ const CONNECTIONS = Number(
 const CASES = Number(process.env.BENCH_CASES ?? 2000);
 const PAIRS = Number(process.env.BENCH_ROUNDS ?? 8);
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
+const KEEP_LOGS = process.env.BENCH_KEEP_LOGS === '1';
 // A/A control: both servers audit, so the cost columns show the method's own noise.
 const CONTROL = process.env.BENCH_CONTROL === '1';
 // Version A/B: the first arm is another checkout's build (auditing too).
@@ -105,7 +106,12 @@ async function startApi(env, auditOn, tmp, root = ROOT) {
   const port = await freePort();
   const child = spawn(process.execPath, [join(root, 'dist/apps/api/src/main.js')], {
     cwd: root,
-    stdio: ['ignore', 'ignore', 'inherit'],
+    // BENCH_KEEP_LOGS=1: each API's log to <tmp>/api-<port>.log, kept after the run.
+    stdio: [
+      'ignore',
+      KEEP_LOGS ? openSync(join(tmp, `api-${port}.log`), 'w') : 'ignore',
+      'inherit',
+    ],
     env: {
       PATH: process.env.PATH,
       NODE_ENV: 'test',
@@ -192,6 +198,8 @@ async function main() {
     const perServer = Math.min(CONNECTIONS, 50, Math.floor((free - 10) / 2) - 3);
     if (perServer < Math.min(CONNECTIONS, 10))
       throw new Error(`PostgreSQL has only ${free} connections free`);
+    // BENCH_DB_POOL_TIMEOUT: the servers' DB_POOL_TIMEOUT (seconds) when set.
+    if (process.env.BENCH_DB_POOL_TIMEOUT) env.DB_POOL_TIMEOUT = process.env.BENCH_DB_POOL_TIMEOUT;
     env.DB_POOL_SIZE = String(Math.min(20, perServer));
     env.DB_MAX_OVERFLOW = String(perServer - Math.min(20, perServer));
     await client.query(
@@ -411,7 +419,8 @@ async function main() {
     await client?.end().catch(() => undefined);
     await ums.close();
     await db.dropDatabase(ADMIN_URL, name).catch(() => undefined);
-    rmSync(tmp, { recursive: true, force: true });
+    if (KEEP_LOGS) out(`API logs kept in ${tmp}`);
+    else rmSync(tmp, { recursive: true, force: true });
   }
 }
 

@@ -1,4 +1,10 @@
-// Live-feed delivery latency: `npm run build && node ops/bench/event-stream-latency.mjs`.
+// Event delivery latency: `npm run build && node ops/bench/event-stream-latency.mjs`.
+//
+// Measures the live feed (SSE) and the webhooks in the same run (BENCH_CHANNELS,
+// default `sse,webhook`): one stream, and one webhook subscription to a receiver this
+// script runs on 127.0.0.1 (every delivery's Standard Webhooks signature is verified with
+// the subscription's secret; the run fails on a bad one, a missing event or a duplicate
+// webhook-id).
 //
 // Starts the API (the real server process, the outbox dispatcher on, the
 // defaults of EVENTS_DISPATCH_INTERVAL_MS and EVENTS_STREAM_POLL_MS unless set
@@ -29,7 +35,7 @@
 // counted, default 3), BENCH_WRITES (`sql` or `http`); EVENTS_DISPATCH_INTERVAL_MS and EVENTS_STREAM_POLL_MS are
 // passed to the API when set.
 import { spawn } from 'node:child_process';
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -49,6 +55,7 @@ const RATE = Number(process.env.BENCH_RATE ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const WRITES = process.env.BENCH_WRITES ?? 'sql';
+const CHANNELS = (process.env.BENCH_CHANNELS ?? 'sse,webhook').split(',').map((c) => c.trim());
 const MAX_IN_FLIGHT = 64;
 const SECRET = 'bench-jwt-secret-0123456789abcdef';
 const out = (s) => process.stdout.write(`${s}\n`);
@@ -140,6 +147,38 @@ function openStream(url, token, labId, onEvent) {
   });
 }
 
+/**
+ * A webhook receiver on 127.0.0.1: verifies each delivery's signature with `verify(headers,
+ * body)` and calls onEvent(data, receivedAt, webhookId); answers 204 (400 on a bad signature).
+ */
+function startReceiver(verify, onEvent) {
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const at = now();
+      const body = Buffer.concat(chunks).toString('utf8');
+      try {
+        verify(req.headers, body);
+      } catch {
+        res.writeHead(400).end();
+        onEvent(undefined, at, req.headers['webhook-id']);
+        return;
+      }
+      onEvent(JSON.parse(body), at, req.headers['webhook-id']);
+      res.writeHead(204).end();
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        url: `http://127.0.0.1:${server.address().port}/hook`,
+        close: () => new Promise((r) => server.close(r)),
+      }),
+    ),
+  );
+}
+
 function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -163,6 +202,7 @@ async function main() {
   );
   let api;
   let stream;
+  let receiver;
   const pools = [];
   try {
     const env = {
@@ -187,9 +227,40 @@ async function main() {
     const creates = new Map();
     const frames = new Map();
     const wanted = WRITES === 'sql' ? 'case.stage_changed' : 'case.created';
-    stream = await openStream(api.url, token, labId, (e, at) => {
-      if (e.type === wanted) frames.set(`${e.case_id}/${e.seq}`, at);
-    });
+    if (CHANNELS.includes('sse')) {
+      stream = await openStream(api.url, token, labId, (e, at) => {
+        if (e.type === wanted) frames.set(`${e.case_id}/${e.seq}`, at);
+      });
+    }
+    // The webhook: a subscription of the lab to `wanted`, delivered to this process.
+    const hooks = new Map();
+    const hookIds = new Set();
+    let badSignatures = 0;
+    let duplicates = 0;
+    if (CHANNELS.includes('webhook')) {
+      const { Webhook } = await import('standardwebhooks');
+      let verifier;
+      receiver = await startReceiver(
+        (headers, body) => verifier.verify(body, headers),
+        (e, at, id) => {
+          if (e === undefined) return void badSignatures++;
+          if (hookIds.has(id)) duplicates++;
+          hookIds.add(id);
+          if (e.type === wanted) hooks.set(`${e.case_id}/${e.seq}`, at);
+        },
+      );
+      const sub = await fetch(`${api.url}/api/v1/webhooks`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'x-lab-id': String(labId),
+        },
+        body: JSON.stringify({ url: receiver.url, events: [wanted] }),
+      });
+      if (sub.status !== 201) throw new Error(`webhook subscription refused: ${sub.status}`);
+      verifier = new Webhook((await sub.json()).secret);
+    }
 
     const body = JSON.stringify({
       doctor_id: 'bench-doc',
@@ -276,42 +347,63 @@ async function main() {
       return (now() - start) / 1000;
     };
     out(
-      `live-feed latency: ${RATE} writes/s (${WRITES}: one ${wanted} each) for ${SECONDS} s after ${WARMUP} s of warm-up, one stream`,
+      `event delivery latency (${CHANNELS.join(' and ')}): ${RATE} writes/s (${WRITES}: one ${wanted} each) for ${SECONDS} s after ${WARMUP} s of warm-up`,
     );
     await run(WARMUP, false);
     const elapsed = await run(SECONDS, true);
     // Let the last ones arrive.
     const until = Date.now() + 10_000;
     const counted = () => [...creates].filter(([, c]) => c.counted);
-    while (Date.now() < until && counted().some(([id]) => !frames.has(id))) {
+    const arrived = (id) =>
+      (!CHANNELS.includes('sse') || frames.has(id)) &&
+      (!CHANNELS.includes('webhook') || hooks.has(id));
+    while (Date.now() < until && counted().some(([id]) => !arrived(id))) {
       await new Promise((r) => setTimeout(r, 50));
     }
-    const fromSent = [];
-    const fromAnswered = [];
-    let missing = 0;
-    for (const [id, c] of counted()) {
-      const at = frames.get(id);
-      if (at === undefined) {
-        missing++;
-        continue;
+    const latencies = (received) => {
+      const fromSent = [];
+      const fromAnswered = [];
+      let missing = 0;
+      for (const [id, c] of counted()) {
+        const at = received.get(id);
+        if (at === undefined) {
+          missing++;
+          continue;
+        }
+        fromSent.push(at - c.sent);
+        fromAnswered.push(at - c.answered);
       }
-      fromSent.push(at - c.sent);
-      fromAnswered.push(at - c.answered);
-    }
-    fromSent.sort((a, b) => a - b);
-    fromAnswered.sort((a, b) => a - b);
+      fromSent.sort((a, b) => a - b);
+      fromAnswered.sort((a, b) => a - b);
+      return { fromSent, fromAnswered, missing };
+    };
     const row = (label, xs) =>
       `| ${label} | ${[50, 95, 99].map((p) => percentile(xs, p).toFixed(0)).join(' | ')} | ${xs[xs.length - 1]?.toFixed(0)} |`;
     out(
-      `achieved ${(counted().length / elapsed).toFixed(0)} events/s committed (${failed} failed, ${skipped} not sent: ${MAX_IN_FLIGHT} in flight), ${fromSent.length} frames received, ${missing} missing`,
+      `achieved ${(counted().length / elapsed).toFixed(0)} events/s committed (${failed} failed, ${skipped} not sent: ${MAX_IN_FLIGHT} in flight)`,
     );
-    out('| latency (ms) | p50 | p95 | p99 | max |');
-    out('|---|---|---|---|---|');
-    out(row('request sent → frame (upper bound)', fromSent));
-    out(row('answer received → frame (lower bound)', fromAnswered));
+    let missing = 0;
+    for (const [channel, received] of [
+      ['sse', frames],
+      ['webhook', hooks],
+    ]) {
+      if (!CHANNELS.includes(channel)) continue;
+      const l = latencies(received);
+      missing += l.missing;
+      out('');
+      out(
+        `${channel === 'sse' ? 'live feed (SSE)' : 'webhook'}: ${l.fromSent.length} received, ${l.missing} missing${channel === 'webhook' ? `, ${badSignatures} bad signatures, ${duplicates} repeated webhook-ids` : ''}`,
+      );
+      out('| latency (ms) | p50 | p95 | p99 | max |');
+      out('|---|---|---|---|---|');
+      out(row('write sent → received (upper bound)', l.fromSent));
+      out(row('write answered → received (lower bound)', l.fromAnswered));
+    }
+    missing += badSignatures;
     process.exitCode = missing === 0 && failed === 0 ? 0 : 1;
   } finally {
     stream?.close();
+    await receiver?.close();
     for (const p of pools) await p.end().catch(() => undefined);
     await api?.stop();
     await ums.close();

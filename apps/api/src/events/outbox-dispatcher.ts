@@ -8,6 +8,7 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { Env } from '@lhcms/config';
+import { DatabaseConnector } from '@lhcms/database';
 import { MetricsService } from '../metrics';
 import { NatsSink, type OutboxEvent } from './nats-sink';
 
@@ -56,6 +57,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationSh
     @Inject(Env) private readonly env: Env,
     @InjectDataSource() private readonly ds: DataSource,
     private readonly metrics: MetricsService,
+    private readonly connector: DatabaseConnector,
   ) {}
 
   get enabled(): boolean {
@@ -76,7 +78,8 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationSh
         this.env.EVENTS_NATS_SUBJECT_PREFIX,
       );
     }
-    this.schedule(0);
+    // From the database's first connection on: a round before it would only fail (and log it).
+    void this.connector.connected.then(() => this.schedule(0));
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -8,6 +8,7 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Env } from '@lhcms/config';
+import { DatabaseConnector } from '@lhcms/database';
 import { PhiCipher } from '../../encryption';
 import type { OutboxEvent } from '../../events';
 import { MetricsService } from '../../metrics';
@@ -97,6 +98,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     @InjectDataSource() private readonly ds: DataSource,
     private readonly cipher: PhiCipher,
     private readonly metrics: MetricsService,
+    private readonly connector: DatabaseConnector,
   ) {
     this.policy = webhookUrlPolicy(env);
   }
@@ -112,7 +114,8 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
 
   onApplicationBootstrap(): void {
     if (!this.enabled) return;
-    this.schedule(0);
+    // From the database's first connection on: a poll before it would only fail (and log it).
+    void this.connector.connected.then(() => this.schedule(0));
   }
 
   /** Stops leasing; waits a little for the deliveries in flight, then gives their leases back. */
