@@ -31,23 +31,16 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** How often a replica recounts the deployment's active grants for the gauge. */
 const GAUGE_REFRESH_MS = 30_000;
 
-/** A grant as the API returns it. */
-export interface GrantView {
-  id: string;
-  lab_id: string;
-  case_id: string | null;
-  requester_id: string;
-  requester_name: string | null;
-  reason: string;
-  access: GrantAccess;
+/** The stored grant's time columns, which the API sends as ISO strings. */
+type GrantTimes = 'created_at' | 'approved_at' | 'expires_at' | 'revoked_at';
+
+/** A grant as the API returns it: the stored row with the reason decrypted, times as ISO strings and the derived status. */
+export interface GrantView extends Omit<GrantRow, GrantTimes | 'status'> {
   status: GrantStatus;
-  duration_minutes: number;
   created_at: string;
   approved_at: string | null;
-  approved_by: string | null;
   expires_at: string | null;
   revoked_at: string | null;
-  revoked_by: string | null;
 }
 
 /** The lab role a grant acts with: read = a viewer's permissions, write = a member's; never an admin's. */
