@@ -24,12 +24,12 @@
 // outbox trigger on case_events is disabled for the "no outbox" slices and enabled for the
 // "outbox" slices; scenarios `create,status` at 64 connections by default; each slice is
 // checked to have written outbox events exactly when the trigger was on).
-import { spawn } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
+import { PRODUCTION_NODE_OPTIONS, startApiProcess } from './api-process.mjs';
 
 const require = createRequire(import.meta.url);
 require('reflect-metadata');
@@ -37,7 +37,6 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const { loadEnv } = require(join(ROOT, 'dist/libs/config/src/index.js'));
 const db = require(join(ROOT, 'dist/libs/database/src/index.js'));
 const umsDev = require(join(ROOT, 'dist/apps/ums-dev/src/index.js'));
-const { freePort, PRODUCTION_NODE_OPTIONS } = require(join(ROOT, 'dist/ops/bench/servers.js'));
 const { machineCpuMs, processCpuMs } = require(join(ROOT, 'dist/ops/bench/machine.js'));
 const { createBodies } = require(join(ROOT, 'dist/ops/bench/scenarios.js'));
 // The bench roles and their one password (shared with `npm run bench`).
@@ -88,60 +87,21 @@ function backendCpuMs(pids) {
   return ms;
 }
 
-async function waitHealthy(url, child) {
-  const until = Date.now() + 30_000;
-  while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error('the API exited during start');
-    try {
-      if ((await fetch(`${url}/health`)).status === 200) return;
-    } catch {
-      /* not yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the API did not become healthy in 30 s');
-}
-
-async function startApi(env, auditOn, tmp, root = ROOT) {
-  const port = await freePort();
-  const child = spawn(process.execPath, [join(root, 'dist/apps/api/src/main.js')], {
-    cwd: root,
+function startApi(env, auditOn, tmp, root = ROOT) {
+  return startApiProcess({
+    root,
     // BENCH_KEEP_LOGS=1: each API's log to <tmp>/api-<port>.log, kept after the run.
-    stdio: [
-      'ignore',
-      KEEP_LOGS ? openSync(join(tmp, `api-${port}.log`), 'w') : 'ignore',
-      'inherit',
-    ],
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      LOG_LEVEL: 'warn',
-      // Production refuses HIPAA_AUDIT_ENABLED=false, so both runs are in test mode;
-      // otherwise as the harness runs LHCMS: the image's heap flags, no per-user limit.
-      NODE_OPTIONS: PROFILE_DIR
-        ? `${PRODUCTION_NODE_OPTIONS} --cpu-prof --cpu-prof-dir=${PROFILE_DIR} --cpu-prof-name=audit-${auditOn ? 'on' : 'off'}-${port}.cpuprofile`
-        : PRODUCTION_NODE_OPTIONS,
-      RATE_LIMIT_PER_MINUTE: '0',
-      DB_MIGRATE_ON_START: 'false',
+    stdout: (port) => (KEEP_LOGS ? openSync(join(tmp, `api-${port}.log`), 'w') : 'ignore'),
+    env: (port) => ({
+      ...(PROFILE_DIR && {
+        NODE_OPTIONS: `${PRODUCTION_NODE_OPTIONS} --cpu-prof --cpu-prof-dir=${PROFILE_DIR} --cpu-prof-name=audit-${auditOn ? 'on' : 'off'}-${port}.cpuprofile`,
+      }),
       HIPAA_AUDIT_ENABLED: String(auditOn),
       AUDIT_LOG_DESTINATION: join(tmp, `audit-${port}.log`),
       AUDIT_CHECKPOINT_DIR: join(tmp, 'checkpoints'),
       ...env,
-    },
+    }),
   });
-  const url = `http://127.0.0.1:${port}`;
-  await waitHealthy(url, child);
-  return {
-    url,
-    pid: child.pid,
-    stop: () =>
-      new Promise((r) => {
-        child.once('exit', r);
-        child.kill('SIGTERM');
-      }),
-  };
 }
 
 function load(url, token, requests, duration) {

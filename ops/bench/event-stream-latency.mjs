@@ -34,12 +34,12 @@
 // BENCH_SECONDS (default 20), BENCH_WARMUP (seconds at the same rate not
 // counted, default 3), BENCH_WRITES (`sql` or `http`); EVENTS_DISPATCH_INTERVAL_MS and EVENTS_STREAM_POLL_MS are
 // passed to the API when set.
-import { spawn } from 'node:child_process';
 import { createServer, request as httpRequest } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { startApiProcess } from './api-process.mjs';
 
 const require = createRequire(import.meta.url);
 require('reflect-metadata');
@@ -47,7 +47,6 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const { loadEnv } = require(join(ROOT, 'dist/libs/config/src/index.js'));
 const db = require(join(ROOT, 'dist/libs/database/src/index.js'));
 const umsDev = require(join(ROOT, 'dist/apps/ums-dev/src/index.js'));
-const { freePort, PRODUCTION_NODE_OPTIONS } = require(join(ROOT, 'dist/ops/bench/servers.js'));
 const bench = require(join(ROOT, 'dist/ops/bench/seed-db.js'));
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -61,55 +60,20 @@ const SECRET = 'bench-jwt-secret-0123456789abcdef';
 const out = (s) => process.stdout.write(`${s}\n`);
 const now = () => performance.timeOrigin + performance.now();
 
-async function waitHealthy(url, child) {
-  const until = Date.now() + 30_000;
-  while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error('the API exited during start');
-    try {
-      if ((await fetch(`${url}/health`)).status === 200) return;
-    } catch {
-      /* not yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the API did not become healthy in 30 s');
-}
-
-async function startApi(env, tmp) {
-  const port = await freePort();
+function startApi(env, tmp) {
   const passed = {};
   for (const k of ['EVENTS_DISPATCH_INTERVAL_MS', 'EVENTS_STREAM_POLL_MS']) {
     if (process.env[k]) passed[k] = process.env[k];
   }
-  const child = spawn(process.execPath, [join(ROOT, 'dist/apps/api/src/main.js')], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      LOG_LEVEL: 'warn',
-      NODE_OPTIONS: PRODUCTION_NODE_OPTIONS,
-      RATE_LIMIT_PER_MINUTE: '0',
-      DB_MIGRATE_ON_START: 'false',
+  return startApiProcess({
+    env: () => ({
       EVENTS_DISPATCHER: 'on',
       AUDIT_LOG_DESTINATION: join(tmp, 'audit.log'),
       AUDIT_CHECKPOINT_DIR: join(tmp, 'checkpoints'),
       ...passed,
       ...env,
-    },
+    }),
   });
-  const url = `http://127.0.0.1:${port}`;
-  await waitHealthy(url, child);
-  return {
-    url,
-    stop: () =>
-      new Promise((r) => {
-        child.once('exit', r);
-        child.kill('SIGTERM');
-      }),
-  };
 }
 
 /** One SSE stream; calls onEvent(data, receivedAt) per event frame. */
