@@ -401,7 +401,8 @@ export class RedisLink implements OnModuleInit, OnApplicationShutdown {
     const client = this.client;
     if (!client || client.isOpen || this.stopped) return;
     client.connect().catch((err: unknown) => {
-      this.reason = redisFailureCategory(err);
+      // (A replaced connection's late failure says nothing about the current one.)
+      if (client === this.client) this.reason = redisFailureCategory(err);
     });
   }
 
