@@ -318,7 +318,7 @@ export class Env {
     group: 'cache',
     secret: true,
     description:
-      'Redis URL for the shared cache (principals, rate limits). Unset: an in-process memory cache (one replica only).',
+      'Redis URL for the shared cache (principals, rate limits); with REDIS_MODE=cluster, one node of the cluster. Unset: an in-process memory cache (one replica only).',
     example: 'redis://localhost:6379/0',
   })
   @IsOptional()
