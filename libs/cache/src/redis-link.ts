@@ -155,7 +155,6 @@ class RedisCallTimeout extends Error {
 const CLIENT_FAULTS = [
   ClientClosedError,
   ClusterNotServing,
-  RootNodesUnavailableError,
   ClientOfflineError,
   ConnectionTimeoutError,
   DisconnectsClientError,
