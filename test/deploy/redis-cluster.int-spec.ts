@@ -97,17 +97,23 @@ describeWithRedis('Redis Cluster (REDIS_MODE=cluster, three masters, two API pro
       );
     }
     for (const [i, api] of apis.entries()) {
+      let last: unknown;
       await eventually(
         async () => {
           if (api.child.exitCode !== null) throw new Error(`API exited:\n${api.output()}`);
           const r = await request(url(i), '/health/ready').catch(() => undefined);
+          last = r?.body;
           return r?.status === 200 && r.body?.details?.redis?.status === 'up';
         },
-        30_000,
+        40_000,
         `API ${i} ready with Redis up`,
-      );
+      ).catch((err: Error) => {
+        throw new Error(
+          `${err.message}; last readiness ${JSON.stringify(last)}; output:\n${api.output().slice(-3000)}`,
+        );
+      });
     }
-  }, 60_000);
+  }, 90_000);
 
   afterAll(async () => {
     for (const api of apis) {

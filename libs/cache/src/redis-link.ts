@@ -21,6 +21,12 @@ export const REDIS_PROBE_INTERVAL_MS = 500;
 const RECONNECT_MAX_MS = 1000;
 /** Failed probes on a connection that claims to be open (a black hole) before it is replaced. */
 const DEAD_PROBES = 3;
+/**
+ * The same for a cluster client (≈ 5 s): discovering the layout and opening one
+ * connection per master takes longer than one connection, and a busy process
+ * must not keep replacing a cluster client that is still connecting.
+ */
+const DEAD_PROBES_CLUSTER = 10;
 /** Longest wait for Redis at boot: the process starts (degraded) without it. */
 const BOOT_WAIT_MS = 1000;
 /** Longest wait for in-flight commands when closing at shutdown. */
@@ -434,7 +440,8 @@ export class RedisLink implements OnModuleInit, OnApplicationShutdown {
     } finally {
       this.probing = false;
     }
-    if (this.failedProbes >= DEAD_PROBES && !this.stopped && client === this.client) {
+    const dead = isCluster(client) ? DEAD_PROBES_CLUSTER : DEAD_PROBES;
+    if (this.failedProbes >= dead && !this.stopped && client === this.client) {
       // Silent (black-holed) or stuck connecting: a fresh connection, not one more wait.
       this.failedProbes = 0;
       this.client = this.newClient();
