@@ -803,7 +803,11 @@ async function main(): Promise<void> {
         logFile: path.join(scratch, 'baseline-counted.log'),
         cwd: scratch,
       });
-      await measure(b, 'baseline', reads);
+      await measure(
+        b,
+        'baseline',
+        READ_SCENARIOS.filter((s) => cfg.scenarios.includes(s)),
+      );
       await b.stop();
     }
     await pgProxy.close();
