@@ -28,6 +28,9 @@ describe('bench config', () => {
     expect([c.sliceSeconds, c.rounds, c.npmStartTrials]).toEqual([3, 4, 0]);
     expect(c.concurrencies).toEqual([16]);
     expect(c.labSizes).toEqual([20_000, 5_000]);
+    expect([c.attachments, c.roundTripRequests]).toEqual([undefined, 10]);
+    expect(c.scenarios).toEqual([...SCENARIOS]);
+    expect(parse(['--short', '--scenarios=attachments']).attachments).toBeDefined();
     // The main comparison keeps the concurrencies.
     expect(c.interleaveConcurrencies).toEqual([16, 64]);
   });
@@ -109,7 +112,10 @@ describe('bench config', () => {
       backgroundConcurrency: 2,
       backgroundMB: 2,
     });
-    expect(parse(['--short']).attachments).toMatchObject({ largeMB: 100, smallCount: 40 });
+    expect(parse(['--short', '--scenarios=attachments']).attachments).toMatchObject({
+      largeMB: 100,
+      smallCount: 40,
+    });
     const only = parse(['--scenarios=attachments', '--att-large-mb=2', '--att-small-count=3']);
     expect(only.scenarios).toEqual([]);
     expect(only.attachments).toMatchObject({ largeMB: 2, smallCount: 3 });

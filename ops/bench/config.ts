@@ -104,7 +104,8 @@ export class ConfigError extends Error {}
 const HELP = `npm run bench -- [options]      (every option also reads BENCH_<NAME> from the environment)
 
   --short                 a quick look (about 5 min): 20000,5000 cases, 3 s points at concurrency 16,
-                          3 s slices × 4 rounds, 1 s warm-up, 3 s profiles, 1 startup trial, no npm start
+                          3 s slices × 4 rounds, 1 s warm-up, 3 s profiles, 10 round-trip requests,
+                          1 startup trial, no npm start, no attachments group (unless in --scenarios)
   --duration <s>          seconds per point (default 10)
   --warmup <s>            unrecorded seconds before each point and per server before the slices (default 2)
   --timeout <s>           request timeout of the load generator, counted as an error (default 10)
@@ -268,7 +269,8 @@ export function parseConfig(
   const short = bool(flag('short'), false);
 
   const all = [...SCENARIOS, ...GROUPS] as readonly string[];
-  const selected = (get('scenarios') ?? all.join(','))
+  // --short leaves out the attachments group (minutes of large transfers) unless it is asked for.
+  const selected = (get('scenarios') ?? (short ? SCENARIOS.join(',') : all.join(',')))
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
@@ -373,7 +375,7 @@ export function parseConfig(
     redisUrl: redis === 'none' || redis === '' ? undefined : redis,
     baseline: !bool(flag('no-baseline'), false),
     roundTrips: !bool(flag('no-round-trips'), false),
-    roundTripRequests: int('round-trip-requests', get('round-trip-requests'), 20, 1),
+    roundTripRequests: int('round-trip-requests', get('round-trip-requests'), short ? 10 : 20, 1),
     profile: !bool(flag('no-profile'), false),
     profileDuration: num('profile-duration', get('profile-duration'), short ? 3 : 10, 1),
     profileConcurrency: int('profile-concurrency', get('profile-concurrency'), 16, 1),

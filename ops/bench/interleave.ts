@@ -9,7 +9,14 @@
  */
 import type { Client as PgClient } from 'pg';
 import type { ScenarioName } from './config';
-import { measurePoint, percentile, type PointResult, type ServerKind, warmUp } from './load';
+import {
+  measurePoint,
+  percentile,
+  type PointResult,
+  type ServerKind,
+  settle,
+  warmUp,
+} from './load';
 import { mergeChecks, type PayloadSampler } from './payload';
 import type { AuditCheck, TargetCheck } from './report';
 import type { ScenarioContext } from './scenarios';
@@ -201,8 +208,8 @@ export interface ArmCounts {
 
 /**
  * Runs one scenario at one concurrency: a warm-up per server, then `rounds`
- * rounds of one slice per arm, order alternating; each slice waits for the
- * bench database to be idle first.
+ * rounds of one slice per arm, order alternating; each slice waits for both
+ * servers and the bench database to be idle first.
  */
 export async function runInterleaved(o: {
   servers: Record<ServerKind, ArmServer>;
@@ -243,6 +250,10 @@ export async function runInterleaved(o: {
   for (let round = 0; round < order.length; round++) {
     const line: string[] = [];
     for (const arm of order[round]) {
+      // The other server first finishes what the previous slice left in flight (autocannon stops
+      // with a request on every connection), so its tail does not run into this slice.
+      const other: ServerKind = arm === 'lhcms' ? 'baseline' : 'lhcms';
+      const drained = await settle(o.admin, o.dbName, o.servers[other].pid, 0);
       const { point, sorted } = await measurePoint({
         url: o.servers[arm].url,
         server: arm,
@@ -259,6 +270,7 @@ export async function runInterleaved(o: {
         settleRoom: 0,
         sampler: o.sampler(arm),
       });
+      point.settleMs += drained;
       arms[arm].points.push(point);
       arms[arm].lat.push(sorted);
       if (arm === 'lhcms') {
@@ -313,7 +325,7 @@ export function auditVerdict(
     const inFlight = c.sent - c.ok2xx;
     if (n < c.ok2xx || n > c.sent) ok = false;
     parts.push(
-      `${interaction}: ${n} rows for ${c.ok2xx} successful requests${inFlight > 0 ? ` (+ up to ${inFlight} sent but not answered or not 2xx)` : ''}`,
+      `${interaction}: ${n} rows for ${c.ok2xx} successful requests${inFlight > 0 ? ` (+ up to ${inFlight} sent but not answered or not 2xx${n === c.sent ? ': one row for every request sent' : ''})` : ''}`,
     );
   }
   for (const k of Object.keys(rows))
