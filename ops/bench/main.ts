@@ -38,7 +38,7 @@ import {
 } from './interleave';
 import { type PointResult, runCount, runPoint, type ServerKind } from './load';
 import { checkResponse, Expectations, type ListKind, PayloadSampler } from './payload';
-import { planPools, PoolError } from './pools';
+import { MIN_POOL, planPools, PoolError, type PoolPlan } from './pools';
 import { machineInfo, processRss, sampleBackgroundBusy } from './machine';
 import { type CpuProfile, summariseProfile, trimProfile } from './profile';
 import {
@@ -470,33 +470,48 @@ async function main(): Promise<void> {
     log(
       `machine CPU busy before the run (other engineers' load): ${machine.backgroundBusyPct.toFixed(0)} % of ${machine.cores * 100} %`,
     );
-  const [pgv] = await query<{ v: string; max: number; reserved: number; used: number }>(
-    cfg.adminUrl,
-    `SELECT split_part(version(), ' ', 1) || ' ' || split_part(version(), ' ', 2) AS v,
-            current_setting('max_connections')::int AS max,
-            current_setting('superuser_reserved_connections')::int AS reserved,
-            (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend') AS used`,
-  );
+  const connections = () =>
+    query<{ v: string; max: number; reserved: number; used: number }>(
+      cfg.adminUrl,
+      `SELECT split_part(version(), ' ', 1) || ' ' || split_part(version(), ' ', 2) AS v,
+              current_setting('max_connections')::int AS max,
+              current_setting('superuser_reserved_connections')::int AS reserved,
+              (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend') AS used`,
+    ).then((r) => r[0]);
+  const pgv = await connections();
   machine.postgres = pgv.v;
   if (cfg.redisUrl) machine.redis = await redisVersion(cfg.redisUrl);
   // Both servers run at once in the comparison: both pools must fit in max_connections together.
+  // The cluster is shared: when others hold too many connections, wait up to a minute for them.
   const envInt = (k: string) =>
     cfg.serverEnv[k] === undefined ? undefined : Number(cfg.serverEnv[k]);
-  let pools;
-  try {
-    pools = planPools({
-      maxConnections: pgv.max,
-      reserved: pgv.reserved,
-      used: pgv.used,
-      poolSize: envInt('DB_POOL_SIZE'),
-      maxOverflow: envInt('DB_MAX_OVERFLOW'),
-    });
-  } catch (err) {
-    if (err instanceof PoolError) {
-      process.stderr.write(`[bench] ${err.message}\n`);
-      process.exit(2);
+  const minPool = Math.min(
+    MIN_POOL,
+    Math.max(...cfg.concurrencies, ...cfg.interleaveConcurrencies),
+  );
+  let pools: PoolPlan | undefined;
+  const poolsBy = Date.now() + 60_000;
+  for (let pg = pgv; ; pg = await connections()) {
+    try {
+      pools = planPools({
+        maxConnections: pg.max,
+        reserved: pg.reserved,
+        used: pg.used,
+        poolSize: envInt('DB_POOL_SIZE'),
+        maxOverflow: envInt('DB_MAX_OVERFLOW'),
+        minPool,
+      });
+      break;
+    } catch (err) {
+      if (!(err instanceof PoolError)) throw err;
+      const explicit = cfg.serverEnv.DB_POOL_SIZE ?? cfg.serverEnv.DB_MAX_OVERFLOW;
+      if (explicit !== undefined || Date.now() > poolsBy) {
+        process.stderr.write(`[bench] ${err.message}\n`);
+        process.exit(2);
+      }
+      log(`${err.message} — waiting for other users' connections to close`);
+      await new Promise((r) => setTimeout(r, 3000));
     }
-    throw err;
   }
   log(pools.explain);
   cfg.serverEnv.DB_POOL_SIZE = String(pools.poolSize);

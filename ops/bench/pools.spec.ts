@@ -35,5 +35,11 @@ describe('bench pool sizes', () => {
     expect(
       planPools({ maxConnections: 100, reserved: 3, used: 2, poolSize: 10, maxOverflow: 5 }),
     ).toMatchObject({ perServer: 15, shrunk: false });
+    // A run at low concurrency makes do with less.
+    expect(planPools({ maxConnections: 100, reserved: 3, used: 76, minPool: 2 })).toMatchObject({
+      perServer: 4,
+      poolSize: 4,
+      maxOverflow: 0,
+    });
   });
 });

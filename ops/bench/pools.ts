@@ -26,6 +26,8 @@ export interface PoolInputs {
   /** LHCMS's DB_POOL_SIZE and DB_MAX_OVERFLOW as configured (undefined: LHCMS's defaults). */
   poolSize?: number;
   maxOverflow?: number;
+  /** The smallest pool worth measuring (default MIN_POOL; a run at lower concurrency needs fewer). */
+  minPool?: number;
 }
 
 export interface PoolPlan {
@@ -75,9 +77,10 @@ export function planPools(i: PoolInputs): PoolPlan {
     throw new PoolError(
       `pools: LHCMS's DB_POOL_SIZE + DB_MAX_OVERFLOW = ${desired} and the baseline's ${desired} do not fit together (${why}: at most ${Math.max(0, fits)} each). Pass smaller --server-env DB_POOL_SIZE/DB_MAX_OVERFLOW, or free connections.`,
     );
-  if (fits < MIN_POOL)
+  const min = i.minPool ?? MIN_POOL;
+  if (fits < min)
     throw new PoolError(
-      `pools: PostgreSQL has room for ${Math.max(0, fits)} connections per server (${why}); at least ${MIN_POOL} are needed. Free connections or raise max_connections.`,
+      `pools: PostgreSQL has room for ${Math.max(0, fits)} connections per server (${why}); at least ${min} are needed. Free connections or raise max_connections.`,
     );
   const s = Math.min(size, fits);
   return {
