@@ -24,7 +24,28 @@ describe('bench config', () => {
 
   it('--short shortens every timed phase', () => {
     const c = parse(['--short']);
-    expect([c.duration, c.warmup, c.profileDuration, c.startupTrials]).toEqual([5, 1, 5, 1]);
+    expect([c.duration, c.warmup, c.profileDuration, c.startupTrials]).toEqual([3, 1, 3, 1]);
+    expect([c.sliceSeconds, c.rounds, c.npmStartTrials]).toEqual([3, 4, 0]);
+    expect(c.concurrencies).toEqual([16]);
+    expect(c.labSizes).toEqual([20_000, 5_000]);
+    expect([c.attachments, c.roundTripRequests]).toEqual([undefined, 10]);
+    expect(c.scenarios).toEqual([...SCENARIOS]);
+    expect(parse(['--short', '--scenarios=attachments']).attachments).toBeDefined();
+    // The main comparison keeps the concurrencies.
+    expect(c.interleaveConcurrencies).toEqual([16, 64]);
+  });
+
+  it('interleaves get and list page 1 at 16 and 64 by default: 5 s slices, 6 rounds', () => {
+    const c = parse([]);
+    expect([c.interleaveConcurrencies, c.sliceSeconds, c.rounds, c.checkEvery]).toEqual([
+      [16, 64],
+      5,
+      6,
+      50,
+    ]);
+    expect(parse(['--no-interleave']).interleaveConcurrencies).toEqual([]);
+    expect(parse(['--interleave-concurrency=2', '--slice=0.5', '--rounds=2']).rounds).toBe(2);
+    expect(() => parse(['--check-every=0'])).toThrow(ConfigError);
   });
 
   it('flags win over BENCH_* variables, which win over defaults', () => {
@@ -91,7 +112,10 @@ describe('bench config', () => {
       backgroundConcurrency: 2,
       backgroundMB: 2,
     });
-    expect(parse(['--short']).attachments).toMatchObject({ largeMB: 100, smallCount: 40 });
+    expect(parse(['--short', '--scenarios=attachments']).attachments).toMatchObject({
+      largeMB: 100,
+      smallCount: 40,
+    });
     const only = parse(['--scenarios=attachments', '--att-large-mb=2', '--att-small-count=3']);
     expect(only.scenarios).toEqual([]);
     expect(only.attachments).toMatchObject({ largeMB: 2, smallCount: 3 });

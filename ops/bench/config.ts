@@ -43,6 +43,18 @@ export interface BenchConfig {
   /** Seconds after which the load generator gives up on a request (counted as an error). */
   timeout: number;
   concurrencies: number[];
+  /**
+   * The main comparison (get, list page 1): interleaved slices of LHCMS and
+   * the baseline at these concurrencies instead of sequential points.
+   * Empty: off (--no-interleave), get and list page 1 then run as points.
+   */
+  interleaveConcurrencies: number[];
+  /** Seconds per slice of the interleaved comparison. */
+  sliceSeconds: number;
+  /** Rounds of the interleaved comparison (one slice per arm each, order alternating). */
+  rounds: number;
+  /** Payload check: every Nth 2xx answer of a point or slice is compared with the seed. */
+  checkEvery: number;
   scenarios: ScenarioName[];
   /** The attachments group; undefined when not selected. */
   attachments: AttachmentsConfig | undefined;
@@ -91,11 +103,19 @@ export class ConfigError extends Error {}
 
 const HELP = `npm run bench -- [options]      (every option also reads BENCH_<NAME> from the environment)
 
-  --short                 5 s points, 1 s warm-up, 5 s profiles, 1 startup trial (a quick look)
+  --short                 a quick look (about 5 min): 20000,5000 cases, 3 s points at concurrency 16,
+                          3 s slices × 4 rounds, 1 s warm-up, 3 s profiles, 10 round-trip requests,
+                          1 startup trial, no npm start, no attachments group (unless in --scenarios)
   --duration <s>          seconds per point (default 10)
-  --warmup <s>            unrecorded seconds before each point (default 2)
+  --warmup <s>            unrecorded seconds before each point and per server before the slices (default 2)
   --timeout <s>           request timeout of the load generator, counted as an error (default 10)
-  --concurrency <list>    connections, comma-separated (default 1,16,64)
+  --concurrency <list>    connections of the points, comma-separated (default 1,16,64)
+  --interleave-concurrency <list>  get and list page 1: LHCMS and the baseline interleaved in slices
+                          at these concurrencies (default 16,64)
+  --no-interleave         get and list page 1 as sequential points at --concurrency instead
+  --slice <s>             seconds per slice (default 5; --short 3)
+  --rounds <n>            rounds of slices, order alternating A/B, B/A, … (default 6; --short 4)
+  --check-every <n>       payload check of every Nth 2xx answer under load (default 50; 1 = all)
   --scenarios <list>      ${[...SCENARIOS, ...GROUPS].join(',')} (default all)
   --att-large-mb <MB>     attachments: the one large file (default 200; --short 100)
   --att-large-pairs <n>   attachments: baseline/LHCMS pairs of the large file (default 2)
@@ -192,6 +212,11 @@ export function parseConfig(
       warmup: { type: 'string' },
       timeout: { type: 'string' },
       concurrency: { type: 'string' },
+      'interleave-concurrency': { type: 'string' },
+      'no-interleave': { type: 'boolean' },
+      slice: { type: 'string' },
+      rounds: { type: 'string' },
+      'check-every': { type: 'string' },
       scenarios: { type: 'string' },
       'att-large-mb': { type: 'string' },
       'att-large-pairs': { type: 'string' },
@@ -244,7 +269,8 @@ export function parseConfig(
   const short = bool(flag('short'), false);
 
   const all = [...SCENARIOS, ...GROUPS] as readonly string[];
-  const selected = (get('scenarios') ?? all.join(','))
+  // --short leaves out the attachments group (minutes of large transfers) unless it is asked for.
+  const selected = (get('scenarios') ?? (short ? SCENARIOS.join(',') : all.join(',')))
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
@@ -309,7 +335,12 @@ export function parseConfig(
     serverEnv[kv.slice(0, i)] = kv.slice(i + 1);
   }
 
-  const labSizes = intList('cases', get('cases'), [100_000, 20_000, 5_000], 1);
+  const labSizes = intList(
+    'cases',
+    get('cases'),
+    short ? [20_000, 5_000] : [100_000, 20_000, 5_000],
+    1,
+  );
   const perPage = int('per-page', get('per-page'), 50, 1);
   const deepOffset = int('deep-offset', get('deep-offset'), 10_000, 0);
   if (deepOffset % perPage !== 0)
@@ -320,10 +351,16 @@ export function parseConfig(
     );
 
   return {
-    duration: num('duration', get('duration'), short ? 5 : 10, 0.5),
+    duration: num('duration', get('duration'), short ? 3 : 10, 0.5),
     warmup: num('warmup', get('warmup'), short ? 1 : 2, 0),
     timeout: num('timeout', get('timeout'), 10, 1),
-    concurrencies: intList('concurrency', get('concurrency'), [1, 16, 64]),
+    concurrencies: intList('concurrency', get('concurrency'), short ? [16] : [1, 16, 64]),
+    interleaveConcurrencies: bool(flag('no-interleave'), false)
+      ? []
+      : intList('interleave-concurrency', get('interleave-concurrency'), [16, 64]),
+    sliceSeconds: num('slice', get('slice'), short ? 3 : 5, 0.5),
+    rounds: int('rounds', get('rounds'), short ? 4 : 6, 1),
+    checkEvery: int('check-every', get('check-every'), 50, 1),
     scenarios: scenarios as ScenarioName[],
     attachments,
     labSizes,
@@ -338,13 +375,13 @@ export function parseConfig(
     redisUrl: redis === 'none' || redis === '' ? undefined : redis,
     baseline: !bool(flag('no-baseline'), false),
     roundTrips: !bool(flag('no-round-trips'), false),
-    roundTripRequests: int('round-trip-requests', get('round-trip-requests'), 20, 1),
+    roundTripRequests: int('round-trip-requests', get('round-trip-requests'), short ? 10 : 20, 1),
     profile: !bool(flag('no-profile'), false),
-    profileDuration: num('profile-duration', get('profile-duration'), short ? 5 : 10, 1),
+    profileDuration: num('profile-duration', get('profile-duration'), short ? 3 : 10, 1),
     profileConcurrency: int('profile-concurrency', get('profile-concurrency'), 16, 1),
     startup: !bool(flag('no-startup'), false),
     startupTrials: int('startup-trials', get('startup-trials'), short ? 1 : 3, 0),
-    npmStartTrials: int('npm-start-trials', get('npm-start-trials'), 1, 0),
+    npmStartTrials: int('npm-start-trials', get('npm-start-trials'), short ? 0 : 1, 0),
     statusCycle: [cycle[0], cycle[1]],
     statusExtra,
     mix: parseMix(get('mix') ?? 'get:40,list_page1:30,status:20,create:10'),

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import type { Client as PgClient } from 'pg';
 import type { ScenarioName } from './config';
 import { busyPct, machineTicks, processCpuMs, rssSampler } from './machine';
+import type { CheckStats, PayloadSampler } from './payload';
 import { connection, type ScenarioContext } from './scenarios';
 
 export type ServerKind = 'lhcms' | 'baseline';
@@ -31,6 +32,14 @@ export interface PointResult {
   loadAvg1AtStart: number;
   /** ms waited before the point for the previous one's backlog to drain (see settle()). */
   settleMs: number;
+  /** The payload check of the measured load (undefined: not checked, e.g. profiling). */
+  checks?: CheckStats;
+  /** Requests sent (answered or still in flight when the load stopped). */
+  sent?: number;
+  /** 2xx answers (measured window). */
+  ok2xx?: number;
+  /** Set for an interleaved arm: the slices merged into this point. */
+  interleaved?: { slices: number; sliceSeconds: number; rounds: number };
 }
 
 /** Exact percentile of a sorted sample (nearest rank). */
@@ -126,6 +135,7 @@ function runAutocannon(
   ctx: ScenarioContext,
   timeoutSeconds: number,
   onResponse?: (ms: number) => void,
+  sampler?: PayloadSampler,
 ): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
     let k = 0;
@@ -148,7 +158,10 @@ function runAutocannon(
                 if (spec.body !== undefined) headers['content-type'] = 'application/json';
                 return { ...req, method: spec.method, path: spec.path, body: spec.body, headers };
               },
-              onResponse: (status) => conn.onResponse(status),
+              onResponse: (status, body) => {
+                sampler?.observe(status, conn.last(), body);
+                conn.onResponse(status);
+              },
             },
           ]);
         },
@@ -160,13 +173,7 @@ function runAutocannon(
   });
 }
 
-/**
- * One point: `warmup` seconds of the same load unrecorded, then `duration`
- * seconds measured, with the server's RSS sampled and the CPU of the server,
- * the load generator (this process), the bench database's PostgreSQL backends
- * and the rest of the machine accounted.
- */
-export async function runPoint(o: {
+export interface PointOptions {
   url: string;
   server: ServerKind;
   serverPid: number;
@@ -182,13 +189,54 @@ export async function runPoint(o: {
   poolMax?: number;
   /** false: the caller settled the server itself (a background load it started runs on purpose). */
   settle?: boolean;
-}): Promise<PointResult> {
+  /** Free connections settle() waits for (default: the pool maximum or the connections, + 5). */
+  settleRoom?: number;
+  /** Checks a sample of the measured answers (not the warm-up's). */
+  sampler?: PayloadSampler;
+}
+
+/** The warm-up's answers (the audit completeness check counts every request). */
+export interface WarmupCounts {
+  sent: number;
+  ok2xx: number;
+}
+
+/**
+ * One point: `warmup` seconds of the same load unrecorded, then `duration`
+ * seconds measured, with the server's RSS sampled and the CPU of the server,
+ * the load generator (this process), the bench database's PostgreSQL backends
+ * and the rest of the machine accounted.
+ */
+export async function runPoint(o: PointOptions): Promise<PointResult> {
+  return (await measurePoint(o)).point;
+}
+
+/** runPoint, with every latency of the measured window (sorted) and the warm-up's counts. */
+export async function measurePoint(
+  o: PointOptions,
+): Promise<{ point: PointResult; sorted: Float64Array; warmup: WarmupCounts }> {
   const settleMs =
     o.settle === false
       ? 0
-      : await settle(o.admin, o.dbName, o.serverPid, Math.min(o.poolMax ?? 0, o.connections) + 5);
-  if (o.warmup > 0)
-    await runAutocannon(o.url, o.scenario, o.connections, o.warmup, o.ctx, o.timeoutSeconds ?? 10);
+      : await settle(
+          o.admin,
+          o.dbName,
+          o.serverPid,
+          o.settleRoom ?? Math.min(o.poolMax ?? 0, o.connections) + 5,
+        );
+  const warmup: WarmupCounts = { sent: 0, ok2xx: 0 };
+  if (o.warmup > 0) {
+    const w = await runAutocannon(
+      o.url,
+      o.scenario,
+      o.connections,
+      o.warmup,
+      o.ctx,
+      o.timeoutSeconds ?? 10,
+    );
+    warmup.sent = w.requests.sent;
+    warmup.ok2xx = w['2xx'];
+  }
   const cores = os.cpus().length;
   const loadAvg1AtStart = os.loadavg()[0];
   const samples = new Samples();
@@ -206,6 +254,7 @@ export async function runPoint(o: {
     o.ctx,
     o.timeoutSeconds ?? 10,
     (ms) => samples.push(ms),
+    o.sampler,
   );
   const mem = rss.stop();
   const wallMs = performance.now() - t0;
@@ -226,7 +275,7 @@ export async function runPoint(o: {
   const byStatus: Record<string, number> = {};
   for (const [code, v] of Object.entries(res.statusCodeStats ?? {})) byStatus[code] = v.count;
   const mean = requests ? sorted.reduce((a, b) => a + b, 0) / requests : 0;
-  return {
+  const point: PointResult = {
     scenario: o.scenario,
     server: o.server,
     connections: o.connections,
@@ -257,7 +306,31 @@ export async function runPoint(o: {
     },
     loadAvg1AtStart,
     settleMs,
+    checks: o.sampler ? { ...o.sampler.stats } : undefined,
+    sent: res.requests.sent,
+    ok2xx: res['2xx'],
   };
+  return { point, sorted, warmup };
+}
+
+/** Unrecorded load (a warm-up); its counts, for the audit completeness check. */
+export async function warmUp(o: {
+  url: string;
+  scenario: ScenarioName;
+  connections: number;
+  seconds: number;
+  ctx: ScenarioContext;
+  timeoutSeconds?: number;
+}): Promise<WarmupCounts> {
+  const w = await runAutocannon(
+    o.url,
+    o.scenario,
+    o.connections,
+    o.seconds,
+    o.ctx,
+    o.timeoutSeconds ?? 10,
+  );
+  return { sent: w.requests.sent, ok2xx: w['2xx'] };
 }
 
 /** A fixed number of sequential requests (round-trip counting, profiling warm-up). */

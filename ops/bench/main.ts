@@ -29,13 +29,24 @@ import {
   LHCMS_ONLY_SCENARIOS,
 } from './config';
 import { runAttachments } from './attachments';
-import { type PointResult, runCount, runPoint } from './load';
+import {
+  type ArmCounts,
+  auditVerdict,
+  type InterleavedResult,
+  interleavedTargets,
+  runInterleaved,
+} from './interleave';
+import { type PointResult, runCount, runPoint, type ServerKind } from './load';
+import { checkResponse, Expectations, type ListKind, PayloadSampler } from './payload';
+import { MIN_POOL, planPools, PoolError, type PoolPlan } from './pools';
 import { machineInfo, processRss, sampleBackgroundBusy } from './machine';
 import { type CpuProfile, summariseProfile, trimProfile } from './profile';
 import {
   attachmentTargets,
   type AttachmentsReport,
+  type AuditCheck,
   type BenchReport,
+  type InterleavedReport,
   checkTargets,
   fmtMs,
   fmtRps,
@@ -50,6 +61,7 @@ import {
   listCursorPath,
   listOffsetPath,
   listPage1Path,
+  type RequestSpec,
   queueDueCursorPath,
   queueDuePath,
   type ScenarioContext,
@@ -76,6 +88,7 @@ import {
   LHCMS_MAIN,
   BASELINE_MAIN,
 } from './servers';
+import { SEED_CREATED_BY } from './seed-data';
 import { benchUmsSeed } from './ums-seed';
 import {
   diffCounts,
@@ -148,13 +161,13 @@ interface ListBody {
 async function fetchJson(
   url: string,
   headers: Record<string, string>,
-): Promise<{ status: number; body: ListBody | undefined }> {
+): Promise<{ status: number; body: ListBody | undefined; text: string }> {
   const res = await fetch(url, { headers });
   const text = await res.text();
   try {
-    return { status: res.status, body: JSON.parse(text) as ListBody };
+    return { status: res.status, body: JSON.parse(text) as ListBody, text };
   } catch {
-    return { status: res.status, body: undefined };
+    return { status: res.status, body: undefined, text };
   }
 }
 
@@ -170,12 +183,63 @@ async function login(umsUrl: string, username: string, password: string): Promis
   return body.access_token;
 }
 
+/**
+ * What the payload checks compare with: the lab's seeded ids oldest first
+ * (seed row i is the i-th), and the exact page of each list scenario, read
+ * from the database directly (the same order as LHCMS's lists).
+ */
+async function loadExpectations(
+  db: BenchDatabase,
+  fx: Fixtures,
+  cfg: BenchConfig,
+  queueDepth: number,
+  notes: string[],
+): Promise<Expectations> {
+  const seeded = await query<{ id: number }>(
+    db.adminDbUrl,
+    'SELECT id FROM cases WHERE lab_id = $1 AND created_by = $2 ORDER BY created_at, id',
+    [fx.labId, SEED_CREATED_BY],
+  );
+  const live = 'lab_id = $1 AND deleted_at IS NULL';
+  const page = async (where: string, order: string, offset: number, params: unknown[] = []) =>
+    (
+      await query<{ id: number }>(
+        db.adminDbUrl,
+        `SELECT id FROM cases WHERE ${live}${where} ORDER BY ${order} OFFSET ${offset} LIMIT ${cfg.perPage}`,
+        [fx.labId, ...params],
+      )
+    ).map((r) => r.id);
+  const newest = 'created_at DESC, id DESC';
+  const queue = ' AND due_date <= $2::date';
+  const lists: Partial<Record<ListKind, number[]>> = {
+    list_page1: await page('', newest, 0),
+    list_offset_deep: await page('', newest, cfg.deepOffset),
+    list_cursor_deep: await page('', newest, cfg.deepOffset),
+    queue_due: await page(queue, 'due_date, id', 0, [fx.queueDueTo]),
+    queue_due_cursor: await page(queue, 'due_date, id', queueDepth, [fx.queueDueTo]),
+  };
+  // The seed's plaintext is known when the SQL seed wrote the rows (deterministic); the API seed's
+  // bodies come from concurrent workers, so there only "plaintext, present" is checked.
+  const known = cfg.seedMode === 'sql' && seeded.length === cfg.labSizes[0];
+  if (!known)
+    notes.push(
+      `payload checks: the seed's plaintext is not known (seed ${cfg.seedMode}, ${seeded.length} seeded cases for ${cfg.labSizes[0]}): PHI is checked to be present and not ciphertext, not compared with the seed`,
+    );
+  return new Expectations(
+    fx.labId,
+    seeded.map((r) => r.id),
+    cfg.labSizes[0],
+    lists,
+    known,
+  );
+}
+
 async function loadFixtures(
   db: BenchDatabase,
   labId: string,
   tokens: string[],
   cfg: BenchConfig,
-): Promise<Fixtures> {
+): Promise<Fixtures & { queueDepth: number }> {
   const ids = await query<{ id: number }>(
     db.adminDbUrl,
     'SELECT id FROM cases WHERE lab_id = $1 AND deleted_at IS NULL ORDER BY random() LIMIT 5000',
@@ -238,6 +302,7 @@ async function loadFixtures(
     queueDueTo,
     queueCursor,
     createBodies: createBodies(500),
+    queueDepth: depth,
   };
 }
 
@@ -247,17 +312,24 @@ async function sanityCheck(
   fx: Fixtures,
   cfg: BenchConfig,
   auth: boolean,
+  ex: Expectations,
 ): Promise<string[]> {
   const h: Record<string, string> = { 'x-lab-id': fx.labId };
   if (auth) h.authorization = `Bearer ${fx.tokens[0]}`;
   const notes: string[] = [];
+  const arm: ServerKind = auth ? 'lhcms' : 'baseline';
+  // The payload checks of the load, once before it (a wrong payload stops the run here).
+  const payload = (spec: RequestSpec, text: string) => {
+    const p = checkResponse(arm, spec.kind, spec, text, ex);
+    if (p?.length) throw new PayloadFailure(`${server.name} before the load: ${p.join('; ')}`);
+  };
   const p1 = await fetchJson(`${server.url}${listPage1Path(cfg.perPage)}`, h);
   if (p1.status !== 200 || p1.body?.cases?.length !== cfg.perPage)
-    throw new Error(
-      `${server.name}: list page 1 answered ${p1.status} ${JSON.stringify(p1.body).slice(0, 300)}`,
-    );
+    throw new Error(`${server.name}: list page 1 answered ${p1.status}`);
+  payload({ method: 'GET', path: listPage1Path(cfg.perPage), kind: 'list_page1' }, p1.text);
   const g = await fetchJson(`${server.url}/api/v1/cases/${fx.ids[0]}`, h);
   if (g.status !== 200) throw new Error(`${server.name}: get answered ${g.status}`);
+  payload({ method: 'GET', path: '', id: fx.ids[0], kind: 'get' }, g.text);
   if (cfg.deepOffset > 0) {
     const off = await fetchJson(`${server.url}${listOffsetPath(cfg.deepOffset, cfg.perPage)}`, h);
     const cur = await fetchJson(`${server.url}${listCursorPath(fx.deepCursor, cfg.perPage)}`, h);
@@ -284,9 +356,62 @@ async function sanityCheck(
   return notes;
 }
 
+/** A wrong payload: the run measured the wrong thing and fails (exit 1) with this message. */
+class PayloadFailure extends Error {}
+
+/** Fails the run when a point's sampled answers carried a wrong payload. */
+function assertPayload(p: PointResult): void {
+  if (p.checks?.failed)
+    throw new PayloadFailure(
+      `${p.server} ${p.scenario} c=${p.connections}: ${p.checks.failed} of ${p.checks.checked} sampled answers carried a wrong payload: ${p.checks.problems.join('; ')}`,
+    );
+}
+
+/**
+ * Audit completeness after the interleaved comparison: one `read` row per
+ * successful get and one `search` row per successful list, in the lab, since
+ * `afterSeq`. A read's row commits before its answer leaves (group commit), so
+ * the count is final at once; it is polled until stable anyway. Requests still
+ * in flight when a slice stopped were audited but never counted as answered:
+ * the rows must lie between the 2xx answers and the requests sent.
+ */
+async function auditCompleteness(
+  adminDbUrl: string,
+  labId: string,
+  afterSeq: string,
+  counts: Record<string, ArmCounts>,
+  log: (line: string) => void,
+): Promise<AuditCheck> {
+  const read = async () => {
+    const rows = await query<{ interaction: string; n: number }>(
+      adminDbUrl,
+      `SELECT interaction, count(*)::int AS n FROM audit_events
+        WHERE seq > $1::bigint AND lab_id = $2 AND outcome = 'success' AND interaction IN ('read', 'search')
+        GROUP BY interaction`,
+      [afterSeq, labId],
+    );
+    return Object.fromEntries(rows.map((r) => [r.interaction, r.n])) as Record<string, number>;
+  };
+  let last = await read();
+  const until = Date.now() + 30_000;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 500));
+    const now = await read();
+    if (JSON.stringify(now) === JSON.stringify(last) || Date.now() > until) {
+      last = now;
+      break;
+    }
+    last = now;
+  }
+  const check = auditVerdict(last, counts);
+  log(`audit completeness: ${check.detail} — ${check.ok ? 'ok' : 'FAILED'}`);
+  return check;
+}
+
 function lhcmsLine(p: PointResult): string {
   const other = p.cpu.other !== undefined ? `, other load ${p.cpu.other.toFixed(0)} %` : '';
-  return `${p.server} ${p.scenario} c=${p.connections}: ${fmtRps(p.rps)} req/s, p50 ${fmtMs(p.latencyMs.p50)} ms, p99 ${fmtMs(p.latencyMs.p99)} ms, errors ${p.errors}, RSS peak ${p.rssPeakMB.toFixed(0)} MB, server CPU ${p.serverCpuMsPerReq.toFixed(2)} ms/req${other}`;
+  const checked = p.checks ? `, payload checked ${p.checks.checked}` : '';
+  return `${p.server} ${p.scenario} c=${p.connections}: ${fmtRps(p.rps)} req/s, p50 ${fmtMs(p.latencyMs.p50)} ms, p99 ${fmtMs(p.latencyMs.p99)} ms, errors ${p.errors}${p.errors ? ' (FLAGGED)' : ''}${checked}, RSS peak ${p.rssPeakMB.toFixed(0)} MB, server CPU ${p.serverCpuMsPerReq.toFixed(2)} ms/req${other}`;
 }
 
 function withPort(url: string, host: string, port: number): string {
@@ -345,18 +470,54 @@ async function main(): Promise<void> {
     log(
       `machine CPU busy before the run (other engineers' load): ${machine.backgroundBusyPct.toFixed(0)} % of ${machine.cores * 100} %`,
     );
-  const [pgv] = await query<{ v: string; max: string; used: number }>(
-    cfg.adminUrl,
-    `SELECT split_part(version(), ' ', 1) || ' ' || split_part(version(), ' ', 2) AS v, current_setting('max_connections') AS max, (SELECT count(*)::int FROM pg_stat_activity) AS used`,
-  );
+  const connections = () =>
+    query<{ v: string; max: number; reserved: number; used: number }>(
+      cfg.adminUrl,
+      `SELECT split_part(version(), ' ', 1) || ' ' || split_part(version(), ' ', 2) AS v,
+              current_setting('max_connections')::int AS max,
+              current_setting('superuser_reserved_connections')::int AS reserved,
+              (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend') AS used`,
+    ).then((r) => r[0]);
+  const pgv = await connections();
   machine.postgres = pgv.v;
   if (cfg.redisUrl) machine.redis = await redisVersion(cfg.redisUrl);
-  const poolMax =
-    Number(cfg.serverEnv.DB_POOL_SIZE ?? 20) + Number(cfg.serverEnv.DB_MAX_OVERFLOW ?? 30);
-  if (Number(pgv.max) - pgv.used < poolMax + 10)
-    notes.push(
-      `PostgreSQL max_connections ${pgv.max} with ${pgv.used} in use: LHCMS's pool (up to ${poolMax}) may not get all its connections`,
-    );
+  // Both servers run at once in the comparison: both pools must fit in max_connections together.
+  // The cluster is shared: when others hold too many connections, wait up to a minute for them.
+  const envInt = (k: string) =>
+    cfg.serverEnv[k] === undefined ? undefined : Number(cfg.serverEnv[k]);
+  const minPool = Math.min(
+    MIN_POOL,
+    Math.max(...cfg.concurrencies, ...cfg.interleaveConcurrencies),
+  );
+  let pools: PoolPlan | undefined;
+  const poolsBy = Date.now() + 60_000;
+  for (let pg = pgv; ; pg = await connections()) {
+    try {
+      pools = planPools({
+        maxConnections: pg.max,
+        reserved: pg.reserved,
+        used: pg.used,
+        poolSize: envInt('DB_POOL_SIZE'),
+        maxOverflow: envInt('DB_MAX_OVERFLOW'),
+        minPool,
+      });
+      break;
+    } catch (err) {
+      if (!(err instanceof PoolError)) throw err;
+      const explicit = cfg.serverEnv.DB_POOL_SIZE ?? cfg.serverEnv.DB_MAX_OVERFLOW;
+      if (explicit !== undefined || Date.now() > poolsBy) {
+        process.stderr.write(`[bench] ${err.message}\n`);
+        process.exit(2);
+      }
+      log(`${err.message} — waiting for other users' connections to close`);
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+  }
+  log(pools.explain);
+  cfg.serverEnv.DB_POOL_SIZE = String(pools.poolSize);
+  cfg.serverEnv.DB_MAX_OVERFLOW = String(pools.maxOverflow);
+  const poolMax = pools.perServer;
+  notes.push(pools.explain);
 
   // ---- UMS seed, database, ums-dev -----------------------------------------------------
   const password = randomBytes(12).toString('base64url');
@@ -424,13 +585,17 @@ async function main(): Promise<void> {
   }
   await new Promise((r) => setTimeout(r, 1000));
   const idleRssMB = (processRss(lhcms.pid) ?? 0) / 2 ** 20;
-  const fx = await loadFixtures(db, labId, labTokens, cfg);
+  const { queueDepth, ...fx } = await loadFixtures(db, labId, labTokens, cfg);
+  const expectations = await loadExpectations(db, fx, cfg, queueDepth, notes);
   if (fx.statusPool.length < Math.max(...cfg.concurrencies))
     notes.push(
       `only ${fx.statusPool.length} '${cfg.statusCycle[0]}' cases for the status scenario: some connections share cases`,
     );
-  notes.push(...(await sanityCheck(lhcms, fx, cfg, true)));
+  notes.push(...(await sanityCheck(lhcms, fx, cfg, true, expectations)));
 
+  const interleaveScenarios = (['get', 'list_page1'] as const).filter(
+    (s) => cfg.scenarios.includes(s) && cfg.baseline && cfg.interleaveConcurrencies.length > 0,
+  );
   let baseline: Server | undefined;
   if (cfg.baseline && READ_SCENARIOS.some((s) => cfg.scenarios.includes(s))) {
     baseline = await startBaseline({
@@ -439,7 +604,7 @@ async function main(): Promise<void> {
       logFile: path.join(scratch, 'baseline.log'),
       cwd: scratch,
     });
-    notes.push(...(await sanityCheck(baseline, fx, cfg, false)));
+    notes.push(...(await sanityCheck(baseline, fx, cfg, false, expectations)));
     log(`raw baseline ready on ${baseline.url} (pool max ${poolMax}, as LHCMS)`);
   }
 
@@ -447,6 +612,8 @@ async function main(): Promise<void> {
   const ctx = (auth: boolean): ScenarioContext => ({ cfg, fx, book, connections: 1, auth });
   const admin = new Client({ connectionString: cfg.adminUrl });
   await admin.connect();
+  const sampler = (arm: ServerKind, scenario: ScenarioName) =>
+    new PayloadSampler(arm, scenario, expectations, cfg.checkEvery);
   const points: PointResult[] = [];
   const point = async (
     server: Server,
@@ -467,16 +634,84 @@ async function main(): Promise<void> {
       dbName: db.name,
       timeoutSeconds: cfg.timeout,
       poolMax,
+      sampler: sampler(kind, scenario),
     });
     points.push(p);
     log(lhcmsLine(p));
+    assertPayload(p);
   };
-  const reads = READ_SCENARIOS.filter((s) => cfg.scenarios.includes(s));
+
+  // ---- the main comparison: get and list page 1, interleaved ---------------------------
+  const interleaved: InterleavedResult[] = [];
+  let audit: AuditCheck | undefined;
+  let interleavedReport: InterleavedReport | undefined;
+  if (baseline && interleaveScenarios.length) {
+    const ivStarted = new Date();
+    const la0 = os.loadavg();
+    const b = baseline;
+    const combos = interleaveScenarios.length * cfg.interleaveConcurrencies.length;
+    log(
+      `main comparison, interleaved: ${interleaveScenarios.join(', ')} at c=${cfg.interleaveConcurrencies.join(',')}; ${cfg.rounds} rounds of ${cfg.sliceSeconds} s slices per arm after ${cfg.warmup} s warm-up each: about ${Math.ceil((combos * (2 * cfg.warmup + 2 * cfg.rounds * (cfg.sliceSeconds + 0.5))) / 60)} min`,
+    );
+    const [s0] = await query<{ seq: string }>(
+      db.adminDbUrl,
+      'SELECT coalesce(max(seq), 0)::text AS seq FROM audit_events',
+    );
+    const lhcmsCounts: Record<string, ArmCounts> = {};
+    for (const s of interleaveScenarios)
+      for (const c of cfg.interleaveConcurrencies) {
+        const { result, lhcmsCounts: n } = await runInterleaved({
+          servers: { lhcms, baseline: b },
+          scenario: s,
+          connections: c,
+          sliceSeconds: cfg.sliceSeconds,
+          rounds: cfg.rounds,
+          warmup: cfg.warmup,
+          ctx: (arm) => ctx(arm === 'lhcms'),
+          sampler: (arm) => sampler(arm, s),
+          admin,
+          dbName: db.name,
+          timeoutSeconds: cfg.timeout,
+          log,
+        });
+        const k = s === 'get' ? 'read' : 'search';
+        lhcmsCounts[k] = {
+          sent: (lhcmsCounts[k]?.sent ?? 0) + n.sent,
+          ok2xx: (lhcmsCounts[k]?.ok2xx ?? 0) + n.ok2xx,
+        };
+        interleaved.push(result);
+        points.push(result.baseline, result.lhcms);
+        log(
+          `${s} c=${c} interleaved: LHCMS ${fmtRps(result.lhcms.rps)} vs baseline ${fmtRps(result.baseline.rps)} req/s = ${(result.ratio * 100).toFixed(0)} %; LHCMS p50 ${fmtMs(result.lhcms.latencyMs.p50)} / p99 ${fmtMs(result.lhcms.latencyMs.p99)} ms (p99/p50 ${result.lhcmsTail.toFixed(1)}); errors ${result.lhcms.errors} / ${result.baseline.errors}; payload checked ${result.lhcms.checks?.checked ?? 0} / ${result.baseline.checks?.checked ?? 0}`,
+        );
+        assertPayload(result.lhcms);
+        assertPayload(result.baseline);
+      }
+    const ivFinished = new Date();
+    const la1 = os.loadavg();
+    audit = await auditCompleteness(db.adminDbUrl, labId, s0.seq, lhcmsCounts, log);
+    interleavedReport = {
+      sliceSeconds: cfg.sliceSeconds,
+      rounds: cfg.rounds,
+      warmup: cfg.warmup,
+      checkEvery: cfg.checkEvery,
+      startedAt: ivStarted.toISOString(),
+      finishedAt: ivFinished.toISOString(),
+      loadAvg: { start: la0, end: la1 },
+      results: interleaved,
+      audit,
+    };
+  }
+
+  const reads = READ_SCENARIOS.filter(
+    (s) => cfg.scenarios.includes(s) && !(interleaveScenarios as readonly string[]).includes(s),
+  );
   const writes = LHCMS_ONLY_SCENARIOS.filter((s) => cfg.scenarios.includes(s));
   const total = (reads.length * (baseline ? 2 : 1) + writes.length) * cfg.concurrencies.length;
-  log(
-    `${total} points of ${cfg.warmup} + ${cfg.duration} s: about ${Math.ceil((total * (cfg.warmup + cfg.duration + 1)) / 60)} min`,
-  );
+  if (total)
+    log(
+      `${total} points of ${cfg.warmup} + ${cfg.duration} s: about ${Math.ceil((total * (cfg.warmup + cfg.duration + 1)) / 60)} min`,
+    );
   for (const s of reads)
     for (const c of cfg.concurrencies) {
       if (baseline) await point(baseline, 'baseline', s, c);
@@ -583,7 +818,11 @@ async function main(): Promise<void> {
         logFile: path.join(scratch, 'baseline-counted.log'),
         cwd: scratch,
       });
-      await measure(b, 'baseline', reads);
+      await measure(
+        b,
+        'baseline',
+        READ_SCENARIOS.filter((s) => cfg.scenarios.includes(s)),
+      );
       await b.stop();
     }
     await pgProxy.close();
@@ -733,6 +972,11 @@ async function main(): Promise<void> {
       profileConcurrency: cfg.profileConcurrency,
       profileDuration: cfg.profileDuration,
       dbPoolMax: poolMax,
+      dbPools: pools,
+      interleaveConcurrencies: cfg.interleaveConcurrencies,
+      sliceSeconds: cfg.sliceSeconds,
+      rounds: cfg.rounds,
+      checkEvery: cfg.checkEvery,
     },
     database: {
       name: db.name,
@@ -748,6 +992,7 @@ async function main(): Promise<void> {
     profiles,
     startup,
     attachments,
+    interleaved: interleavedReport,
     notes,
   };
   if (logMB !== undefined)
@@ -762,6 +1007,12 @@ async function main(): Promise<void> {
   fs.rmSync(scratch, { recursive: true, force: true });
   process.stdout.write(`\n${md}\n`);
   for (const t of checkTargets(report)) log(`target ${t.verdict}: ${t.target} — ${t.measured}`);
+  for (const t of interleavedTargets(interleaved))
+    log(`target ${t.verdict}: ${t.target} — ${t.measured}`);
+  const checked = points.reduce((a, p) => a + (p.checks?.checked ?? 0), 0);
+  log(
+    `payload checks: ${checked} sampled answers compared with the seed, none wrong (a wrong one stops the run)`,
+  );
   if (attachments)
     for (const t of attachmentTargets(attachments))
       log(`target ${t.verdict}: ${t.target} — ${t.measured}`);
@@ -769,6 +1020,8 @@ async function main(): Promise<void> {
     `results: ${path.relative(PROJECT_ROOT, runDir)}/bench.{md,json} (also ${path.relative(PROJECT_ROOT, cfg.outDir)}/latest.*)`,
   );
   clearTimeout(watchdog);
+  if (audit && !audit.ok)
+    throw new Error(`audit completeness FAILED: ${audit.detail} (the report was written)`);
   if (attachments && (attachments.error || attachments.checks.some((c) => !c.ok)))
     throw new Error(
       `the attachments scenario failed: ${attachments.error ?? ''} ${attachments.checks
@@ -789,7 +1042,9 @@ main().then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(
-      `[bench] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      err instanceof PayloadFailure
+        ? `[bench] FAILED, wrong payload (the run measured the wrong thing): ${err.message}\n`
+        : `[bench] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
     );
     killAllChildren();
     process.exit(1);

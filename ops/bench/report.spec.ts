@@ -108,8 +108,10 @@ describe('bench report', () => {
   it('renders a table with ratios and a full markdown report', () => {
     const table = resultsTable(points, 10_000);
     expect(table).toContain(
-      '| get by id | 64 | 4400 | 8000 | 55 % | 10.0 / 40.0 | 2.00 / 10.0 | 0 / 0 | 200 | 0.40 / 0.10 | 10 |',
+      '| get by id | 64 | 4400 | 8000 | 55 % | 10.0 / 40.0 | 2.00 / 10.0 | 0 / 0 | — / — | 200 | 0.40 / 0.10 | 10 |',
     );
+    // A point with errors is flagged, never hidden.
+    expect(table).toContain('| **2 / 0 FLAGGED** |');
     expect(table).toContain('| create | 64 | 900 | — | — |');
     const report: BenchReport = {
       version: 1,
@@ -142,7 +144,46 @@ describe('bench report', () => {
       startup: [],
       notes: ['a note'],
     };
+    const md0 = renderMarkdown(report);
+    expect(md0).not.toContain('## Main comparison');
+    const [lb, ll] = [points[0], points[1]];
+    report.interleaved = {
+      sliceSeconds: 5,
+      rounds: 6,
+      warmup: 2,
+      checkEvery: 50,
+      startedAt: '2026-11-28T10:00:00.000Z',
+      finishedAt: '2026-11-28T10:05:00.000Z',
+      loadAvg: { start: [1, 2, 3], end: [1.5, 2, 3] },
+      results: [
+        {
+          scenario: 'get',
+          connections: 64,
+          lhcms: { ...ll, checks: { checked: 80, failed: 0, problems: [] } },
+          baseline: { ...lb, checks: { checked: 160, failed: 0, problems: [] } },
+          ratio: 0.55,
+          lhcmsTail: 4,
+          slices: [{ round: 0, server: 'baseline', rps: 8000, errors: 0, load1: 1.2 }],
+        },
+      ],
+      audit: {
+        ok: true,
+        rows: { read: 10 },
+        counts: {},
+        detail: 'read: 10 rows for 10 successful requests',
+      },
+    };
     const md = renderMarkdown(report);
+    expect(md).toContain('## Main comparison: get and list page 1, interleaved (issue 18)');
+    expect(md).toContain(
+      '| get by id | 64 | 4400 | 8000 | 55 % | 10.0 / 40.0 | 2.00 / 10.0 | 4.0 | 0 / 0 | 80 / 160 | 10 / 10 |',
+    );
+    expect(md).toContain('load average 1.00 / 2.00 / 3.00 at the start');
+    expect(md).toMatch(/\| get at c=64 \(interleaved\).*\| met \|/);
+    expect(md).toMatch(/\| get at c=16 \(interleaved\).*\| not measured \|/);
+    expect(md).toContain(
+      'Audit completeness (rows written during the comparison, warm-ups included): ok',
+    );
     expect(md).toContain('# LHCMS benchmark — 2026-11-28 10:00 UTC');
     expect(md).toContain('## Targets');
     expect(md).toContain('load average at start: 1.00, 2.00, 3.00');

@@ -1,4 +1,5 @@
 import type { ScenarioName } from './config';
+import { type InterleavedResult, interleavedTargets } from './interleave';
 import type { PointResult } from './load';
 import type { MachineInfo } from './machine';
 import type { ProfileSummary } from './profile';
@@ -34,6 +35,30 @@ export interface StartupTrial {
   healthMs: number;
 }
 
+/** Audit rows written during the interleaved comparison against LHCMS's requests. */
+export interface AuditCheck {
+  ok: boolean;
+  /** Rows by interaction (read, search). */
+  rows: Record<string, number>;
+  /** LHCMS's requests by the interaction they are audited as (warm-ups included). */
+  counts: Record<string, { sent: number; ok2xx: number }>;
+  detail: string;
+}
+
+/** The interleaved main comparison (issue 18). */
+export interface InterleavedReport {
+  sliceSeconds: number;
+  rounds: number;
+  warmup: number;
+  checkEvery: number;
+  startedAt: string;
+  finishedAt: string;
+  /** 1-min load average at the start and end of the comparison. */
+  loadAvg: { start: number[]; end: number[] };
+  results: InterleavedResult[];
+  audit?: AuditCheck;
+}
+
 export interface BenchReport {
   version: 1;
   startedAt: string;
@@ -57,6 +82,8 @@ export interface BenchReport {
   startup: StartupTrial[];
   /** The attachments scenario group (issue #20), when it ran. */
   attachments?: AttachmentsReport;
+  /** The interleaved get / list page 1 comparison (issue 18), when it ran. */
+  interleaved?: InterleavedReport;
   notes: string[];
 }
 
@@ -245,20 +272,24 @@ export function scenarioLabel(s: ScenarioName, deepOffset?: number): string {
 export function resultsTable(points: PointResult[], deepOffset?: number): string {
   const rows = compare(points);
   const head =
-    '| scenario | conc | LHCMS req/s | baseline req/s | ratio | LHCMS p50 / p99 ms | baseline p50 / p99 ms | errors | LHCMS RSS peak MB | server CPU ms/req (LHCMS / baseline) | other load % |\n' +
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
+    '| scenario | conc | LHCMS req/s | baseline req/s | ratio | LHCMS p50 / p99 ms | baseline p50 / p99 ms | errors | payload checked | LHCMS RSS peak MB | server CPU ms/req (LHCMS / baseline) | other load % |\n' +
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
   const body = rows.map((c) => {
     const l = c.lhcms;
     const b = c.baseline;
+    const errors = b ? `${l.errors} / ${b.errors}` : String(l.errors);
+    const flagged = l.errors || b?.errors ? `**${errors} FLAGGED**` : errors;
+    const checked = (p?: PointResult) => (p?.checks ? String(p.checks.checked) : '—');
     return [
-      scenarioLabel(c.scenario, deepOffset),
+      scenarioLabel(c.scenario, deepOffset) + (l.interleaved ? ' (interleaved)' : ''),
       String(c.connections),
       fmtRps(l.rps),
       b ? fmtRps(b.rps) : '—',
       pct(c.rpsRatio),
       `${fmtMs(l.latencyMs.p50)} / ${fmtMs(l.latencyMs.p99)}`,
       b ? `${fmtMs(b.latencyMs.p50)} / ${fmtMs(b.latencyMs.p99)}` : '—',
-      b ? `${l.errors} / ${b.errors}` : String(l.errors),
+      flagged,
+      b ? `${checked(l)} / ${checked(b)}` : checked(l),
       l.rssPeakMB.toFixed(0),
       `${l.serverCpuMsPerReq.toFixed(2)} / ${b ? b.serverCpuMsPerReq.toFixed(2) : '—'}`,
       l.cpu.other !== undefined ? l.cpu.other.toFixed(0) : '—',
@@ -314,12 +345,15 @@ export function renderMarkdown(r: BenchReport): string {
     `- per point: ${String(r.config.warmup)} s warm-up, ${String(r.config.duration)} s measured; LHCMS in production mode (HIPAA_AUDIT_ENABLED=true, LOG_LEVEL=${String(r.config.logLevel)}), ready in ${(r.lhcms.readyMs / 1000).toFixed(2)} s, idle RSS ${r.lhcms.idleRssMB.toFixed(0)} MB`,
   );
   out.push('');
+  if (r.interleaved) {
+    out.push(renderInterleaved(r.interleaved, m));
+  }
   out.push('## Results');
   out.push('');
   out.push(resultsTable(r.points, deep));
   out.push('');
   out.push(
-    'ratio = LHCMS req/s ÷ raw baseline req/s (node:http + pg, same SQL, no framework/auth/audit/transaction). errors = socket errors + timeouts + non-2xx (LHCMS / baseline). other load = machine CPU % used by processes other than the server, the load generator and the bench database backends.',
+    'ratio = LHCMS req/s ÷ raw baseline req/s (node:http + pg, same SQL, no framework/auth/audit/transaction). errors = socket errors + timeouts + non-2xx (LHCMS / baseline); a point with errors is FLAGGED. payload checked = sampled 2xx answers compared with the seed (LHCMS: plaintext PHI equal to the generated values; baseline: the right case ids); a wrong one fails the run. (interleaved) rows are the arms of the main comparison above, merged over their slices. other load = machine CPU % used by processes other than the server, the load generator and the bench database backends.',
   );
   out.push('');
   out.push('## Targets (issue #9; reported, not asserted)');
@@ -408,6 +442,53 @@ export function renderMarkdown(r: BenchReport): string {
     for (const n of r.notes) out.push(`- ${n}`);
     out.push('');
   }
+  return out.join('\n');
+}
+
+/** The interleaved main comparison: per scenario and concurrency, both arms, the ratio, the verdicts. */
+export function renderInterleaved(iv: InterleavedReport, m: MachineInfo): string {
+  const out: string[] = [];
+  out.push('## Main comparison: get and list page 1, interleaved (issue 18)');
+  out.push('');
+  out.push(
+    `LHCMS and the raw baseline both running for the whole comparison; the load switches between them in ${iv.sliceSeconds} s slices, ${iv.rounds} rounds per scenario and concurrency, order alternating (baseline/LHCMS, LHCMS/baseline, …), after a ${iv.warmup} s warm-up of each. req/s = an arm's requests ÷ its time over all its slices; p50/p99 over every latency of its slices. Payload check: ${iv.checkEvery === 1 ? 'every 2xx answer' : `one 2xx answer in ${iv.checkEvery}`}.`,
+  );
+  out.push('');
+  out.push(
+    `${iv.startedAt.slice(0, 16).replace('T', ' ')} – ${iv.finishedAt.slice(11, 16)} UTC on ${m.hostname} (${m.cores} cores, ${m.cpuModel}); load average ${iv.loadAvg.start.map((v) => v.toFixed(2)).join(' / ')} at the start, ${iv.loadAvg.end.map((v) => v.toFixed(2)).join(' / ')} at the end (1/5/15 min).`,
+  );
+  out.push('');
+  out.push(
+    '| scenario | conc | LHCMS req/s | baseline req/s | ratio | LHCMS p50 / p99 ms | baseline p50 / p99 ms | LHCMS p99 ÷ p50 | errors (LHCMS / baseline) | payload checked (LHCMS / baseline) | other load % (LHCMS / baseline slices) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  );
+  for (const x of iv.results) {
+    const l = x.lhcms;
+    const b = x.baseline;
+    const errors = `${l.errors} / ${b.errors}`;
+    out.push(
+      `| ${scenarioLabel(x.scenario)} | ${x.connections} | ${fmtRps(l.rps)} | ${fmtRps(b.rps)} | ${pct(x.ratio)} | ${fmtMs(l.latencyMs.p50)} / ${fmtMs(l.latencyMs.p99)} | ${fmtMs(b.latencyMs.p50)} / ${fmtMs(b.latencyMs.p99)} | ${x.lhcmsTail.toFixed(1)} | ${l.errors || b.errors ? `**${errors} FLAGGED**` : errors} | ${l.checks?.checked ?? 0} / ${b.checks?.checked ?? 0} | ${l.cpu.other?.toFixed(0) ?? '—'} / ${b.cpu.other?.toFixed(0) ?? '—'} |`,
+    );
+  }
+  out.push('');
+  out.push('| target (issue 18) | measured | verdict |\n|---|---|---|');
+  for (const t of interleavedTargets(iv.results))
+    out.push(`| ${t.target} | ${t.measured} | ${t.verdict} |`);
+  out.push('');
+  if (iv.audit)
+    out.push(
+      `Audit completeness (rows written during the comparison, warm-ups included): ${iv.audit.ok ? 'ok' : '**FAILED**'} — ${iv.audit.detail}.`,
+    );
+  out.push('');
+  out.push('<details><summary>req/s of every slice</summary>\n');
+  out.push(
+    '| scenario | conc | round | arm | req/s | errors | load avg 1 min |\n|---|---:|---:|---|---:|---:|---:|',
+  );
+  for (const x of iv.results)
+    for (const s of x.slices)
+      out.push(
+        `| ${x.scenario} | ${x.connections} | ${s.round + 1} | ${s.server} | ${fmtRps(s.rps)} | ${s.errors} | ${s.load1.toFixed(2)} |`,
+      );
+  out.push('\n</details>\n');
   return out.join('\n');
 }
 

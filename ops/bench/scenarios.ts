@@ -25,6 +25,8 @@ export interface RequestSpec {
   method: 'GET' | 'POST' | 'PATCH';
   path: string;
   body?: string;
+  /** The case a get or a status change names (the payload check compares the answer with it). */
+  id?: number;
   /** Which kind of request this is (for the mixed scenario's accounting). */
   kind:
     | MixKind
@@ -40,6 +42,8 @@ export interface Connection {
   headers: Record<string, string>;
   next(): RequestSpec;
   onResponse(status: number): void;
+  /** The request last returned by next() (the one the next response answers). */
+  last(): RequestSpec | undefined;
 }
 
 export const CASES_PATH = '/api/v1/cases/';
@@ -125,11 +129,10 @@ export function connection(name: ScenarioName, k: number, ctx: ScenarioContext):
   let cursor = 0;
   let pending: { id: number; to: string } | undefined;
 
-  const get = (): RequestSpec => ({
-    method: 'GET',
-    path: `${CASES_PATH}${fx.ids[Math.floor(r() * fx.ids.length)]}`,
-    kind: 'get',
-  });
+  const get = (): RequestSpec => {
+    const id = fx.ids[Math.floor(r() * fx.ids.length)];
+    return { method: 'GET', path: `${CASES_PATH}${id}`, id, kind: 'get' };
+  };
   const page1 = (): RequestSpec => ({
     method: 'GET',
     path: listPage1Path(cfg.perPage),
@@ -149,6 +152,7 @@ export function connection(name: ScenarioName, k: number, ctx: ScenarioContext):
       method: 'PATCH',
       path: `${CASES_PATH}${id}/status`,
       body: statusBody(to, cfg.statusExtra),
+      id,
       kind: 'status',
     };
   };
@@ -213,12 +217,15 @@ export function connection(name: ScenarioName, k: number, ctx: ScenarioContext):
       next = mixed;
       break;
   }
+  let last: RequestSpec | undefined;
   return {
     headers,
     next: () => {
       pending = undefined;
-      return next();
+      last = next();
+      return last;
     },
+    last: () => last,
     onResponse: (code) => {
       if (pending && code >= 200 && code < 300) ctx.book.moved(pending.id, pending.to);
     },

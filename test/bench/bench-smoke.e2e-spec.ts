@@ -10,8 +10,11 @@ import { cleanEnv, PROJECT_ROOT, testDatabaseUrls } from '@lhcms/testing';
  * database through the migrations, LHCMS in production mode with ums-dev,
  * the raw baseline, reads and writes (mixed covers list and create),
  * round-trip counting, the report, and the attachments group (a 2 MB file and
- * 3 × 256 KB, get with and without uploads). Checks that it runs and reports;
- * no performance assertion (the machine is shared).
+ * 3 × 256 KB, get with and without uploads). get and list page 1 run as the
+ * interleaved main comparison (2 rounds of 0.5 s slices). Checks that it runs
+ * and reports, that the payload check looked at answers of every point and of
+ * both arms, and that the audit trail counted every request; no performance
+ * assertion (the machine is shared).
  */
 describe('npm run bench (smoke: tiny sizes, 0.5 s points)', () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'lhcms-bench-smoke-'));
@@ -25,7 +28,12 @@ describe('npm run bench (smoke: tiny sizes, 0.5 s points)', () => {
         '--cases=300,40',
         '--per-page=50',
         '--deep-offset=100',
-        '--scenarios=list_cursor_deep,queue_due_cursor,get,report_on_time,status,mixed,attachments',
+        '--scenarios=list_page1,list_cursor_deep,queue_due_cursor,get,report_on_time,status,mixed,attachments',
+        '--interleave-concurrency=2',
+        '--slice=0.5',
+        '--rounds=2',
+        // Every answer: a tiny run has few, and the check must be seen to run.
+        '--check-every=1',
         '--att-large-mb=2',
         '--att-small-count=3',
         '--att-small-mb=0.25',
@@ -40,7 +48,7 @@ describe('npm run bench (smoke: tiny sizes, 0.5 s points)', () => {
         `--db-name=lhcms_bench_smoke_${randomBytes(3).toString('hex')}`,
         '--drop-db',
         `--out=${out}`,
-        '--watchdog=160',
+        '--watchdog=200',
       ],
       {
         cwd: PROJECT_ROOT,
@@ -49,7 +57,7 @@ describe('npm run bench (smoke: tiny sizes, 0.5 s points)', () => {
           BENCH_REDIS_URL: process.env.TEST_REDIS_URL ?? 'none',
         }),
         encoding: 'utf8',
-        timeout: 170_000,
+        timeout: 210_000,
       },
     );
     expect({
@@ -66,24 +74,56 @@ describe('npm run bench (smoke: tiny sizes, 0.5 s points)', () => {
       server: string;
       requests: number;
       errors: number;
+      checks?: { checked: number; failed: number };
+      interleaved?: { slices: number };
     }>;
     const lhcms = points.filter((p) => p.server === 'lhcms').map((p) => p.scenario);
     const baseline = points.filter((p) => p.server === 'baseline').map((p) => p.scenario);
     expect(lhcms.sort()).toEqual([
       'get',
       'list_cursor_deep',
+      'list_page1',
       'mixed',
       'queue_due_cursor',
       'report_on_time',
       'status',
     ]);
-    expect(baseline.sort()).toEqual(['get', 'list_cursor_deep', 'queue_due_cursor']);
+    expect(baseline.sort()).toEqual(['get', 'list_cursor_deep', 'list_page1', 'queue_due_cursor']);
     for (const p of points) {
-      expect({ p: `${p.server} ${p.scenario}`, ok: p.requests > 0 && p.errors === 0 }).toEqual({
+      // Every point answered without errors, and (but the report, which carries no PHI) had its
+      // payload checked: LHCMS's plaintext PHI against the seed, the baseline's case ids.
+      const checked = p.scenario === 'report_on_time' ? 0 : (p.checks?.checked ?? 0);
+      expect({
         p: `${p.server} ${p.scenario}`,
-        ok: true,
-      });
+        ok: p.requests > 0 && p.errors === 0,
+        checked: checked > 0 || p.scenario === 'report_on_time',
+        failed: p.checks?.failed ?? 0,
+      }).toEqual({ p: `${p.server} ${p.scenario}`, ok: true, checked: true, failed: 0 });
     }
+
+    // The main comparison: get and list page 1 interleaved, both arms merged over 2 slices each,
+    // and an audit row for every successful LHCMS request.
+    const iv = report.interleaved as {
+      results: Array<{ scenario: string; connections: number; ratio: number }>;
+      audit: { ok: boolean; rows: Record<string, number>; detail: string };
+    };
+    expect(iv.results.map((r) => `${r.scenario}@${r.connections}`).sort()).toEqual([
+      'get@2',
+      'list_page1@2',
+    ]);
+    expect(iv.results.every((r) => r.ratio > 0)).toBe(true);
+    expect(
+      points
+        .filter((p) => p.interleaved)
+        .map((p) => `${p.server} ${p.scenario} ${p.interleaved?.slices}`)
+        .sort(),
+    ).toEqual(['baseline get 2', 'baseline list_page1 2', 'lhcms get 2', 'lhcms list_page1 2']);
+    expect({ ok: iv.audit.ok, detail: iv.audit.detail }).toEqual({
+      ok: true,
+      detail: expect.stringMatching(/^read: \d+ rows .*; search: \d+ rows /),
+    });
+    expect(iv.audit.rows.read).toBeGreaterThan(0);
+    expect(iv.audit.rows.search).toBeGreaterThan(0);
     const rt = report.roundTrips as Array<{
       server: string;
       scenario: string;
@@ -97,6 +137,16 @@ describe('npm run bench (smoke: tiny sizes, 0.5 s points)', () => {
 
     const md = fs.readFileSync(path.join(out, 'latest.md'), 'utf8');
     expect(md).toContain('| get by id | 2 |');
+    expect(md).toContain('## Main comparison: get and list page 1, interleaved (issue 18)');
+    expect(md).toMatch(
+      /\| list page 1 \(interleaved\): LHCMS p99 ≤ 3 × its p50 \|.*\| (met|missed) \|/,
+    );
+    expect(md).toContain(
+      'Audit completeness (rows written during the comparison, warm-ups included): ok',
+    );
+    expect(run.stdout).toMatch(
+      /payload checks: [1-9]\d* sampled answers compared with the seed, none wrong/,
+    );
     expect(md).toContain('| due-date queue, cursor page | 2 |');
     expect(md).toContain('## Targets');
     expect(md).toContain('## Round trips per request');
