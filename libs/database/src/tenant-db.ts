@@ -3,11 +3,17 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool } from 'pg';
 import { DataSource, type EntityManager } from 'typeorm';
 import { DatabaseConnector } from './database-connector';
+import { primaryPool, ReplicaRouter } from './replica-router';
 import { DB_NOT_CONNECTED, DatabaseAvailabilityError } from './resilient-pool';
 import type { SqlRunner } from './sql';
 
-export interface TenantTxOptions {
-  /** Run on a read replica when one is configured (never for read-your-write paths). */
+export interface TenantReadOptions {
+  /**
+   * May run on a standby of DATABASE_REPLICA_URLS (ReplicaRouter): a list or
+   * report whose caller accepts data up to DATABASE_REPLICA_MAX_LAG_MS old.
+   * Never for reads that must see the caller's own writes (a get by id), nor
+   * inside a write.
+   */
   replica?: boolean;
 }
 
@@ -25,16 +31,7 @@ interface PgQueryRunner {
   releasePostgresConnection(err?: Error): Promise<void>;
 }
 
-/** The pg pools TypeORM's postgres driver holds. */
-interface PostgresPools {
-  master: Pool;
-  slaves: Pool[];
-}
-
-/** The node-postgres pool of the primary behind a (initialised) DataSource, for plain pooled statements. */
-export function primaryPool(ds: DataSource): Pool {
-  return (ds.driver as unknown as PostgresPools).master;
-}
+export { primaryPool };
 
 /**
  * Every lab-scoped unit of work runs here: one transaction with the lab set as
@@ -47,6 +44,7 @@ export class TenantDb {
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     private readonly connector: DatabaseConnector,
+    private readonly replicas: ReplicaRouter,
   ) {}
 
   get dataSource(): DataSource {
@@ -60,14 +58,10 @@ export class TenantDb {
     }
   }
 
-  /** A write (or anything needing TypeORM's transaction events, such as the audit trail's). */
-  async withLab<T>(
-    labId: string,
-    fn: (em: EntityManager) => Promise<T>,
-    opts: TenantTxOptions = {},
-  ): Promise<T> {
+  /** A write (or anything needing TypeORM's transaction events, such as the audit trail's): on the primary. */
+  async withLab<T>(labId: string, fn: (em: EntityManager) => Promise<T>): Promise<T> {
     this.assertConnected();
-    const runner = this.ds.createQueryRunner(opts.replica ? 'slave' : 'master');
+    const runner = this.ds.createQueryRunner('master');
     await runner.connect();
     let broken: Error | undefined;
     try {
@@ -97,19 +91,24 @@ export class TenantDb {
    * bind parameter, because a multi-statement message cannot carry any), then
    * the reads, then COMMIT. The hot read paths (get, list) take three round
    * trips instead of four and skip TypeORM's query-runner bookkeeping.
+   * With `replica`, ReplicaRouter picks the pool (and may run it again on the
+   * primary after a standby fault).
    */
   async read<T>(
     labId: string,
     fn: (db: SqlRunner) => Promise<T>,
-    opts: TenantTxOptions = {},
+    opts: TenantReadOptions = {},
   ): Promise<T> {
     if (!LAB_ID_PATTERN.test(labId)) throw new Error('invalid lab id');
     this.assertConnected();
-    const pools = this.ds.driver as unknown as PostgresPools;
-    const pool =
-      opts.replica && pools.slaves.length > 0
-        ? pools.slaves[Math.floor(Math.random() * pools.slaves.length)]
-        : primaryPool(this.ds);
+    return this.replicas.run(opts.replica === true, (pool) => this.readOn(pool, labId, fn));
+  }
+
+  private async readOn<T>(
+    pool: Pool,
+    labId: string,
+    fn: (db: SqlRunner) => Promise<T>,
+  ): Promise<T> {
     const client = await pool.connect();
     let broken: Error | undefined;
     try {
