@@ -223,7 +223,7 @@ export class Env {
     group: 'database',
     secret: true,
     description:
-      'Comma-separated URLs of streaming standbys (same roles and database as DATABASE_URL). When set, the case list and reports read from a standby that is up and within DATABASE_REPLICA_MAX_LAG_MS, else from the primary; writes and reads by id always go to the primary (docs/operations.md, "Read replicas"). A standby that is down at start does not delay readiness.',
+      'Comma-separated URLs of streaming standbys (the same database and application role as DATABASE_URL). When set, the case list reads from a standby that is up and within DATABASE_REPLICA_MAX_LAG_MS, else from the primary; writes and reads by id always go to the primary (docs/operations.md, "Read replicas"). Each API replica opens a pool of up to DB_POOL_SIZE + DB_MAX_OVERFLOW connections per standby. A standby that is down at start does not delay readiness.',
   })
   @ListEnv()
   @Matches(PG_URL, {
