@@ -281,6 +281,13 @@ describe('scale-out: two API replicas behind nginx, a PostgreSQL primary and a s
   };
 
   beforeAll(async () => {
+    for (const program of ['initdb', 'postgres', 'pg_basebackup']) {
+      if (!fs.existsSync(path.join(PG_BIN, program))) {
+        throw new Error(
+          `${path.join(PG_BIN, program)} is missing: install the PostgreSQL 15 server (Debian/Ubuntu: apt-get install postgresql-15), or set LHCMS_PG_BIN to a folder with initdb, postgres and pg_basebackup`,
+        );
+      }
+    }
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lhcms-scale-out-'));
     fs.chmodSync(dir, 0o711);
     const as = runAsUser();
