@@ -5,9 +5,11 @@ import {
   ClientOfflineError,
   ConnectionTimeoutError,
   createClient,
+  createCluster,
   DisconnectsClientError,
   ErrorReply,
   ReconnectStrategyError,
+  RootNodesUnavailableError,
   SocketClosedUnexpectedlyError,
   SocketTimeoutError,
   TimeoutError,
@@ -19,6 +21,12 @@ export const REDIS_PROBE_INTERVAL_MS = 500;
 const RECONNECT_MAX_MS = 1000;
 /** Failed probes on a connection that claims to be open (a black hole) before it is replaced. */
 const DEAD_PROBES = 3;
+/**
+ * The same for a cluster client (≈ 5 s): discovering the layout and opening one
+ * connection per master takes longer than one connection, and a busy process
+ * must not keep replacing a cluster client that is still connecting.
+ */
+const DEAD_PROBES_CLUSTER = 10;
 /** Longest wait for Redis at boot: the process starts (degraded) without it. */
 const BOOT_WAIT_MS = 1000;
 /** Longest wait for in-flight commands when closing at shutdown. */
@@ -26,24 +34,111 @@ const CLOSE_WAIT_MS = 1000;
 /** Commands in flight at most: a bound on what a silent connection can hold. */
 const QUEUE_MAX = 1000;
 
-/** The link's client: no offline queue, a bounded queue, a timeout on every command, quick reconnects. */
-function createLinkClient(url: string | undefined, timeoutMs: number) {
-  return createClient({
-    url,
+/** Options every connection of the link shares: to the one server, or to each cluster node. */
+function connectionOptions(timeoutMs: number) {
+  return {
     disableOfflineQueue: true,
     commandsQueueMaxLength: QUEUE_MAX,
-    // Every command carries a timeout too (a backstop of RedisLink.run's), so a
-    // silent server cannot pile commands up.
-    commandOptions: { timeout: 2 * timeoutMs },
     socket: {
       connectTimeout: Math.max(1000, timeoutMs),
       reconnectStrategy: (retries: number) =>
         Math.min(50 * 2 ** Math.min(retries, 5), RECONNECT_MAX_MS) + Math.floor(Math.random() * 50),
     },
+  };
+}
+
+/** The link's client: no offline queue, a bounded queue, a timeout on every command, quick reconnects. */
+function createLinkClient(url: string | undefined, timeoutMs: number) {
+  return createClient({
+    url,
+    ...connectionOptions(timeoutMs),
+    // Every command carries a timeout too (a backstop of RedisLink.run's), so a
+    // silent server cannot pile commands up.
+    commandOptions: { timeout: 2 * timeoutMs },
   });
 }
 
-export type RedisClient = ReturnType<typeof createLinkClient>;
+/** `host:port` (a bracketed IPv6 address allowed) as socket options. */
+function nodeSocket(address: string): { host: string; port: number } {
+  const at = address.lastIndexOf(':');
+  return {
+    host: address.slice(0, at).replace(/^\[|\]$/g, ''),
+    port: Number(address.slice(at + 1)),
+  };
+}
+
+/**
+ * The link's cluster client (REDIS_MODE=cluster): REDIS_URL's node and
+ * REDIS_CLUSTER_NODES are the seeds the layout is discovered from; REDIS_URL's
+ * user, password and TLS apply to every node; each node's connection has the
+ * options of the standalone client (no offline queue, bounded queue, quick
+ * reconnects) and every command the same timeout.
+ */
+function createLinkCluster(url: string, seeds: readonly string[], timeoutMs: number) {
+  const parsed = new URL(url);
+  const tls = parsed.protocol === 'rediss:';
+  const base = connectionOptions(timeoutMs);
+  const first = nodeSocket(`${parsed.hostname}:${parsed.port || '6379'}`);
+  return createCluster({
+    rootNodes: [first, ...seeds.map(nodeSocket)].map((socket) => ({ socket })),
+    defaults: {
+      ...base,
+      username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
+      password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+      socket: tls ? { ...base.socket, tls: true as const } : base.socket,
+    },
+    commandOptions: { timeout: 2 * timeoutMs },
+  });
+}
+
+export type RedisStandaloneClient = ReturnType<typeof createLinkClient>;
+export type RedisClusterClient = ReturnType<typeof createLinkCluster>;
+/** The link's connection: one server's client, or a cluster client (REDIS_MODE=cluster). */
+export type RedisClient = RedisStandaloneClient | RedisClusterClient;
+
+/** Whether `client` is a cluster client. */
+export function isCluster(client: RedisClient): client is RedisClusterClient {
+  return 'masters' in client;
+}
+
+/**
+ * Ready for commands: the server's connection, or every master's (a cluster
+ * with one master unreachable is not: a third of the keys would fail).
+ */
+function isReady(client: RedisClient): boolean {
+  if (!isCluster(client)) return client.isReady;
+  return (
+    client.isOpen &&
+    client.masters.length > 0 &&
+    client.masters.every((m) => m.client !== undefined && m.client.isReady)
+  );
+}
+
+/** The cluster says it cannot serve every slot (a master is down and no replica took over). */
+class ClusterNotServing extends Error {}
+
+/** Replies meaning a cluster cannot serve the key now: an outage, not a wrong command. */
+const CLUSTER_OUTAGE_REPLY = /^(CLUSTERDOWN|TRYAGAIN|MASTERDOWN)\b/;
+
+/**
+ * Redis answers: PING on the one server; on a cluster, CLUSTER INFO on every
+ * master, each reporting `cluster_state:ok` (so a master that is back but not
+ * yet accepted by the others does not count as recovered).
+ */
+export async function pingRedis(client: RedisClient): Promise<void> {
+  if (!isCluster(client)) {
+    await client.ping();
+    return;
+  }
+  if (client.masters.length === 0) throw new ClusterNotServing('no masters known');
+  await Promise.all(
+    client.masters.map(async (master) => {
+      const node = await client.nodeClient(master);
+      const info = String(await node.clusterInfo());
+      if (!/^cluster_state:ok\s*$/m.test(info)) throw new ClusterNotServing('cluster state not ok');
+    }),
+  );
+}
 
 /** Redis was not used for this call: it is down, too slow, or known to be down. Callers fall back. */
 export class RedisUnavailableError extends Error {
@@ -65,10 +160,12 @@ class RedisCallTimeout extends Error {
 /** Errors of the client itself (not replies of the server): Redis cannot be used now. */
 const CLIENT_FAULTS = [
   ClientClosedError,
+  ClusterNotServing,
   ClientOfflineError,
   ConnectionTimeoutError,
   DisconnectsClientError,
   ReconnectStrategyError,
+  RootNodesUnavailableError,
   SocketClosedUnexpectedlyError,
   SocketTimeoutError,
   TimeoutError,
@@ -85,6 +182,9 @@ export function isRedisFault(err: unknown): boolean {
 
 /** What went wrong, by category only: never a URL, host or credential (they are in some messages). */
 export function redisFailureCategory(err: unknown): string {
+  if (err instanceof RedisUnavailableError) return err.reason;
+  if (err instanceof ClusterNotServing) return 'cluster not serving every slot';
+  if (err instanceof RootNodesUnavailableError) return 'no cluster node reachable';
   if (
     err instanceof RedisCallTimeout ||
     err instanceof TimeoutError ||
@@ -163,7 +263,15 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
  *   and every 'error' event is handled (an unhandled one would end the process).
  *
  * A Redis error reply (the server answered, e.g. WRONGTYPE) does not count
- * as an outage. Without REDIS_URL nothing connects and every call is refused.
+ * as an outage, except a cluster's CLUSTERDOWN, TRYAGAIN and MASTERDOWN.
+ * Without REDIS_URL nothing connects and every call is refused.
+ *
+ * With REDIS_MODE=cluster the connection is a cluster client (one connection
+ * per master, each key sent to its slot's master) and the circuit covers the
+ * whole cluster: it is up while every master answers and reports
+ * `cluster_state:ok`, and one master down takes it down (callers fall back
+ * as for a standalone outage) until the cluster serves every slot again.
+ * Each LHCMS command touches one key, so no hash tags are needed.
  */
 @Injectable()
 export class RedisLink implements OnModuleInit, OnApplicationShutdown {
@@ -191,7 +299,12 @@ export class RedisLink implements OnModuleInit, OnApplicationShutdown {
 
   /** Redis may be used now (connected and not known to be down). */
   get available(): boolean {
-    return this.state === 'up' && this.client?.isReady === true;
+    return this.state === 'up' && this.client !== undefined && isReady(this.client);
+  }
+
+  /** `cluster` with REDIS_MODE=cluster (one connection per master), else `standalone`. */
+  get mode(): 'standalone' | 'cluster' {
+    return this.env.REDIS_MODE;
   }
 
   /** Up, or down with the category of the failure that took it down. */
@@ -233,11 +346,20 @@ export class RedisLink implements OnModuleInit, OnApplicationShutdown {
     try {
       return await withTimeout(fn(this.client!), this.timeoutMs);
     } catch (err) {
-      if (err instanceof ErrorReply) throw err;
+      // A cluster that cannot serve the slot (CLUSTERDOWN, ...) is an outage; other replies are not.
+      if (err instanceof ErrorReply && !CLUSTER_OUTAGE_REPLY.test(err.message)) throw err;
       const reason = redisFailureCategory(err);
       this.markDown(reason);
       throw new RedisUnavailableError(reason);
     }
+  }
+
+  /**
+   * Redis answers within REDIS_TIMEOUT_MS: a PING, or on a cluster every
+   * master reporting `cluster_state:ok` (what readiness shows). Rejects like run().
+   */
+  ping(): Promise<void> {
+    return this.run((client) => pingRedis(client));
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -253,16 +375,29 @@ export class RedisLink implements OnModuleInit, OnApplicationShutdown {
   }
 
   private newClient(): RedisClient {
-    const client = createLinkClient(this.env.REDIS_URL, this.timeoutMs);
-    client.on('error', (err: unknown) => {
+    const { env } = this;
+    const client: RedisClient =
+      env.REDIS_MODE === 'cluster'
+        ? createLinkCluster(env.REDIS_URL!, env.REDIS_CLUSTER_NODES, this.timeoutMs)
+        : createLinkClient(env.REDIS_URL, this.timeoutMs);
+    const onError = (err: unknown) => {
       // Every reconnection attempt emits one: the outage is logged once, by markDown.
       if (client !== this.client) return; // a replaced connection
       if (this.state === 'up') this.markDown(redisFailureCategory(err));
       else this.reason = redisFailureCategory(err);
-    });
-    client.on('ready', () => {
+    };
+    const onReady = () => {
       if (client === this.client && this.state !== 'up') void this.probe();
-    });
+    };
+    client.on('error', onError);
+    if (isCluster(client)) {
+      // A cluster reports each node's faults as 'node-error', and 'connect' once the layout is known.
+      client.on('node-error', onError);
+      client.on('connect', onReady);
+      client.on('node-ready', onReady);
+    } else {
+      client.on('ready', onReady);
+    }
     return client;
   }
 
@@ -271,7 +406,8 @@ export class RedisLink implements OnModuleInit, OnApplicationShutdown {
     const client = this.client;
     if (!client || client.isOpen || this.stopped) return;
     client.connect().catch((err: unknown) => {
-      this.reason = redisFailureCategory(err);
+      // (A replaced connection's late failure says nothing about the current one.)
+      if (client === this.client) this.reason = redisFailureCategory(err);
     });
   }
 
@@ -289,9 +425,10 @@ export class RedisLink implements OnModuleInit, OnApplicationShutdown {
     if (!client || this.probing || this.stopped) return;
     this.probing = true;
     try {
+      // A cluster client that could not discover the layout is closed: it is asked again here.
       if (!client.isOpen) this.connect();
-      if (client.isReady) {
-        await withTimeout(client.ping(), this.timeoutMs);
+      if (isReady(client)) {
+        await withTimeout(pingRedis(client), this.timeoutMs);
         this.failedProbes = 0;
         this.markUp();
         return;
@@ -303,7 +440,8 @@ export class RedisLink implements OnModuleInit, OnApplicationShutdown {
     } finally {
       this.probing = false;
     }
-    if (this.failedProbes >= DEAD_PROBES && !this.stopped && client === this.client) {
+    const dead = isCluster(client) ? DEAD_PROBES_CLUSTER : DEAD_PROBES;
+    if (this.failedProbes >= dead && !this.stopped && client === this.client) {
       // Silent (black-holed) or stuck connecting: a fresh connection, not one more wait.
       this.failedProbes = 0;
       this.client = this.newClient();

@@ -20,6 +20,10 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const PG_URL = /^postgres(ql)?:\/\/\S+$/;
 const REDIS_URL = /^rediss?:\/\/\S*$/;
+export const REDIS_MODES = ['standalone', 'cluster'] as const;
+export type RedisMode = (typeof REDIS_MODES)[number];
+/** `host:port` of a Redis Cluster seed node (a name, IPv4, or a bracketed IPv6 address). */
+export const REDIS_NODE_ADDRESS = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
 const HTTP_URL = { require_tld: false, protocols: ['http', 'https'], require_protocol: true };
 
 /**
@@ -334,12 +338,33 @@ export class Env {
     group: 'cache',
     secret: true,
     description:
-      'Redis URL for the shared cache (principals, rate limits). Unset: an in-process memory cache (one replica only).',
+      'Redis URL for the shared cache (principals, rate limits); with REDIS_MODE=cluster, one node of the cluster. Unset: an in-process memory cache (one replica only).',
     example: 'redis://localhost:6379/0',
   })
   @IsOptional()
   @Matches(REDIS_URL, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL?: string;
+
+  @EnvVar({
+    group: 'cache',
+    description:
+      '`standalone`: REDIS_URL is one Redis server (or a proxy in front of one). `cluster`: REDIS_URL is one node of a Redis Cluster (three masters or more): LHCMS discovers the others from it, sends each key to the master that owns its slot, and applies the user, password and TLS (`rediss://`) of REDIS_URL to every node. A cluster has database 0 only, so REDIS_URL may not name another.',
+  })
+  @IsIn(REDIS_MODES, { message: `REDIS_MODE must be one of ${REDIS_MODES.join(', ')}` })
+  REDIS_MODE: RedisMode = 'standalone';
+
+  @EnvVar({
+    group: 'cache',
+    description:
+      'With REDIS_MODE=cluster: further seed nodes, comma-separated `host:port`, asked for the cluster layout when the node of REDIS_URL does not answer (credentials and TLS are those of REDIS_URL). Empty: REDIS_URL alone.',
+    example: 'redis-1:6379,redis-2:6379',
+  })
+  @ListEnv()
+  @Matches(REDIS_NODE_ADDRESS, {
+    each: true,
+    message: 'each REDIS_CLUSTER_NODES entry must be host:port',
+  })
+  REDIS_CLUSTER_NODES: string[] = [];
 
   @EnvVar({
     group: 'cache',

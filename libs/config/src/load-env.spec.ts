@@ -162,6 +162,40 @@ describe('loadEnv', () => {
     expect(problemsOf({ JWT_ALGORITHM: 'none' }).join()).toMatch(/JWT_ALGORITHM/);
   });
 
+  it('takes REDIS_MODE=cluster with a seed URL and more seeds, and refuses what a cluster cannot be', () => {
+    const env = loadEnv({
+      REDIS_MODE: 'cluster',
+      REDIS_URL: 'rediss://u:pw@redis-0:6379',
+      REDIS_CLUSTER_NODES: 'redis-1:6379, [::1]:6380',
+    });
+    expect(env.REDIS_MODE).toBe('cluster');
+    expect(env.REDIS_CLUSTER_NODES).toEqual(['redis-1:6379', '[::1]:6380']);
+    expect(loadEnv({ REDIS_MODE: 'cluster', REDIS_URL: 'redis://r:6379/0' }).REDIS_MODE).toBe(
+      'cluster',
+    );
+    expect(loadEnv({}).REDIS_MODE).toBe('standalone');
+
+    expect(problemsOf({ REDIS_MODE: 'sentinel' }).join()).toMatch(
+      /REDIS_MODE must be one of standalone, cluster/,
+    );
+    expect(problemsOf({ REDIS_MODE: 'cluster' }).join()).toMatch(
+      /REDIS_MODE: cluster needs REDIS_URL/,
+    );
+    const db = problemsOf({ REDIS_MODE: 'cluster', REDIS_URL: 'redis://:s3cret@r:6379/3' }).join();
+    expect(db).toMatch(/REDIS_URL: a Redis Cluster has database 0 only/);
+    expect(db).not.toMatch(/s3cret/);
+    expect(
+      problemsOf({
+        REDIS_MODE: 'cluster',
+        REDIS_URL: 'redis://r:6379',
+        REDIS_CLUSTER_NODES: 'r2',
+      }).join(),
+    ).toMatch(/each REDIS_CLUSTER_NODES entry must be host:port/);
+    expect(
+      problemsOf({ REDIS_URL: 'redis://r:6379', REDIS_CLUSTER_NODES: 'r2:6379' }).join(),
+    ).toMatch(/REDIS_CLUSTER_NODES: only used with REDIS_MODE=cluster/);
+  });
+
   it('refuses an S3 attachment store without a bucket, or half a key pair', () => {
     expect(problemsOf({ ATTACHMENT_STORE: 's3' }).join()).toMatch(/S3_BUCKET/);
     expect(

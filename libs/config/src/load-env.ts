@@ -95,6 +95,33 @@ function consistencyProblems(env: Env): string[] {
     p.push('S3_BUCKET: required with ATTACHMENT_STORE=s3');
   if (!!env.S3_ACCESS_KEY_ID !== !!env.S3_SECRET_ACCESS_KEY)
     p.push('S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY: set both or neither');
+  p.push(...redisProblems(env));
+  return p;
+}
+
+/** REDIS_MODE against REDIS_URL and REDIS_CLUSTER_NODES; never echoes the URL (it holds the password). */
+function redisProblems(env: Env): string[] {
+  const p: string[] = [];
+  if (env.REDIS_MODE !== 'cluster') {
+    if (env.REDIS_CLUSTER_NODES.length > 0)
+      p.push('REDIS_CLUSTER_NODES: only used with REDIS_MODE=cluster');
+    return p;
+  }
+  if (!env.REDIS_URL) {
+    p.push('REDIS_MODE: cluster needs REDIS_URL (one node of the cluster)');
+    return p;
+  }
+  let database: string | undefined;
+  try {
+    database = new URL(env.REDIS_URL).pathname.replace(/^\//, '');
+  } catch {
+    p.push('REDIS_URL: not a valid URL');
+    return p;
+  }
+  if (database !== '' && database !== '0')
+    p.push(
+      'REDIS_URL: a Redis Cluster has database 0 only; drop the /<db> path with REDIS_MODE=cluster',
+    );
   return p;
 }
 

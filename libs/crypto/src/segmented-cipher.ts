@@ -238,20 +238,30 @@ class ByteQueue {
   }
 
   take(n: number): Buffer {
+    const parts = this.slices(n);
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts, n);
+  }
+
+  /**
+   * The next `n` bytes as views of the queued chunks (no copy): a cipher
+   * takes them one after the other, so a segment is never gathered into a
+   * buffer of its own. Every copy of a 64 KiB segment is memory the garbage
+   * collector has to chase; a file is otherwise copied several times over.
+   */
+  slices(n: number): Buffer[] {
     if (n > this.length) throw new Error('ByteQueue underflow');
-    const out = Buffer.allocUnsafe(n);
-    let off = 0;
-    while (off < n) {
+    const out: Buffer[] = [];
+    let left = n;
+    while (left > 0) {
       const head = this.chunks[0];
-      const want = n - off;
-      if (head.length <= want) {
-        head.copy(out, off);
-        off += head.length;
+      if (head.length <= left) {
+        out.push(head);
+        left -= head.length;
         this.chunks.shift();
       } else {
-        head.copy(out, off, 0, want);
-        this.chunks[0] = head.subarray(want);
-        off += want;
+        out.push(head.subarray(0, left));
+        this.chunks[0] = head.subarray(left);
+        left = 0;
       }
     }
     this.length -= n;
@@ -287,13 +297,18 @@ export function encryptStream(
   let index = 0;
   let headerSent = false;
 
-  const seal = (plain: Buffer, final: boolean): Buffer => {
+  /** Encrypts one segment (given as consecutive views) straight into the output: no gathered copy. */
+  const seal = (t: Transform, plain: Buffer[], final: boolean): void => {
     if (index >= MAX_SEGMENTS) throw new RangeError('file too large for the segment counter');
     const c = createCipheriv('aes-256-gcm', keys.key, keys.nonce(index));
     c.setAAD(keys.aad(index, final));
-    const out = Buffer.concat([c.update(plain), c.final(), c.getAuthTag()]);
+    for (const part of plain) {
+      const out = c.update(part);
+      if (out.length > 0) t.push(out);
+    }
+    const rest = c.final();
+    t.push(rest.length > 0 ? Buffer.concat([rest, c.getAuthTag()]) : c.getAuthTag());
     index++;
-    return out;
   };
 
   const t = new Transform({
@@ -305,7 +320,7 @@ export function encryptStream(
         }
         q.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
         // Keep the last (possibly full) segment back: only the end of input says it is final.
-        while (q.length > segmentSize) this.push(seal(q.take(segmentSize), false));
+        while (q.length > segmentSize) seal(this, q.slices(segmentSize), false);
         cb();
       } catch (e) {
         cb(e as Error);
@@ -314,7 +329,7 @@ export function encryptStream(
     flush(cb: TransformCallback) {
       try {
         if (!headerSent) this.push(header);
-        this.push(seal(q.take(q.length), true));
+        seal(this, q.slices(q.length), true);
         cb();
       } catch (e) {
         cb(e as Error);
@@ -361,32 +376,38 @@ export function decryptStream(
   };
   if (options.header) begin(options.header);
 
-  const open = (t: Transform, stored: Buffer, final: boolean): void => {
+  /**
+   * Authenticates and decrypts the next stored segment of `len` bytes (its
+   * ciphertext and tag, taken from the queue as views: no gathered copy),
+   * and emits its plaintext only once the tag checked out.
+   */
+  const open = (t: Transform, len: number, final: boolean): void => {
     if (!keys) throw new SegmentIntegrityError('no header');
-    if (stored.length < SEGMENT_TAG_BYTES) throw new SegmentIntegrityError('segment cut short');
+    if (len < SEGMENT_TAG_BYTES) throw new SegmentIntegrityError('segment cut short');
+    const ct = q.slices(len - SEGMENT_TAG_BYTES);
     const d = createDecipheriv('aes-256-gcm', keys.key, keys.nonce(index));
     d.setAAD(keys.aad(index, final));
-    d.setAuthTag(stored.subarray(stored.length - SEGMENT_TAG_BYTES));
-    let plain: Buffer;
+    d.setAuthTag(q.take(SEGMENT_TAG_BYTES));
+    const plain: Buffer[] = [];
     try {
-      plain = Buffer.concat([
-        d.update(stored.subarray(0, stored.length - SEGMENT_TAG_BYTES)),
-        d.final(),
-      ]);
+      for (const part of ct) plain.push(d.update(part));
+      plain.push(d.final());
     } catch {
       throw new SegmentIntegrityError(`segment ${index} failed authentication`);
     }
     index++;
-    if (skip > 0) {
-      const s = Math.min(skip, plain.length);
-      plain = plain.subarray(s);
-      skip -= s;
+    for (let out of plain) {
+      if (skip > 0) {
+        const s = Math.min(skip, out.length);
+        out = out.subarray(s);
+        skip -= s;
+      }
+      if (toEmit !== Infinity) {
+        if (out.length > toEmit) out = out.subarray(0, toEmit);
+        toEmit -= out.length;
+      }
+      if (out.length > 0) t.push(out);
     }
-    if (toEmit !== Infinity) {
-      if (plain.length > toEmit) plain = plain.subarray(0, toEmit);
-      toEmit -= plain.length;
-    }
-    if (plain.length > 0) t.push(plain);
   };
 
   const stride = (): number => segmentSize + SEGMENT_TAG_BYTES;
@@ -413,11 +434,11 @@ export function decryptStream(
               ? range.plainSize - finalIndex * segmentSize + SEGMENT_TAG_BYTES
               : stride();
             if (index > range.lastSegment || q.length < len) break;
-            open(this, q.take(len), final);
+            open(this, len, final);
           }
         } else {
           // Keep one segment back: only the end of input says which one is final.
-          while (q.length > stride()) open(this, q.take(stride()), false);
+          while (q.length > stride()) open(this, stride(), false);
         }
         cb();
       } catch (e) {
@@ -431,7 +452,7 @@ export function decryptStream(
           if (remainingInput !== 0 || q.length !== 0 || index !== range.lastSegment + 1)
             throw new SegmentIntegrityError('range cut short');
         } else {
-          open(this, q.take(q.length), true);
+          open(this, q.length, true);
         }
         cb();
       } catch (e) {

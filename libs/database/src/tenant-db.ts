@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { DataSource, type EntityManager } from 'typeorm';
 import { DatabaseConnector } from './database-connector';
 import { primaryPool, ReplicaRouter } from './replica-router';
@@ -85,12 +85,18 @@ export class TenantDb {
   }
 
   /**
-   * A read-only unit of work on a plain pooled connection: `BEGIN READ ONLY`
-   * and the lab setting travel in one round trip (the lab id, checked against
-   * LAB_ID_PATTERN, as an escaped literal — the one place a value is not a
-   * bind parameter, because a multi-statement message cannot carry any), then
-   * the reads, then COMMIT. The hot read paths (get, list) take three round
-   * trips instead of four and skip TypeORM's query-runner bookkeeping.
+   * A read-only unit of work on a plain pooled connection, pipelined: `BEGIN
+   * READ ONLY` and the lab setting (one simple-query message; the lab id,
+   * checked against LAB_ID_PATTERN, as an escaped literal — the one place a
+   * value is not a bind parameter, because a multi-statement message cannot
+   * carry any) go out together with the first statements of `fn`, without
+   * waiting for each other's answers (node-postgres's pipeline mode: every
+   * statement keeps its own Sync, so one failing cannot take another's
+   * result). Statements `fn` issues at once (Promise.all) travel together
+   * too: a get by id is one round trip. The COMMIT of the (read-only)
+   * transaction is sent once `fn` is done and the connection goes back to
+   * the pool when it is answered; the result does not wait for it, since
+   * nothing a read-only transaction read depends on its end.
    * With `replica`, ReplicaRouter picks the pool (and may run it again on the
    * primary after a standby fault).
    */
@@ -109,17 +115,36 @@ export class TenantDb {
     labId: string,
     fn: (db: SqlRunner) => Promise<T>,
   ): Promise<T> {
-    const client = await pool.connect();
+    const client = (await pool.connect()) as PoolClient & PipelineSwitch;
+    const piped = supportsPipeline(client);
+    if (piped) client.pipeline = true;
+    const release = (err?: Error): void => {
+      if (piped) client.pipeline = false;
+      client.release(err);
+    };
     let broken: Error | undefined;
+    let done = false;
     try {
-      await client.query(
+      const begin = client.query(
         `BEGIN READ ONLY; SELECT set_config('app.lab_id', ${client.escapeLiteral(labId)}, true)`,
       );
+      begin.catch(noop);
       const result = await fn({
-        rows: async <R>(text: string, params: unknown[] = []) =>
-          (await client.query(text, params)).rows as R[],
+        rows: async <R>(text: string, params: unknown[] = []) => {
+          const q = client.query(text, params);
+          q.catch(noop);
+          // The transaction's start first: its failure is the one to report.
+          await begin;
+          return (await q).rows as R[];
+        },
       });
-      await client.query('COMMIT');
+      await begin;
+      done = true;
+      // The read is complete: the answer goes now, the connection once COMMIT is answered.
+      client.query('COMMIT').then(
+        () => release(),
+        (err: Error) => release(err),
+      );
       return result;
     } catch (err) {
       // After a client-side timeout the connection is still busy: discard it at once.
@@ -128,7 +153,19 @@ export class TenantDb {
       throw err;
     } finally {
       // A connection that could not even roll back is discarded, not returned to the pool.
-      client.release(broken);
+      if (!done) release(broken);
     }
   }
 }
+
+/** node-postgres's pipeline mode, switched per checked-out connection (the pool's other users await each statement). */
+interface PipelineSwitch {
+  pipeline?: boolean;
+}
+
+/** Whether this node-postgres client has pipeline mode (8.21+); without it statements simply queue. */
+function supportsPipeline(client: PipelineSwitch): boolean {
+  return typeof client.pipeline === 'boolean';
+}
+
+function noop(): void {}

@@ -63,7 +63,8 @@ function degradedIfDown(key: DependencyKey, r: HealthIndicatorResult): HealthInd
 /**
  * Dependency checks: PostgreSQL (`SELECT 1` on the app's primary pool), Redis
  * (when REDIS_URL is set: RedisLink's state, and a PING within
- * REDIS_TIMEOUT_MS while it is up) and the UMS (`GET {UMS_BASE_URL}/health`,
+ * REDIS_TIMEOUT_MS while it is up; on a cluster, every master's
+ * `cluster_state:ok`) and the UMS (`GET {UMS_BASE_URL}/health`,
  * UmsClient.health),
  * each bounded by CHECK_TIMEOUT_MS and cached for CHECK_CACHE_MS (concurrent
  * probes share one run).
@@ -125,10 +126,12 @@ export class DependencyChecks {
   redis(): PromiseLike<HealthIndicatorResult> {
     return this.attempt('redis', async () => {
       try {
-        await this.redisLink.run((client) => client.ping());
+        await this.redisLink.ping();
       } catch (err) {
         throw new CheckFailed(err instanceof RedisUnavailableError ? err.reason : 'error');
       }
+      // A cluster (REDIS_MODE=cluster) says so: up means every master answered with cluster_state:ok.
+      return this.redisLink.mode === 'cluster' ? { mode: 'cluster' } : undefined;
     });
   }
 

@@ -117,13 +117,13 @@ export async function streamToStore(
       })(),
       { objectMode: false },
     );
-    const stored = new Digest();
     const filter = metadataFilter(type.mime);
+    // Without a metadata filter the stored bytes are the received ones: one digest serves both.
+    const stored = filter ? new Digest() : received;
     const body = new PassThrough();
     const stages: NodeJS.ReadWriteStream[] = [
       received,
-      ...(filter ? [filter] : []),
-      stored,
+      ...(filter ? [filter, stored] : []),
       encryptingStream(o.key, o.labId, o.attachmentId),
     ];
     const piped = pipeline([source, ...stages, body]);
@@ -140,12 +140,14 @@ export async function streamToStore(
       // A binary STL is recognised by its size; this is not one.
       throw AttachmentsError.unsupportedType(OCTET_STREAM, o.allowedTypes);
     }
+    // A hash can be finished once: the shared digest is read once.
+    const receivedSha256 = received.hash.digest('hex');
     return {
       mime: type.mime,
       receivedBytes: received.bytes,
-      receivedSha256: received.hash.digest('hex'),
+      receivedSha256,
       size: stored.bytes,
-      sha256: stored.hash.digest('hex'),
+      sha256: stored === received ? receivedSha256 : stored.hash.digest('hex'),
       storedBytes: s.value.bytes,
     };
   } catch (err) {

@@ -57,8 +57,14 @@ export class CaseWrites {
    * second connection while holding one (which, under concurrency, waits for
    * the pool).
    */
-  async response(labId: string, row: StoredCaseRow, em?: Db): Promise<CaseResponse> {
-    return this.answer(labId, await this.plain(labId, row), em);
+  /** `remakes`: the case's remakes when the caller read them already (in the same transaction). */
+  async response(
+    labId: string,
+    row: StoredCaseRow,
+    em?: Db,
+    remakes?: Map<number, number[]>,
+  ): Promise<CaseResponse> {
+    return this.answer(labId, await this.plain(labId, row), em, remakes);
   }
 
   async responses(labId: string, list: StoredCaseRow[], em?: Db): Promise<CaseResponse[]> {
@@ -74,8 +80,13 @@ export class CaseWrites {
   }
 
   /** A decrypted row as the API answers it, with the schedule's flags of today and its remakes. */
-  async answer(labId: string, row: CaseRow, em?: Db): Promise<CaseResponse> {
-    const remakes = await this.remakes(labId, [row.id], em);
+  async answer(
+    labId: string,
+    row: CaseRow,
+    em?: Db,
+    known?: Map<number, number[]>,
+  ): Promise<CaseResponse> {
+    const remakes = known ?? (await this.remakes(labId, [row.id], em));
     return toCaseResponse(row, (await this.timing(labId, em))(row), remakes.get(row.id));
   }
 

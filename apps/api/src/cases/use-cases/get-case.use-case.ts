@@ -19,12 +19,16 @@ export class GetCase {
     private readonly cases: CaseWrites,
   ) {}
 
-  // The answer is built in the read's transaction: its remakes are read there (no second one).
+  // The answer is built in the read's transaction: the case and its remakes are asked for at
+  // once, so they travel with the transaction's start in one round trip (TenantDb.read).
   async byId(actor: CaseActor, id: number): Promise<CaseResponse> {
     return this.db.read(actor.labId, async (em) => {
-      const row = await this.repo.findById(em, actor.labId, id);
+      const [row, remakes] = await Promise.all([
+        this.repo.findById(em, actor.labId, id),
+        this.repo.remakesOf(em, actor.labId, [id]),
+      ]);
       if (!row) throw CasesError.notFound();
-      return this.cases.response(actor.labId, row, em);
+      return this.cases.response(actor.labId, row, em, remakes);
     });
   }
 
