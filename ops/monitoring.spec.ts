@@ -251,6 +251,7 @@ describe('ops/prometheus rules', () => {
         'LHCMSWebhookDeadLetters',
         'LHCMSWebhookBacklog',
         'LHCMSOutboxStalled',
+        'LHCMSReadReplicaOutOfUse',
       ]),
     );
     for (const a of alerts) {

@@ -227,7 +227,7 @@ export class Env {
     group: 'database',
     secret: true,
     description:
-      'Comma-separated read-replica URLs. When set, list and read queries may go to a replica (TypeORM replication); writes always go to the primary.',
+      'Comma-separated URLs of streaming standbys (the same database and application role as DATABASE_URL). When set, the case list reads from a standby that is up and within DATABASE_REPLICA_MAX_LAG_MS, else from the primary; writes and reads by id always go to the primary (docs/operations.md, "Read replicas"). Each API replica opens a pool of up to DB_POOL_SIZE + DB_MAX_OVERFLOW connections per standby. A standby that is down at start does not delay readiness.',
   })
   @ListEnv()
   @Matches(PG_URL, {
@@ -235,6 +235,26 @@ export class Env {
     message: 'each DATABASE_REPLICA_URLS entry must be a postgres URL',
   })
   DATABASE_REPLICA_URLS: string[] = [];
+
+  @EnvVar({
+    group: 'database',
+    description:
+      'Largest replication lag (ms) at which a standby still serves reads; past it, reads go to the primary until the standby catches up. The lag is measured by DATABASE_REPLICA_PROBE_MS probes (WAL position against the primary, so an idle primary reads as 0).',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(0)
+  DATABASE_REPLICA_MAX_LAG_MS = 5000;
+
+  @EnvVar({
+    group: 'database',
+    description:
+      'How often (ms) each standby in DATABASE_REPLICA_URLS is probed for health and replication lag (one short query on the standby and one on the primary).',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(100)
+  DATABASE_REPLICA_PROBE_MS = 1000;
 
   @EnvVar({
     group: 'database',

@@ -44,6 +44,14 @@ export function appPoolConfig(env: Env): ResilientPoolConfig {
 }
 
 /**
+ * The settings of the application role's pool on one standby of
+ * DATABASE_REPLICA_URLS (ReplicaRouter): the primary pool's settings.
+ */
+export function replicaPoolConfig(env: Env, url: string): ResilientPoolConfig {
+  return { ...poolExtra(env, 'lhcms-api'), connectionString: url };
+}
+
+/**
  * The one definition of how LHCMS connects to PostgreSQL, used by the app
  * (role `app`), the migration CLI and the tests (role `owner`).
  */
@@ -75,15 +83,7 @@ export function dataSourceOptions(
     const options = app ? `-c lhcms.app_role=${app}` : undefined;
     return { ...base, url, extra: { ...pool, options } };
   }
-  if (env.DATABASE_REPLICA_URLS.length > 0) {
-    return {
-      ...base,
-      replication: {
-        master: { url },
-        slaves: env.DATABASE_REPLICA_URLS.map((u) => ({ url: u })),
-        defaultMode: 'master',
-      },
-    };
-  }
+  // The standbys of DATABASE_REPLICA_URLS are not TypeORM replication: ReplicaRouter holds
+  // their pools (replicaPoolConfig) and decides, per read, whether one may serve it.
   return { ...base, url };
 }

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { Env } from '@lhcms/config';
 import { DatabaseConnector } from './database-connector';
 import { dataSourceOptions } from './data-source-options';
+import { ReplicaRouter } from './replica-router';
 import { TenantDb } from './tenant-db';
 
 /**
@@ -27,8 +28,8 @@ export class DatabaseModule {
           }),
         }),
       ],
-      providers: [TenantDb, DatabaseConnector],
-      exports: [TenantDb, DatabaseConnector],
+      providers: [TenantDb, DatabaseConnector, ReplicaRouter],
+      exports: [TenantDb, DatabaseConnector, ReplicaRouter],
     };
   }
 }

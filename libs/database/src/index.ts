@@ -5,6 +5,7 @@ export * from './migrate';
 export * from './migration-helpers';
 export * from './database.module';
 export * from './tenant-db';
+export * from './replica-router';
 export * from './embedded/embedded-postgres';
 export * from './sql';
 export * from './resilient-pool';

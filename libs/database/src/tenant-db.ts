@@ -4,11 +4,17 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool, PoolClient } from 'pg';
 import { DataSource, type EntityManager } from 'typeorm';
 import { DatabaseConnector } from './database-connector';
+import { primaryPool, ReplicaRouter } from './replica-router';
 import { DB_NOT_CONNECTED, DatabaseAvailabilityError } from './resilient-pool';
 import type { SqlRunner } from './sql';
 
-export interface TenantTxOptions {
-  /** Run on a read replica when one is configured (never for read-your-write paths). */
+export interface TenantReadOptions {
+  /**
+   * May run on a standby of DATABASE_REPLICA_URLS (ReplicaRouter): a list or
+   * report whose caller accepts data up to DATABASE_REPLICA_MAX_LAG_MS old.
+   * Never for reads that must see the caller's own writes (a get by id), nor
+   * inside a write.
+   */
   replica?: boolean;
 }
 
@@ -26,16 +32,7 @@ interface PgQueryRunner {
   releasePostgresConnection(err?: Error): Promise<void>;
 }
 
-/** The pg pools TypeORM's postgres driver holds. */
-interface PostgresPools {
-  master: Pool;
-  slaves: Pool[];
-}
-
-/** The node-postgres pool of the primary behind a (initialised) DataSource, for plain pooled statements. */
-export function primaryPool(ds: DataSource): Pool {
-  return (ds.driver as unknown as PostgresPools).master;
-}
+export { primaryPool };
 
 /**
  * Every lab-scoped unit of work runs here: one transaction with the lab set as
@@ -48,6 +45,7 @@ export class TenantDb {
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     private readonly connector: DatabaseConnector,
+    private readonly replicas: ReplicaRouter,
   ) {}
 
   get dataSource(): DataSource {
@@ -61,14 +59,10 @@ export class TenantDb {
     }
   }
 
-  /** A write (or anything needing TypeORM's transaction events, such as the audit trail's). */
-  async withLab<T>(
-    labId: string,
-    fn: (em: EntityManager) => Promise<T>,
-    opts: TenantTxOptions = {},
-  ): Promise<T> {
+  /** A write (or anything needing TypeORM's transaction events, such as the audit trail's): on the primary. */
+  async withLab<T>(labId: string, fn: (em: EntityManager) => Promise<T>): Promise<T> {
     this.assertConnected();
-    const runner = this.ds.createQueryRunner(opts.replica ? 'slave' : 'master');
+    const runner = this.ds.createQueryRunner('master');
     await runner.connect();
     let broken: Error | undefined;
     try {
@@ -104,19 +98,24 @@ export class TenantDb {
    * transaction is sent once `fn` is done and the connection goes back to
    * the pool when it is answered; the result does not wait for it, since
    * nothing a read-only transaction read depends on its end.
+   * With `replica`, ReplicaRouter picks the pool (and may run it again on the
+   * primary after a standby fault).
    */
   async read<T>(
     labId: string,
     fn: (db: SqlRunner) => Promise<T>,
-    opts: TenantTxOptions = {},
+    opts: TenantReadOptions = {},
   ): Promise<T> {
     if (!LAB_ID_PATTERN.test(labId)) throw new Error('invalid lab id');
     this.assertConnected();
-    const pools = this.ds.driver as unknown as PostgresPools;
-    const pool =
-      opts.replica && pools.slaves.length > 0
-        ? pools.slaves[Math.floor(Math.random() * pools.slaves.length)]
-        : primaryPool(this.ds);
+    return this.replicas.run(opts.replica === true, (pool) => this.readOn(pool, labId, fn));
+  }
+
+  private async readOn<T>(
+    pool: Pool,
+    labId: string,
+    fn: (db: SqlRunner) => Promise<T>,
+  ): Promise<T> {
     const client = (await pool.connect()) as PoolClient & PipelineSwitch;
     const piped = supportsPipeline(client);
     if (piped) client.pipeline = true;

@@ -101,6 +101,25 @@ export const METRICS = [
     values: { pool: ['primary', 'replica'], state: ['total', 'idle', 'waiting'] },
   },
   {
+    name: 'lhcms_db_replica_lag_seconds',
+    type: 'gauge',
+    labels: ['replica'],
+    help: 'Replication lag of each standby in DATABASE_REPLICA_URLS (`replica`: its position in the list, from 0), from the last probe (every DATABASE_REPLICA_PROBE_MS): how old the newest primary state it has replayed is (0 when it has replayed all the primary has written; an idle primary reads 0). Absent while the standby is down or not yet probed.',
+  },
+  {
+    name: 'lhcms_db_replica_in_use',
+    type: 'gauge',
+    labels: ['replica'],
+    help: 'Whether reads may go to a standby of DATABASE_REPLICA_URLS (1: up and within DATABASE_REPLICA_MAX_LAG_MS) or go to the primary instead (0: down, or lagging).',
+  },
+  {
+    name: 'lhcms_db_replica_fallback_reads_total',
+    type: 'counter',
+    labels: ['reason'],
+    help: 'Reads that could have gone to a standby and went to the primary: `down` (no standby answers its probe), `lagging` (every standby up is past DATABASE_REPLICA_MAX_LAG_MS), `error` (the standby lost the connection or cancelled the read; it ran again on the primary).',
+    values: { reason: ['down', 'lagging', 'error'] },
+  },
+  {
     name: 'lhcms_ums_request_duration_seconds',
     type: 'histogram',
     labels: ['operation', 'outcome'],

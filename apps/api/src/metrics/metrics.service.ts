@@ -4,6 +4,7 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Pool } from 'pg';
 import { type Counter, type Gauge, type Histogram, register } from 'prom-client';
 import { DataSource } from 'typeorm';
+import { ReplicaRouter } from '@lhcms/database';
 import { type LabelOf, type LabelValue, METRICS, type MetricSpec } from './metric-catalogue';
 
 export type CaseOperation = LabelValue<'lhcms_case_operations_total', 'operation'>;
@@ -119,8 +120,16 @@ export class MetricsService {
     @InjectMetric('lhcms_emergency_grants_total')
     private readonly emergencyGrants: Counter<LabelOf<'lhcms_emergency_grants_total'>>,
     @InjectMetric('lhcms_emergency_grants_active') private readonly emergencyActive: Gauge,
+    @InjectMetric('lhcms_db_replica_lag_seconds')
+    private readonly replicaLag: Gauge<LabelOf<'lhcms_db_replica_lag_seconds'>>,
+    @InjectMetric('lhcms_db_replica_in_use')
+    private readonly replicaInUse: Gauge<LabelOf<'lhcms_db_replica_in_use'>>,
+    @InjectMetric('lhcms_db_replica_fallback_reads_total')
+    private readonly replicaFallbacks: Counter<LabelOf<'lhcms_db_replica_fallback_reads_total'>>,
     @Optional() @InjectDataSource() private readonly dataSource?: DataSource,
+    @Optional() private readonly replicas?: ReplicaRouter,
   ) {
+    this.replicas?.onFallback((reason) => this.replicaFallbacks.inc({ reason }));
     // Series that exist from the first scrape, so that alerts on them have data
     // (an absent series is not 0 to PromQL, and a counter first seen at 1 has
     // an increase() of 0): every counter and histogram series of the
@@ -283,6 +292,7 @@ export class MetricsService {
   /** The Prometheus text exposition, pool gauges read at scrape time. */
   async render(): Promise<string> {
     this.readPools();
+    this.readReplicas();
     return register.metrics();
   }
 
@@ -290,11 +300,22 @@ export class MetricsService {
     return register.contentType;
   }
 
-  /** Reads total/idle/waiting of TypeORM's pg pools: the primary and (summed) the replicas. */
+  /** Each standby's lag and whether reads use it, as ReplicaRouter last probed them. */
+  private readReplicas(): void {
+    this.replicaLag.reset();
+    this.replicaInUse.reset();
+    for (const r of this.replicas?.status() ?? []) {
+      const replica = String(r.index);
+      this.replicaInUse.set({ replica }, r.inUse ? 1 : 0);
+      if (r.lagMs !== undefined) this.replicaLag.set({ replica }, r.lagMs / 1000);
+    }
+  }
+
+  /** Reads total/idle/waiting of the pg pools: the primary (TypeORM's) and, summed, the standbys' (ReplicaRouter's). */
   private readPools(): void {
     this.dbPool.reset();
     const driver = this.dataSource?.isInitialized
-      ? (this.dataSource.driver as unknown as { master?: PgPool; slaves?: PgPool[] })
+      ? (this.dataSource.driver as unknown as { master?: PgPool })
       : undefined;
     if (!driver) return;
     const set = (pool: string, pools: PgPool[]) => {
@@ -313,6 +334,7 @@ export class MetricsService {
       );
     };
     if (driver.master) set('primary', [driver.master]);
-    if (driver.slaves?.length) set('replica', driver.slaves);
+    const standbys = this.replicas?.pools ?? [];
+    if (standbys.length) set('replica', [...standbys]);
   }
 }

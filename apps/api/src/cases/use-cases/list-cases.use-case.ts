@@ -57,53 +57,66 @@ export class ListCases {
         late: q.filters.late,
       };
     }
-    return this.db.read(actor.labId, async (em) => {
-      if (q.filters.at_risk !== undefined) {
-        filters.at_risk = {
-          ids: await this.atRiskIds(em, actor.labId, filters),
-          at_risk: q.filters.at_risk,
-        };
-      }
-      if (q.mode === 'cursor') {
-        const found = await this.repo.after(em, actor.labId, filters, q.cursor, q.limit + 1, sort);
-        const more = found.length > q.limit;
-        const page = more ? found.slice(0, q.limit) : found;
-        const last = page[page.length - 1];
+    // A list may be served by a standby (up to DATABASE_REPLICA_MAX_LAG_MS behind): reads by
+    // id, and everything inside a write, stay on the primary (docs/operations.md, "Read replicas").
+    return this.db.read(
+      actor.labId,
+      async (em) => {
+        if (q.filters.at_risk !== undefined) {
+          filters.at_risk = {
+            ids: await this.atRiskIds(em, actor.labId, filters),
+            at_risk: q.filters.at_risk,
+          };
+        }
+        if (q.mode === 'cursor') {
+          const found = await this.repo.after(
+            em,
+            actor.labId,
+            filters,
+            q.cursor,
+            q.limit + 1,
+            sort,
+          );
+          const more = found.length > q.limit;
+          const page = more ? found.slice(0, q.limit) : found;
+          const last = page[page.length - 1];
+          return {
+            cases: await this.cases.responses(actor.labId, page, em),
+            next_cursor:
+              more && last
+                ? encodeQueueCursor({
+                    sort,
+                    filters: fingerprint,
+                    key: (sort.field === 'created_at' ? last.created_at : last[sort.field]) ?? '',
+                    id: last.id,
+                  })
+                : null,
+            limit: q.limit,
+          };
+        }
+        const { rows: page, total } = await this.repo.pageWithTotal(
+          em,
+          actor.labId,
+          filters,
+          (q.page - 1) * q.perPage,
+          q.perPage,
+          sort,
+        );
+        const pages = Math.ceil(total / q.perPage);
         return {
           cases: await this.cases.responses(actor.labId, page, em),
-          next_cursor:
-            more && last
-              ? encodeQueueCursor({
-                  sort,
-                  filters: fingerprint,
-                  key: (sort.field === 'created_at' ? last.created_at : last[sort.field]) ?? '',
-                  id: last.id,
-                })
-              : null,
-          limit: q.limit,
+          pagination: {
+            page: q.page,
+            per_page: q.perPage,
+            total,
+            pages,
+            has_prev: q.page > 1,
+            has_next: q.page < pages,
+          },
         };
-      }
-      const { rows: page, total } = await this.repo.pageWithTotal(
-        em,
-        actor.labId,
-        filters,
-        (q.page - 1) * q.perPage,
-        q.perPage,
-        sort,
-      );
-      const pages = Math.ceil(total / q.perPage);
-      return {
-        cases: await this.cases.responses(actor.labId, page, em),
-        pagination: {
-          page: q.page,
-          per_page: q.perPage,
-          total,
-          pages,
-          has_prev: q.page > 1,
-          has_next: q.page < pages,
-        },
-      };
-    });
+      },
+      { replica: true },
+    );
   }
 
   /**
