@@ -40,8 +40,11 @@ const common = {
 //   e2e      test/**/*.e2e-spec.ts: the API over HTTP with ums-dev (faults tier: test/faults).
 //   deploy   everything under test/deploy, test/ops and test/bench: the build, Helm, Docker image,
 //            backup/restore, nginx, benchmark smoke runs.
+//   topology test/topology: the scale-out parts run for real — a PostgreSQL primary with a streaming
+//            standby, a Redis Cluster, two API processes behind nginx. Heavy and timing-sensitive:
+//            `npm test` runs this tier on its own after the others (scripts/test.mjs).
 const DEPLOY_DIRS = ['deploy', 'ops', 'bench'];
-const deployOnly = DEPLOY_DIRS.map((d) => `<rootDir>/test/${d}/`);
+const deployOnly = [...DEPLOY_DIRS, 'topology'].map((d) => `<rootDir>/test/${d}/`);
 
 /** The tiers that need a database: one fresh one per run (global setup runs once for all). */
 const withDatabase = {
@@ -77,6 +80,11 @@ const TIERS = [
     ...withDatabase,
     displayName: 'deploy',
     testMatch: DEPLOY_DIRS.map((d) => `<rootDir>/test/${d}/**/*-spec.ts`),
+  },
+  {
+    ...withDatabase,
+    displayName: 'topology',
+    testMatch: ['<rootDir>/test/topology/**/*-spec.ts'],
   },
 ];
 

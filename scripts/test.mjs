@@ -112,23 +112,52 @@ if (env.LHCMS_TEST_TIERS !== 'unit' && !env.TEST_NATS_URL) {
     );
 }
 
-const jest = spawn(
-  process.execPath,
-  [
-    '--experimental-vm-modules',
-    '--disable-warning=ExperimentalWarning',
-    path.join(root, 'node_modules/jest/bin/jest.js'),
-    ...args,
-  ],
-  { env, stdio: 'inherit' },
-);
+// The topology tier (test/topology: a streaming standby, a Redis Cluster, two APIs behind nginx)
+// starts many processes and measures failover: run beside other suites it slows their latency
+// checks and is slowed by them. A whole-suite run therefore runs it alone, after the others.
+const ALL_TIERS = ['unit', 'service', 'e2e', 'deploy', 'topology'];
+const tiers = env.LHCMS_TEST_TIERS ? env.LHCMS_TEST_TIERS.split(',').filter(Boolean) : ALL_TIERS;
+const topologyApart = paths.length === 0 && tiers.includes('topology') && tiers.length > 1;
+const runs = topologyApart
+  ? [
+      { tiers: tiers.filter((t) => t !== 'topology').join(','), extra: [] },
+      { tiers: 'topology', extra: ['--runInBand'] },
+    ]
+  : [{ tiers: env.LHCMS_TEST_TIERS, extra: [] }];
+
+let child;
 // Ctrl-C reaches Jest itself (same process group): wait for it to finish its teardown.
 process.on('SIGINT', () => undefined);
-process.on('SIGTERM', () => jest.kill('SIGTERM'));
-jest.on('exit', (code, signal) => {
-  process.exitCode = code ?? (signal ? 1 : 0);
-  if (dockerd) dockerd.kill('SIGTERM');
-  if (redis) redis.kill('SIGTERM');
-  if (nats) nats.kill('SIGTERM');
-  if (natsStore) setTimeout(() => rmSync(natsStore, { recursive: true, force: true }), 500);
-});
+process.on('SIGTERM', () => child?.kill('SIGTERM'));
+
+function runJest(run) {
+  return new Promise((resolve) => {
+    const runEnv = { ...env };
+    if (run.tiers === undefined) delete runEnv.LHCMS_TEST_TIERS;
+    else runEnv.LHCMS_TEST_TIERS = run.tiers;
+    if (topologyApart) console.error(`npm test: Jest for the tiers ${run.tiers}`);
+    child = spawn(
+      process.execPath,
+      [
+        '--experimental-vm-modules',
+        '--disable-warning=ExperimentalWarning',
+        path.join(root, 'node_modules/jest/bin/jest.js'),
+        ...args,
+        ...run.extra,
+      ],
+      { env: runEnv, stdio: 'inherit' },
+    );
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+let exitCode = 0;
+for (const run of runs) {
+  const code = await runJest(run);
+  if (code !== 0) exitCode = code;
+}
+process.exitCode = exitCode;
+if (dockerd) dockerd.kill('SIGTERM');
+if (redis) redis.kill('SIGTERM');
+if (nats) nats.kill('SIGTERM');
+if (natsStore) setTimeout(() => rmSync(natsStore, { recursive: true, force: true }), 500);

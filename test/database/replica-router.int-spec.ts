@@ -7,7 +7,7 @@ import { DataSource } from 'typeorm';
  * ReplicaRouter on the run's PostgreSQL, with the "standby" behind a TCP
  * proxy the test cuts (the run's server is not in recovery: the router takes
  * it as current, lag 0). The real primary/standby topology, lag included, is
- * test/deploy/scale-out.int-spec.ts; this is the routing and fallback logic,
+ * test/topology/scale-out.int-spec.ts; this is the routing and fallback logic,
  * fast. Probes are run by hand (no connector: no timer).
  */
 describe('ReplicaRouter', () => {

@@ -23,7 +23,7 @@ import {
   TEST_SECRET_KEY,
 } from '@lhcms/testing';
 import { Client } from 'pg';
-import { nginx, requireTool } from './tools';
+import { nginx, requireTool } from '../deploy/tools';
 
 /**
  * Scale-out with real parts (docs/operations.md, "Read replicas"): a
