@@ -627,6 +627,28 @@ export class Env {
 
   @EnvVar({
     group: 'hipaa',
+    description:
+      'Decrypted PHI field values kept in process memory, keyed by their ciphertext and binding (lab and column), so a case read again is not decrypted again (a list page is ~400 AES-GCM decryptions). Never written anywhere; an entry is dropped after PHI_PLAINTEXT_CACHE_SECONDS. 0 turns it off.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  PHI_PLAINTEXT_CACHE_ENTRIES = 20_000;
+
+  @EnvVar({
+    group: 'hipaa',
+    description:
+      'Seconds a decrypted PHI value stays in the process cache (PHI_PLAINTEXT_CACHE_ENTRIES).',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  PHI_PLAINTEXT_CACHE_SECONDS = 300;
+
+  @EnvVar({
+    group: 'hipaa',
     secret: true,
     description:
       'Comma-separated retired local KEKs, still used to unwrap until `lhcms keys rotate` has re-wrapped every data key under ENCRYPTION_LOCAL_KEK.',

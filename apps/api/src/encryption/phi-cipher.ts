@@ -11,6 +11,7 @@ import {
 } from '@lhcms/crypto';
 import { ENCRYPTED_COLUMNS } from '../case-model';
 import { DataKeyService } from './data-key.service';
+import { PlaintextCache } from './plaintext-cache';
 
 /**
  * The columns that can carry PHI — the patient object, the free-text fields
@@ -31,12 +32,18 @@ type Values = Record<string, unknown>;
 @Injectable()
 export class PhiCipher {
   private readonly blindKey: Buffer;
+  /** Decrypted values already seen (PHI_PLAINTEXT_CACHE_ENTRIES): a re-read case costs no AES. */
+  private readonly plain: PlaintextCache;
 
   constructor(
     @Inject(Env) env: Env,
     private readonly keys: DataKeyService,
   ) {
     this.blindKey = deriveKey(env.SECRET_KEY ?? '', 'blind-index');
+    this.plain = new PlaintextCache(
+      env.PHI_PLAINTEXT_CACHE_ENTRIES,
+      env.PHI_PLAINTEXT_CACHE_SECONDS * 1000,
+    );
   }
 
   blindIndex(labId: string, patientId: string): string {
@@ -79,7 +86,9 @@ export class PhiCipher {
           dk = await this.keys.keyFor(labId, version);
           cache.set(version, dk);
         }
-        plain = decryptField(dk, `${labId}|${c.column}`, stored);
+        const binding = `${labId}|${c.column}`;
+        const key = dk;
+        plain = this.plain.through(binding, stored, () => decryptField(key, binding, stored));
       }
       out[c.column] = c.json ? (JSON.parse(plain) as unknown) : plain;
     }
