@@ -71,6 +71,21 @@ export class ScheduleClock {
    *   expected to need more working days than are left up to ship-by
    *   (today counted when it is a working day).
    */
+  /** Working days from today up to `target`, counted up to needed + 1 (enough to decide), memoised. */
+  private workingDaysLeft(target: string, needed: number): number {
+    const key = `${target}|${needed}`;
+    const known = this.daysLeft.get(key);
+    if (known !== undefined) return known;
+    const n = workingDaysBetween(this.calendar, addDays(this.today, -1), target, needed + 1);
+    // A clock lives for a lab's day (LabSchedule reuses it): a bound keeps a long day small.
+    if (this.daysLeft.size >= 10_000) this.daysLeft.clear();
+    this.daysLeft.set(key, n);
+    return n;
+  }
+
+  /** workingDaysLeft's answers: the clock is immutable, so they hold for its life. */
+  private readonly daysLeft = new Map<string, number>();
+
   timing(c: TimedCase, stages: readonly string[]): CaseTiming {
     const target = c.ship_by ?? c.due_date;
     if (!target || FINISHED.has(c.status)) return ON_TIME;
@@ -81,13 +96,7 @@ export class ScheduleClock {
     const remaining = c.status === 'pending' || from < 0 ? stages : stages.slice(from);
     const needed = remaining.reduce((sum, s) => sum + (this.stageDays[s] ?? 0), 0);
     // Counted only as far as the answer needs (a due date can be months away).
-    const available = workingDaysBetween(
-      this.calendar,
-      addDays(this.today, -1),
-      target,
-      needed + 1,
-    );
-    return { late: false, at_risk: needed > available, days_late: 0 };
+    return { late: false, at_risk: needed > this.workingDaysLeft(target, needed), days_late: 0 };
   }
 
   /**

@@ -209,13 +209,23 @@ export class LabSchedule {
 
   /** The lab's clock for the timing flags: its calendar, stage days and today in its zone. */
   async clock(labId: string, now = new Date(), em?: Db): Promise<ScheduleClock> {
-    const { calendar, turnaround } = await this.cached(labId, em);
-    return new ScheduleClock(
-      workCalendar(calendar),
-      turnaround.stage_days,
-      localTime(calendar.time_zone, now).date,
-    );
+    const schedule = await this.cached(labId, em);
+    const { calendar, turnaround } = schedule;
+    const today = localTime(calendar.time_zone, now).date;
+    // One clock per lab, schedule and day: it is immutable, and it memoises its day counts.
+    const known = this.clocks.get(labId);
+    if (known && known.schedule === schedule && known.today === today) return known.clock;
+    const clock = new ScheduleClock(workCalendar(calendar), turnaround.stage_days, today);
+    if (this.clocks.size >= 10_000) this.clocks.clear();
+    this.clocks.set(labId, { schedule, today, clock });
+    return clock;
   }
+
+  /** The last clock made for each lab (see clock()). */
+  private readonly clocks = new Map<
+    string,
+    { schedule: Schedule; today: string; clock: ScheduleClock }
+  >();
 
   /** The lab's calendar for date arithmetic (reports) and today's date in its time zone. */
   async workCalendarNow(
