@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Writable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool, PoolClient } from 'pg';
@@ -126,6 +127,7 @@ export class TenantDb {
     let broken: Error | undefined;
     let done = false;
     try {
+      corkUntilNextTick(client);
       const begin = client.query(
         `BEGIN READ ONLY; SELECT set_config('app.lab_id', ${client.escapeLiteral(labId)}, true)`,
       );
@@ -173,6 +175,21 @@ function supportsPipeline(client: PipelineSwitch): boolean {
 }
 
 function noop(): void {}
+
+/**
+ * node-postgres writes each protocol message (Parse, Bind, Describe,
+ * Execute, Sync) with its own socket write: a pipelined read would be ~20
+ * system calls, each doing the loopback's TCP work for both ends. Corked
+ * until the next tick, what the read issues at once — its start and the
+ * statements `fn` sends before its first await — leaves in one write.
+ */
+function corkUntilNextTick(client: PoolClient): void {
+  const stream = (client as unknown as { connection?: { stream?: Partial<Writable> } }).connection
+    ?.stream;
+  if (typeof stream?.cork !== 'function' || typeof stream.uncork !== 'function') return;
+  stream.cork();
+  process.nextTick(() => stream.uncork?.());
+}
 
 /**
  * Read statements are prepared (named) on each connection the first time it
