@@ -184,3 +184,26 @@ export function runOk(bin: string, args: string[], opts: Parameters<typeof run>[
 }
 
 export { execFileSync };
+
+/** A self-signed certificate for `lhcms.test`, valid one day: `lhcms.crt` and `lhcms.key` in `dir` (nginx tests). */
+export function throwawayCertificate(dir: string): void {
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=lhcms.test',
+      '-keyout',
+      path.join(dir, 'lhcms.key'),
+      '-out',
+      path.join(dir, 'lhcms.crt'),
+    ],
+    { stdio: 'pipe' },
+  );
+}

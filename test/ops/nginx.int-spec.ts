@@ -1,8 +1,8 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { nginx, requireTool } from '../deploy/tools';
+import { nginx, requireTool, throwawayCertificate } from '../deploy/tools';
 
 const CONF = path.resolve(__dirname, '../../ops/nginx/lhcms.conf');
 
@@ -13,25 +13,7 @@ const nginxBinary = (): string => requireTool(nginx());
 function nginxTest(conf: string): { ok: boolean; output: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lhcms-nginx-'));
   try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=lhcms.test',
-        '-keyout',
-        path.join(dir, 'lhcms.key'),
-        '-out',
-        path.join(dir, 'lhcms.crt'),
-      ],
-      { stdio: 'pipe' },
-    );
+    throwawayCertificate(dir);
     fs.mkdirSync(path.join(dir, 'logs'));
     fs.writeFileSync(
       path.join(dir, 'lhcms.conf'),

@@ -23,7 +23,7 @@ import {
   TEST_SECRET_KEY,
 } from '@lhcms/testing';
 import { Client } from 'pg';
-import { nginx, requireTool } from '../deploy/tools';
+import { nginx, requireTool, throwawayCertificate } from '../deploy/tools';
 
 /**
  * Scale-out with real parts (docs/operations.md, "Read replicas"): a
@@ -406,25 +406,7 @@ describe('scale-out: two API replicas behind nginx, a PostgreSQL primary and a s
     // comes from one address: the per-IP limit is raised (and only it), or it would answer 429.
     const ngDir = path.join(dir, 'nginx');
     fs.mkdirSync(path.join(ngDir, 'logs'), { recursive: true });
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=lhcms.test',
-        '-keyout',
-        path.join(ngDir, 'lhcms.key'),
-        '-out',
-        path.join(ngDir, 'lhcms.crt'),
-      ],
-      { stdio: 'pipe' },
-    );
+    throwawayCertificate(ngDir);
     const httpPort = await freePortIn(
       28000,
       28099,
