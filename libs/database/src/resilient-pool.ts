@@ -30,6 +30,9 @@ const DB_DOWN = new Set([
   DB_POOL_QUEUE_FULL,
   'ECONNREFUSED',
   'ECONNRESET',
+  // A statement written to a connection the server or the network already closed (a
+  // pipelined read writes its statements before the first answer tells it so).
+  'EPIPE',
   'ETIMEDOUT',
   'EHOSTUNREACH',
   'ENOTFOUND',
