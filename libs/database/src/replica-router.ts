@@ -5,7 +5,12 @@ import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { replicaPoolConfig } from './data-source-options';
 import { DatabaseConnector } from './database-connector';
-import { DB_NOT_CONNECTED, DB_POOL_QUEUE_FULL, ResilientPool } from './resilient-pool';
+import {
+  DB_NOT_CONNECTED,
+  DB_POOL_QUEUE_FULL,
+  isConnectionFault,
+  ResilientPool,
+} from './resilient-pool';
 
 /** Why a read that could have gone to a standby went to the primary. */
 export type ReplicaFallbackReason = 'down' | 'lagging' | 'error';
@@ -84,36 +89,8 @@ function codeOf(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-const CONNECTION_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENOTFOUND',
-  'EPIPE',
-  '57P01',
-  '57P02',
-  '57P03',
-  '08000',
-  '08001',
-  '08003',
-  '08004',
-  '08006',
-  '53300',
-]);
-
 /** The standby is unreachable or lost the connection: mark it down, and read again on the primary. */
-export function isReplicaConnectionFault(err: unknown): boolean {
-  const code = codeOf(err);
-  if (code && CONNECTION_CODES.has(code)) return true;
-  const m = (err as { message?: unknown })?.message;
-  return (
-    typeof m === 'string' &&
-    /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED|Client has encountered a connection error|Query read timeout/i.test(
-      m,
-    )
-  );
-}
+export const isReplicaConnectionFault = isConnectionFault;
 
 /**
  * A read on a standby that the primary can answer instead: a connection

@@ -24,10 +24,8 @@ export class DatabaseAvailabilityError extends Error {
   }
 }
 
-const DB_DOWN = new Set([
-  // LHCMS's own: not connected yet (starting while the database is down), wait queue full.
-  DB_NOT_CONNECTED,
-  DB_POOL_QUEUE_FULL,
+/** The connection itself is refused, lost or unusable (server down, restarting, unreachable). */
+const CONNECTION_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   // A statement written to a connection the server or the network already closed (a
@@ -39,16 +37,28 @@ const DB_DOWN = new Set([
   '57P01',
   '57P02',
   '57P03',
-  '08006',
+  '08000',
   '08001',
   '08003',
   '08004',
-  // Class 53, insufficient resources: too many connections (53300), out of
-  // memory, disk full. The database cannot serve the request now; a retry later can succeed.
+  '08006',
+  // Too many connections: this server cannot take one more now.
+  '53300',
+]);
+/** node-postgres's and pg-pool's connection failures that carry no code. */
+const CONNECTION_MESSAGES =
+  /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED|Client has encountered a connection error|Query read timeout/i;
+
+const DB_DOWN = new Set([
+  // LHCMS's own: not connected yet (starting while the database is down), wait queue full.
+  DB_NOT_CONNECTED,
+  DB_POOL_QUEUE_FULL,
+  ...CONNECTION_CODES,
+  // Class 53, insufficient resources: out of memory, disk full (and too many connections,
+  // above). The database cannot serve the request now; a retry later can succeed.
   '53000',
   '53100',
   '53200',
-  '53300',
   // Transient: the statement ran past DB_STATEMENT_TIMEOUT_MS or was cancelled (57014), a
   // serialization failure or deadlock (40001, 40P01), a lock not available (55P03). The
   // transaction was rolled back; the same request can succeed when retried.
@@ -58,6 +68,29 @@ const DB_DOWN = new Set([
   '55P03',
 ]);
 
+function codeOf(err: unknown): string | undefined {
+  const e = err as { code?: unknown; driverError?: { code?: unknown } } | undefined;
+  const code = e?.code ?? e?.driverError?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function messageOf(err: unknown): string {
+  const m = (err as { message?: unknown } | undefined)?.message;
+  return typeof m === 'string' ? m : '';
+}
+
+/**
+ * The connection a statement ran on is refused, lost or unusable — as
+ * opposed to a statement the database refused. The one definition behind
+ * isDatabaseUnavailable and the read-replica router's fallback.
+ */
+export function isConnectionFault(err: unknown): boolean {
+  const code = codeOf(err);
+  return (
+    (code !== undefined && CONNECTION_CODES.has(code)) || CONNECTION_MESSAGES.test(messageOf(err))
+  );
+}
+
 /**
  * The database cannot serve this now — down, unreachable, restarting, out of
  * resources, too slow, or a transient conflict — and the transaction was
@@ -65,12 +98,11 @@ const DB_DOWN = new Set([
  * answers (503 `Database unavailable`) and the log levels go by.
  */
 export function isDatabaseUnavailable(err: unknown): boolean {
-  const e = err as { code?: string; message?: string; driverError?: { code?: string } };
-  const code = e.code ?? e.driverError?.code;
+  const code = codeOf(err);
   if (code && DB_DOWN.has(code)) return true;
-  const m = e.message ?? '';
-  return /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED|Client has encountered a connection error|Driver not Connected|Query read timeout|Query runner already released/i.test(
-    m,
+  return (
+    isConnectionFault(err) ||
+    /Driver not Connected|Query runner already released/i.test(messageOf(err))
   );
 }
 
