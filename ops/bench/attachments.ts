@@ -208,6 +208,24 @@ export async function runAttachments(o: {
     const order = (pair: number) =>
       pair % 2 === 0 ? (['baseline', 'lhcms'] as const) : (['lhcms', 'baseline'] as const);
 
+    // ---- warm-up: both servers JIT-compile their transfer paths before any timed run ---------
+    for (const server of ['baseline', 'lhcms'] as const) {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: att.concurrency });
+      const n = 2 * att.concurrency;
+      await inParallel(n, att.concurrency, async (i) => {
+        const t = target(server, backgroundCases[i % backgroundCases.length]);
+        const r = await uploadPayload(agent, t, `warm-${i}`, smallBytes);
+        check(`${server} warm-up uploads answered`, r.status === 201, `status ${r.status}`);
+        const d = await downloadFile(agent, t, r.id);
+        check(`${server} warm-up downloads answered`, d.status === 200, `status ${d.status}`);
+        if (server === 'baseline') fs.rmSync(path.join(baseDir, r.id), { force: true });
+      });
+      agent.destroy();
+    }
+    log(
+      `attachments: warmed up both servers (${2 * att.concurrency} × ${att.smallMB} MB up and down each, not timed)`,
+    );
+
     // ---- one large file -------------------------------------------------------------------
     for (let pair = 0; pair < att.largePairs; pair++) {
       for (const server of order(pair)) {
