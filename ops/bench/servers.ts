@@ -174,7 +174,7 @@ export interface LhcmsEnv {
  * test keeps them equal), so the RSS measured here is the one a pod sees.
  * `--server-env NODE_OPTIONS=` measures without them.
  */
-export const PRODUCTION_NODE_OPTIONS = '--max-old-space-size=256 --max-semi-space-size=16';
+export const PRODUCTION_NODE_OPTIONS = '--max-old-space-size=1024 --max-semi-space-size=16';
 
 /** The production environment LHCMS runs with in every phase. */
 export function lhcmsEnv(e: LhcmsEnv, port: number): NodeJS.ProcessEnv {

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { TransferGc } from '@lhcms/storage';
 import { startStack, type Stack } from '@lhcms/testing';
 import {
   binaryStl,
@@ -72,6 +73,23 @@ describe('attachments API (filesystem store)', () => {
       expect(f).not.toContain('upper');
     }
     expect(files.some((f) => statSync(f).size > stl.length)).toBe(true);
+  });
+
+  it('counts every byte an upload receives and a download serves for the collection pacing (ADR 0025)', async () => {
+    const pacer = s.api.app.get(TransferGc);
+    const note = jest.spyOn(pacer, 'note');
+    try {
+      const up = await upload(s, 'tech', caseId, { file: { name: 'paced.stl', data: stl } });
+      expect(up.status).toBe(201);
+      const received = note.mock.calls.reduce((n, [b]) => n + b, 0);
+      expect(received).toBe(stl.length);
+      note.mockClear();
+      const got = await download(s, 'viewer', caseId, up.json.id);
+      expect(got.body.equals(stl)).toBe(true);
+      expect(note.mock.calls.reduce((n, [b]) => n + b, 0)).toBe(stl.length);
+    } finally {
+      note.mockRestore();
+    }
   });
 
   it('serves byte ranges (206) across segments, and 416 beyond the end', async () => {

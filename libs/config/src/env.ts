@@ -120,6 +120,17 @@ export class Env {
 
   @EnvVar({
     group: 'attachments',
+    description:
+      'MiB of attachment bytes (received or served, all transfers together) after which a young-generation garbage collection runs, so the transfers\' short-lived buffers are freed cheaply before V8 marks the whole heap for them (docs/adr/0025). 0 leaves collection to V8.',
+  })
+  @IntEnv()
+  @IsInt()
+  @Min(0)
+  @Max(1024)
+  ATTACHMENT_GC_EVERY_MIB = 8;
+
+  @EnvVar({
+    group: 'attachments',
     description: 'Most live (not deleted) attachments one case may have; one more is 409.',
   })
   @IntEnv()

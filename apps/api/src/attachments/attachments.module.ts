@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { Env } from '@lhcms/config';
-import { createObjectStore } from '@lhcms/storage';
+import { createObjectStore, TransferGc } from '@lhcms/storage';
 import { EncryptionModule } from '../encryption';
 import { MetricsService } from '../metrics';
 import { ATTACHMENT_STORE, MeteredObjectStore } from './attachment-store';
@@ -25,6 +25,11 @@ import { UploadAttachment } from './use-cases/upload-attachment.use-case';
       inject: [Env, MetricsService],
       useFactory: (env: Env, metrics: MetricsService) =>
         new MeteredObjectStore(createObjectStore(env), metrics),
+    },
+    {
+      provide: TransferGc,
+      inject: [Env],
+      useFactory: (env: Env) => new TransferGc(env.ATTACHMENT_GC_EVERY_MIB * 2 ** 20),
     },
     AttachmentsRepository,
     UploadAttachment,

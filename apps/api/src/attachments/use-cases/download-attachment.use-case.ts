@@ -2,7 +2,12 @@ import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { TenantDb } from '@lhcms/database';
-import { ObjectNotFoundError, type ObjectStore, ObjectStoreError } from '@lhcms/storage';
+import {
+  ObjectNotFoundError,
+  type ObjectStore,
+  ObjectStoreError,
+  TransferGc,
+} from '@lhcms/storage';
 import { CasesError } from '../../case-model';
 import { DataKeyService, PhiCipher, TEXT_BINDING } from '../../encryption';
 import { MetricsService } from '../../metrics';
@@ -56,6 +61,7 @@ export class DownloadAttachment {
     private readonly phi: PhiCipher,
     private readonly metrics: MetricsService,
     @Inject(ATTACHMENT_STORE) private readonly store: ObjectStore,
+    private readonly gc: TransferGc,
   ) {}
 
   async run(
@@ -155,7 +161,7 @@ export class DownloadAttachment {
    * logging an integrity fault that surfaces later.
    */
   private primed(plain: Readable, row: StoredAttachment): Promise<Readable> {
-    const metrics = this.metrics;
+    const { metrics, gc } = this;
     const onLateError = (err: Error): void => {
       if (isIntegrityError(err)) this.integrity(row, 'authentication failed mid-stream');
       else
@@ -168,6 +174,7 @@ export class DownloadAttachment {
       const counted = new Transform({
         transform(chunk: Buffer, _e, cb: TransformCallback) {
           metrics.attachmentTransfer('out', chunk.length);
+          gc.note(chunk.length);
           cb(null, chunk);
         },
       });

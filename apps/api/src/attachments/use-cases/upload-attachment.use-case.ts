@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Env } from '@lhcms/config';
 import { TenantDb } from '@lhcms/database';
-import { newObjectKey, type ObjectStore, ObjectStoreError } from '@lhcms/storage';
+import { newObjectKey, type ObjectStore, ObjectStoreError, TransferGc } from '@lhcms/storage';
 import { AuditService } from '../../audit';
 import { CasesError } from '../../case-model';
 import { DomainError } from '../../common/errors/domain-error';
@@ -88,6 +88,7 @@ export class UploadAttachment {
     private readonly audit: AuditService,
     private readonly metrics: MetricsService,
     @Inject(ATTACHMENT_STORE) private readonly store: ObjectStore,
+    private readonly gc: TransferGc,
   ) {}
 
   async run(
@@ -170,7 +171,10 @@ export class UploadAttachment {
               attachmentId: id,
               allowedTypes: this.env.ATTACHMENT_ALLOWED_TYPES,
               filename,
-              onBytes: (n) => this.metrics.attachmentTransfer('in', n),
+              onBytes: (n) => {
+                this.metrics.attachmentTransfer('in', n);
+                this.gc.note(n);
+              },
               signal: upload.signal,
             },
             tooLarge,
