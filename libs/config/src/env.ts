@@ -121,7 +121,7 @@ export class Env {
   @EnvVar({
     group: 'attachments',
     description:
-      'MiB of attachment bytes (received or served, all transfers together) after which a young-generation garbage collection runs, so the transfers\' short-lived buffers are freed cheaply before V8 marks the whole heap for them (docs/adr/0025). 0 leaves collection to V8.',
+      "MiB of attachment bytes (received or served, all transfers together) after which a young-generation garbage collection runs, so the transfers' short-lived buffers are freed cheaply before V8 marks the whole heap for them (docs/adr/0025). 0 leaves collection to V8.",
   })
   @IntEnv()
   @IsInt()
