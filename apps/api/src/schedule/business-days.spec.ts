@@ -169,6 +169,52 @@ describe('business days (edges)', () => {
     expect(receiptDay(berlin, new Date('2026-12-07T23:30:00Z'))).toBe('2026-12-08');
   });
 
+  it('the wall clock remembered per minute equals what Intl answers for every instant', () => {
+    const direct = (timeZone: string, at: Date) => {
+      const p = Object.fromEntries(
+        new Intl.DateTimeFormat('en-CA', {
+          timeZone,
+          year: 'numeric',
+          month: '2-digit',
+          day: '2-digit',
+          hour: '2-digit',
+          minute: '2-digit',
+          second: '2-digit',
+          hourCycle: 'h23',
+        })
+          .formatToParts(at)
+          .map((x) => [x.type, x.value]),
+      );
+      return {
+        date: `${p.year}-${p.month}-${p.day}`,
+        seconds: Number(p.hour) * 3600 + Number(p.minute) * 60 + Number(p.second),
+      };
+    };
+    // Around New York's and Kathmandu's (+05:45) midnights and New York's daylight-saving
+    // changes, second by second; and Monrovia in 1970 (UTC-0:44:30, not whole minutes), whose
+    // midnight falls half-way through a UTC minute.
+    const runs: Array<[string, string]> = [
+      ['America/New_York', '2026-12-08T04:59:00Z'],
+      ['America/New_York', '2026-03-08T06:59:00Z'],
+      ['America/New_York', '2026-11-01T05:59:00Z'],
+      ['Asia/Kathmandu', '2026-12-07T18:14:00Z'],
+      ['Africa/Monrovia', '1970-06-01T00:44:00Z'],
+    ];
+    for (const [zone, from] of runs) {
+      const t0 = Date.parse(from);
+      for (let s = -5; s < 185; s++) {
+        const at = new Date(t0 + s * 1000 + (s % 3) * 333);
+        expect([zone, at.toISOString(), localTime(zone, at)]).toEqual([
+          zone,
+          at.toISOString(),
+          direct(zone, at),
+        ]);
+      }
+    }
+    // Going back in time (a remembered minute is not a lower bound).
+    expect(localTime('America/New_York', new Date('2026-12-08T04:59:59Z')).date).toBe('2026-12-07');
+  });
+
   it('crosses year ends and public holidays', () => {
     const us = weekdays({ country: 'US', region: 'CA' });
     // New Year's Day 2027 is a Friday: Thursday + 1 working day is Monday.
