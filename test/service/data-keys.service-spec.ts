@@ -81,4 +81,48 @@ describe('data keys: expired entries are served while one refresh runs in the ba
     }
     expect(now.version).toBe(2);
   });
+
+  it('decrypted JSON is parsed once, frozen and shared; a cached ciphertext is still refused under another column or lab', async () => {
+    const phi = mod.get(PhiCipher);
+    const lab = `dk${randomInt(1e9)}`;
+    const stored = await phi.encrypt(lab, {
+      id: 1,
+      patient_info: { name: 'Ann', teeth: [11, 12] },
+      description: 'upper left',
+      case_name: null,
+    });
+    expect(typeof stored.patient_info).toBe('string');
+
+    const [x, y] = await phi.decryptAll(lab, [stored, stored]);
+    expect(x).toEqual({
+      id: 1,
+      patient_info: { name: 'Ann', teeth: [11, 12] },
+      description: 'upper left',
+      case_name: null,
+    });
+    // One parse for both rows (and for every later read): the same frozen object.
+    expect(y.patient_info).toBe(x.patient_info);
+    expect((await phi.decrypt(lab, stored)).patient_info).toBe(x.patient_info);
+    expect(Object.isFrozen(x.patient_info)).toBe(true);
+    expect(Object.isFrozen((x.patient_info as { teeth: number[] }).teeth)).toBe(true);
+    expect(() => {
+      (x.patient_info as { name: string }).name = 'Bea';
+    }).toThrow(TypeError);
+    // The stored row is not touched; each row answered is its own copy.
+    expect(typeof stored.patient_info).toBe('string');
+    expect(x).not.toBe(y);
+
+    // The cached ciphertext copied into another column, or into another lab's row: refused.
+    await expect(
+      phi.decryptAll(lab, [{ ...stored, description: stored.patient_info }]),
+    ).rejects.toThrow();
+    await expect(phi.decrypt(`dk${randomInt(1e9)}`, stored)).rejects.toThrow();
+    // The original still answers from the cache.
+    expect((await phi.decrypt(lab, stored)).patient_info).toBe(x.patient_info);
+
+    // Values written before encryption existed read as stored (JSON parsed).
+    expect(
+      await phi.decrypt(lab, { patient_info: '{"name":"Old"}', description: 'plain' }),
+    ).toEqual({ patient_info: { name: 'Old' }, description: 'plain' });
+  });
 });

@@ -219,7 +219,9 @@ export class CasesRepository {
       withTotal: true,
     });
     let total = found[0]?.__total;
-    const page: StoredCaseRow[] = found.map(({ __total: _t, ...row }) => row);
+    // The rows keep their __total: what reads them picks columns by name (toCaseResponse), and a
+    // copy of each row without it was ~2 % of a list's CPU.
+    const page: StoredCaseRow[] = found;
     if (nullable && page.length < limit) {
       // Before the keyless rows: the keyed ones this page ends (offset 0 from
       // them), or all of them when the page starts past them.

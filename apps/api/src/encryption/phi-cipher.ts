@@ -71,28 +71,49 @@ export class PhiCipher {
     return out as T;
   }
 
-  /** A copy of a stored row with its PHI columns decrypted (JSON columns parsed). */
+  /**
+   * A copy of a stored row with its PHI columns decrypted (JSON columns
+   * parsed). A decrypted JSON value is frozen (deeply): the same object is
+   * handed to every later read of that ciphertext, so nobody may change it.
+   */
   async decrypt<T extends object>(labId: string, row: T): Promise<T> {
-    const out: Values = { ...(row as Values) };
-    const cache = new Map<number, DataKey>();
-    for (const c of PHI_COLUMNS) {
-      const stored = out[c.column];
-      if (typeof stored !== 'string') continue;
-      let plain = stored;
-      const version = keyVersionOf(stored);
-      if (version !== undefined && isEncrypted(stored)) {
-        let dk = cache.get(version);
-        if (!dk) {
-          dk = await this.keys.keyFor(labId, version);
-          cache.set(version, dk);
+    return (await this.decryptAll(labId, [row]))[0];
+  }
+
+  /** decrypt() of each row, the lab's data keys looked up once for all of them. */
+  async decryptAll<T extends object>(labId: string, rows: T[]): Promise<T[]> {
+    const keys = new Map<number, DataKey>();
+    for (const row of rows) {
+      for (const c of PHI_COLUMNS) {
+        const stored = (row as Values)[c.column];
+        if (typeof stored !== 'string' || !isEncrypted(stored)) continue;
+        const version = keyVersionOf(stored);
+        if (version !== undefined && !keys.has(version)) {
+          keys.set(version, await this.keys.keyFor(labId, version));
         }
-        const binding = `${labId}|${c.column}`;
-        const key = dk;
-        plain = this.plain.through(binding, stored, () => decryptField(key, binding, stored));
       }
-      out[c.column] = c.json ? (JSON.parse(plain) as unknown) : plain;
     }
-    return out as T;
+    const bindings = PHI_COLUMNS.map((c) => `${labId}|${c.column}`);
+    return rows.map((row) => {
+      const out: Values = { ...(row as Values) };
+      for (let i = 0; i < PHI_COLUMNS.length; i++) {
+        const { column, json } = PHI_COLUMNS[i];
+        const stored = out[column];
+        if (typeof stored !== 'string') continue;
+        const key = isEncrypted(stored) ? keys.get(keyVersionOf(stored) ?? -1) : undefined;
+        if (key === undefined) {
+          // Written before encryption existed: plaintext as stored.
+          out[column] = json ? (JSON.parse(stored) as unknown) : stored;
+          continue;
+        }
+        const binding = bindings[i];
+        out[column] = this.plain.through(binding, stored, () => {
+          const plain = decryptField(key, binding, stored);
+          return json ? deepFreeze(JSON.parse(plain) as unknown) : plain;
+        });
+      }
+      return out as T;
+    });
   }
 
   /** One free-text value of another table (e.g. an event reason), bound to `table.column`. */
@@ -105,8 +126,13 @@ export class PhiCipher {
     if (version === undefined) return stored;
     return decryptField(await this.keys.keyFor(labId, version), `${labId}|${column}`, stored);
   }
+}
 
-  async decryptAll<T extends object>(labId: string, rows: T[]): Promise<T[]> {
-    return Promise.all(rows.map((r) => this.decrypt(labId, r)));
+/** `value` and everything in it, frozen. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
   }
+  return value;
 }
