@@ -1,8 +1,12 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { loadEnv } from '@lhcms/config';
 import { CLS_ID, ClsServiceManager } from 'nestjs-cls';
 import pino from 'pino';
-import { loggerOptions, requestLogLevel, serializeError } from './logging.module';
+import { loggerOptions, requestLogLevel, serializeError, STDOUT } from './logging.module';
 import { PHI_FIELDS } from './phi-fields';
 
 const MARKER = 'PHI-UNIT-MARKER-93';
@@ -124,5 +128,51 @@ describe('requestLogLevel', () => {
     ['/api/v1/cases/doctor-info/:doctor_id', 501, 'warn'],
   ])('%s %i → %s', (route, status, level) => {
     expect(requestLogLevel(route, status)).toBe(level);
+  });
+});
+
+describe('stdout', () => {
+  it('writes lines in batches, not one write per line, and every line within a moment', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lhcms-log-'));
+    const file = path.join(dir, 'out.log');
+    const writes = jest.spyOn(fs, 'write');
+    const dest = pino.destination({ ...STDOUT, dest: file });
+    try {
+      const logger = pino({}, dest);
+      // Lines a few milliseconds apart, as requests finish under load: each one found the
+      // previous write done, and was written on its own.
+      for (let i = 0; i < 20; i++) {
+        logger.info({ i }, 'request completed');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const until = Date.now() + 2000;
+      const lines = () => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).length;
+      while (lines() < 20 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      expect(lines()).toBe(20);
+      expect(writes.mock.calls.length).toBeLessThanOrEqual(5);
+    } finally {
+      writes.mockRestore();
+      dest.destroy();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('loses no line when the process exits at once', () => {
+    const script = `
+      const pino = require('pino');
+      const logger = pino({}, pino.destination(${JSON.stringify(STDOUT)}));
+      for (let i = 0; i < 10; i++) logger.info({ i }, 'line');
+      process.exit(0);
+    `;
+    const out = execFileSync(process.execPath, ['-e', script], {
+      cwd: path.join(__dirname, '..', '..', '..'),
+      encoding: 'utf8',
+    });
+    expect(
+      out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { i: number }).i),
+    ).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 });
