@@ -5,7 +5,6 @@ import {
   decryptField,
   deriveKey,
   encryptField,
-  isEncrypted,
   keyVersionOf,
   patientRef,
 } from '@lhcms/crypto';
@@ -82,35 +81,40 @@ export class PhiCipher {
 
   /** decrypt() of each row, the lab's data keys looked up once for all of them. */
   async decryptAll<T extends object>(labId: string, rows: T[]): Promise<T[]> {
+    const n = PHI_COLUMNS.length;
+    // The key version of each encrypted value (-1: plaintext, or no value), read once.
+    const versions = new Array<number>(rows.length * n);
     const keys = new Map<number, DataKey>();
-    for (const row of rows) {
-      for (const c of PHI_COLUMNS) {
-        const stored = (row as Values)[c.column];
-        if (typeof stored !== 'string' || !isEncrypted(stored)) continue;
-        const version = keyVersionOf(stored);
+    for (let r = 0; r < rows.length; r++) {
+      for (let i = 0; i < n; i++) {
+        const stored = (rows[r] as Values)[PHI_COLUMNS[i].column];
+        const version = typeof stored === 'string' ? keyVersionOf(stored) : undefined;
+        versions[r * n + i] = version ?? -1;
         if (version !== undefined && !keys.has(version)) {
           keys.set(version, await this.keys.keyFor(labId, version));
         }
       }
     }
     const bindings = PHI_COLUMNS.map((c) => `${labId}|${c.column}`);
-    return rows.map((row) => {
+    const now = Date.now();
+    return rows.map((row, r) => {
       const out: Values = { ...(row as Values) };
-      for (let i = 0; i < PHI_COLUMNS.length; i++) {
+      for (let i = 0; i < n; i++) {
         const { column, json } = PHI_COLUMNS[i];
         const stored = out[column];
         if (typeof stored !== 'string') continue;
-        const key = isEncrypted(stored) ? keys.get(keyVersionOf(stored) ?? -1) : undefined;
+        const key = keys.get(versions[r * n + i]);
         if (key === undefined) {
           // Written before encryption existed: plaintext as stored.
           out[column] = json ? (JSON.parse(stored) as unknown) : stored;
           continue;
         }
         const binding = bindings[i];
-        out[column] = this.plain.through(binding, stored, () => {
+        const open = () => {
           const plain = decryptField(key, binding, stored);
           return json ? deepFreeze(JSON.parse(plain) as unknown) : plain;
-        });
+        };
+        out[column] = this.plain.through(binding, stored, open, now);
       }
       return out as T;
     });

@@ -49,17 +49,44 @@ describe('PlaintextCache', () => {
     expect(d.calls).toEqual(['bad', 'bad']);
   });
 
-  it('holds at most maxEntries, dropping the least recently used', () => {
+  it('holds at most maxEntries, dropping the least recently used (to the second)', () => {
     const c = new PlaintextCache(2, 60_000, clock);
     const d = counted();
     c.through('b', 'A', d.decrypt('A'));
     c.through('b', 'B', d.decrypt('B'));
-    c.through('b', 'A', d.decrypt('A')); // A used again: B is now the oldest
+    now += 1_000;
+    c.through('b', 'A', d.decrypt('A')); // A used again a second later: B is now the oldest
     c.through('b', 'C', d.decrypt('C')); // B out
     expect(c.size).toBe(2);
     c.through('b', 'A', d.decrypt('A'));
     c.through('b', 'B', d.decrypt('B'));
     expect(d.calls).toEqual(['A', 'B', 'C', 'B']);
+  });
+
+  it('within a second a hit does not reorder: the first in is the first out', () => {
+    const c = new PlaintextCache(2, 60_000, clock);
+    const d = counted();
+    c.through('b', 'A', d.decrypt('A'));
+    c.through('b', 'B', d.decrypt('B'));
+    c.through('b', 'A', d.decrypt('A'));
+    c.through('b', 'C', d.decrypt('C')); // A out (used again, but within the second)
+    c.through('b', 'B', d.decrypt('B'));
+    c.through('b', 'A', d.decrypt('A'));
+    expect(d.calls).toEqual(['A', 'B', 'C', 'A']);
+  });
+
+  it('looks values up by their tail, and answers only for the very same ciphertext', () => {
+    const c = new PlaintextCache(10, 60_000, clock);
+    const d = counted();
+    const tail = 'T'.repeat(30);
+    const one = `enc:v1:1:one-body-${tail}`;
+    const other = `enc:v1:1:other-body-${tail}`; // the same last characters, another value
+    expect(c.through('b', one, d.decrypt('one'))).toBe('plain(one)');
+    expect(c.through('b', other, d.decrypt('other'))).toBe('plain(other)');
+    expect(c.through('b', other, d.decrypt('other'))).toBe('plain(other)');
+    expect(c.through('b', one, d.decrypt('one'))).toBe('plain(one)');
+    expect(d.calls).toEqual(['one', 'other', 'one']);
+    expect(c.size).toBe(1);
   });
 
   it('with 0 entries it is off: every read decrypts', () => {

@@ -6,17 +6,22 @@
  * binding always decrypts to the same plaintext; the binding (lab and
  * column) is checked on every hit, so a ciphertext copied into another lab's
  * row or another column is still decrypted — and refused — like any other.
- * Only values that decrypted are added. Oldest first out (a Map keeps
- * insertion order; a hit moves the entry to the end).
+ * Only values that decrypted are added. Least recently used first out, to
+ * the second (a Map keeps insertion order; a hit moves its entry to the end
+ * at most once a second).
  *
- * Keyed by the ciphertext alone (it carries a random IV: no two writes share
- * one) rather than by binding + ciphertext: a joined key was a fresh string
- * of every field of every row read, flattened and hashed on each lookup.
- * What is kept is what the caller made of the plaintext (PhiCipher keeps
- * parsed, frozen JSON), so a hit costs no parsing either.
+ * Looked up by the ciphertext's last characters — the GCM tag, random —
+ * and the whole ciphertext compared on a hit: a key of the whole value (or
+ * binding + value, as before) had to be hashed character by character on
+ * every lookup, a fresh string for every field of every row read. What is
+ * kept is what the caller made of the plaintext (PhiCipher keeps parsed,
+ * frozen JSON), so a hit costs no parsing either.
  */
 export class PlaintextCache {
-  private readonly entries = new Map<string, { binding: string; value: unknown; until: number }>();
+  private readonly entries = new Map<
+    string,
+    { stored: string; binding: string; value: unknown; until: number; moved: number }
+  >();
 
   constructor(
     private readonly maxEntries: number,
@@ -28,19 +33,25 @@ export class PlaintextCache {
     return this.entries.size;
   }
 
-  /** What `open` makes of `stored` under `binding`, opening (and keeping it) on a miss. */
-  through<T>(binding: string, stored: string, open: () => T): T {
+  /**
+   * What `open` makes of `stored` under `binding`, opening (and keeping it) on
+   * a miss. `now`: the caller's clock reading, for many lookups in a row.
+   */
+  through<T>(binding: string, stored: string, open: () => T, now = this.now()): T {
     if (this.maxEntries === 0) return open();
-    const hit = this.entries.get(stored);
-    const now = this.now();
-    if (hit && hit.binding === binding && hit.until > now) {
-      this.entries.delete(stored);
-      this.entries.set(stored, hit);
+    const key = stored.length > TAIL ? stored.slice(-TAIL) : stored;
+    const hit = this.entries.get(key);
+    if (hit && hit.stored === stored && hit.binding === binding && hit.until > now) {
+      if (now - hit.moved >= 1000) {
+        hit.moved = now;
+        this.entries.delete(key);
+        this.entries.set(key, hit);
+      }
       return hit.value as T;
     }
     const value = open();
-    if (hit) this.entries.delete(stored);
-    this.entries.set(stored, { binding, value, until: now + this.ttlMs });
+    if (hit) this.entries.delete(key);
+    this.entries.set(key, { stored, binding, value, until: now + this.ttlMs, moved: now });
     if (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
@@ -52,3 +63,6 @@ export class PlaintextCache {
     this.entries.clear();
   }
 }
+
+/** Characters of a ciphertext a lookup hashes: base64url of its 16-byte tag and a little more. */
+const TAIL = 24;
