@@ -261,6 +261,19 @@ describe('remakes (e2e)', () => {
     const del = await s.as('admin', `/api/v1/cases/${b.id}`, { method: 'DELETE' });
     expect(del.status).toBe(204);
     expect((await s.as('viewer', `/api/v1/cases/${original.id}`)).body.remakes).toEqual([a.id]);
+    // Every way of reading a page carries them: offset pages, keyset (cursor) pages, and a
+    // nullable sort's pages.
+    for (const query of ['per_page=100', 'limit=100', 'per_page=100&sort=-due_date']) {
+      const page = await s.as('viewer', `/api/v1/cases/?doctor_id=remake-doc&${query}`);
+      expect(page.status).toBe(200);
+      const seen = new Map(page.body.cases.map((x: any) => [x.id, x.remakes]));
+      expect([query, seen.get(original.id), seen.get(a.id), seen.get(c.id)]).toEqual([
+        query,
+        [a.id],
+        [c.id],
+        [],
+      ]);
+    }
   });
 
   it('the list filters remake=true (remakes only) and remake=false (the others); a bad value is 400', async () => {

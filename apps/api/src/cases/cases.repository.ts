@@ -153,6 +153,28 @@ function totalOf(labId: string, f: StoredFilters, params: unknown[]): string {
   return `SELECT count(*)::int FROM cases WHERE ${where(labId, f, params)}`;
 }
 
+/**
+ * The live remakes of the row's case, oldest first, as one more column of a
+ * read (ix_cases_lab_remake_of): a list page or a get then needs no second
+ * statement for them. Null when there are none. `cases` must be the table
+ * here, not the at-risk CTE that takes its name (select() leaves it out there).
+ */
+const REMAKES_COLUMN = `(SELECT array_agg(r.id ORDER BY r.id) FROM cases r
+  WHERE r.lab_id = cases.lab_id AND r.remake_of = cases.id AND r.deleted_at IS NULL) AS __remakes`;
+
+/** A row read with its remakes (REMAKES_COLUMN). */
+export type RowWithRemakes = StoredCaseRow & { __remakes?: number[] | null };
+
+/** The remakes of rows read with REMAKES_COLUMN, or undefined when any row was read without it. */
+export function remakesCarried(list: readonly RowWithRemakes[]): Map<number, number[]> | undefined {
+  const out = new Map<number, number[]>();
+  for (const row of list) {
+    if (row.__remakes === undefined) return undefined;
+    if (row.__remakes !== null) out.set(row.id, row.__remakes);
+  }
+  return out;
+}
+
 @Injectable()
 export class CasesRepository {
   async findById(
@@ -164,6 +186,16 @@ export class CasesRepository {
     const found = await rows<StoredCaseRow>(
       em,
       `SELECT ${CASE_COLUMNS} FROM cases WHERE id = $1 AND lab_id = $2 AND deleted_at IS NULL${forUpdate ? ' FOR UPDATE' : ''}`,
+      [id, labId],
+    );
+    return found[0];
+  }
+
+  /** findById for an answer: the row with its remakes, in one statement. */
+  async findForAnswer(em: Db, labId: string, id: number): Promise<RowWithRemakes | undefined> {
+    const found = await rows<RowWithRemakes>(
+      em,
+      `SELECT ${CASE_COLUMNS}, ${REMAKES_COLUMN} FROM cases WHERE id = $1 AND lab_id = $2 AND deleted_at IS NULL`,
       [id, labId],
     );
     return found[0];
@@ -317,7 +349,7 @@ export class CasesRepository {
     sort: Sort,
     part: Part,
     o: { limit: number; offset?: number; after?: QueueCursor; withTotal?: boolean },
-  ): Promise<Array<StoredCaseRow & { __total?: number }>> {
+  ): Promise<Array<RowWithRemakes & { __total?: number }>> {
     const params: unknown[] = [];
     // At-risk work is a known, small set of ids: read those rows by id and
     // sort them. Left to itself, the planner walks the sort's index from its
@@ -344,7 +376,10 @@ export class CasesRepository {
       w += ` AND (${col}, cases.id) ${cmp} ($${params.length - 1}::${cast}, $${params.length})`;
     }
     params.push(o.limit);
-    let sql = `${pinned}SELECT ${total}${CASE_COLUMNS} FROM cases WHERE ${w} ORDER BY ${orderBy(sort)} LIMIT $${params.length}`;
+    // Each row's remakes come with it, except among the pinned at-risk rows (there `cases` is
+    // the CTE: the answer asks for them apart).
+    const remakes = pinned ? '' : `, ${REMAKES_COLUMN}`;
+    let sql = `${pinned}SELECT ${total}${CASE_COLUMNS}${remakes} FROM cases WHERE ${w} ORDER BY ${orderBy(sort)} LIMIT $${params.length}`;
     if (o.offset) {
       params.push(o.offset);
       sql += ` OFFSET $${params.length}`;

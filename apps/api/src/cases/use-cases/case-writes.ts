@@ -8,7 +8,7 @@ import { AuthError } from '../../ums-gateway';
 import { allowedNext, checkTransition } from '../case-lifecycle';
 import { CaseEventsRepository, type NewCaseEvent } from '../case-events.repository';
 import { CasesError } from '../../case-model';
-import { CasesRepository } from '../cases.repository';
+import { CasesRepository, remakesCarried } from '../cases.repository';
 import {
   type CaseResponse,
   type CaseRow,
@@ -69,11 +69,13 @@ export class CaseWrites {
 
   async responses(labId: string, list: StoredCaseRow[], em?: Db): Promise<CaseResponse[]> {
     const timing = await this.timing(labId, em);
-    const remakes = await this.remakes(
-      labId,
-      list.map((r) => r.id),
-      em,
-    );
+    const remakes =
+      remakesCarried(list) ??
+      (await this.remakes(
+        labId,
+        list.map((r) => r.id),
+        em,
+      ));
     return (await this.phi.decryptAll(labId, list)).map((r) =>
       toCaseResponse(r as CaseRow, timing(r as CaseRow), remakes.get(r.id)),
     );

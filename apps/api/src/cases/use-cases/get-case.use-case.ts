@@ -3,7 +3,7 @@ import { rows, TenantDb } from '@lhcms/database';
 import { PhiCipher, TEXT_BINDING } from '../../encryption';
 import { CaseEventsRepository } from '../case-events.repository';
 import { CasesError } from '../../case-model';
-import { CasesRepository } from '../cases.repository';
+import { CasesRepository, remakesCarried } from '../cases.repository';
 import type { CaseResponse } from '../dto/case.response';
 import { CaseWrites } from './case-writes';
 import type { CaseActor } from './case-use-case.types';
@@ -19,16 +19,13 @@ export class GetCase {
     private readonly cases: CaseWrites,
   ) {}
 
-  // The answer is built in the read's transaction: the case and its remakes are asked for at
-  // once, so they travel with the transaction's start in one round trip (TenantDb.read).
+  // The answer is built in the read's transaction: the case comes with its remakes in one
+  // statement, which travels with the transaction's start (TenantDb.read).
   async byId(actor: CaseActor, id: number): Promise<CaseResponse> {
     return this.db.read(actor.labId, async (em) => {
-      const [row, remakes] = await Promise.all([
-        this.repo.findById(em, actor.labId, id),
-        this.repo.remakesOf(em, actor.labId, [id]),
-      ]);
+      const row = await this.repo.findForAnswer(em, actor.labId, id);
       if (!row) throw CasesError.notFound();
-      return this.cases.response(actor.labId, row, em, remakes);
+      return this.cases.response(actor.labId, row, em, remakesCarried([row]));
     });
   }
 
