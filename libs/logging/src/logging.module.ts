@@ -100,13 +100,29 @@ export function loggerOptions(env: Env): LoggerOptions {
 }
 
 /**
+ * The most a write to stdout carries: a pipe's PIPE_BUF. A container's stdout
+ * is a pipe, and the audit stream may share it (AUDIT_LOG_DESTINATION=stdout);
+ * only a write of at most PIPE_BUF bytes is atomic there, so a longer one
+ * could be interleaved with the other stream's and break lines apart.
+ * sonic-boom packs whole lines into writes of at most this (a single longer
+ * line is written alone).
+ */
+export const PIPE_SAFE_WRITE = 4096;
+
+/**
  * stdout, asynchronous and batched (flushed on exit). A synchronous write per
  * line blocked the event loop for a noticeable share of each request; an
  * asynchronous write per line still cost ~5 % of a get's CPU (one thread-pool
- * hand-off per line). Lines are written once 4 KiB are waiting, and at the
+ * hand-off per line). Lines are written once 2 KiB are waiting, and at the
  * latest every 100 ms.
  */
-export const STDOUT = { dest: 1, sync: false, minLength: 4096, periodicFlush: 100 } as const;
+export const STDOUT = {
+  dest: 1,
+  sync: false,
+  minLength: 2048,
+  maxWrite: PIPE_SAFE_WRITE,
+  periodicFlush: 100,
+} as const;
 
 /**
  * nestjs-pino as the Nest logger: JSON lines, secrets and PHI redacted by

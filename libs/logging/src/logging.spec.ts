@@ -6,7 +6,13 @@ import { Writable } from 'node:stream';
 import { loadEnv } from '@lhcms/config';
 import { CLS_ID, ClsServiceManager } from 'nestjs-cls';
 import pino from 'pino';
-import { loggerOptions, requestLogLevel, serializeError, STDOUT } from './logging.module';
+import {
+  loggerOptions,
+  PIPE_SAFE_WRITE,
+  requestLogLevel,
+  serializeError,
+  STDOUT,
+} from './logging.module';
 import { PHI_FIELDS } from './phi-fields';
 
 const MARKER = 'PHI-UNIT-MARKER-93';
@@ -150,6 +156,35 @@ describe('stdout', () => {
       while (lines() < 20 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
       expect(lines()).toBe(20);
       expect(writes.mock.calls.length).toBeLessThanOrEqual(5);
+    } finally {
+      writes.mockRestore();
+      dest.destroy();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes whole lines, at most PIPE_BUF bytes at a time (atomic on a shared pipe)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lhcms-log-'));
+    const file = path.join(dir, 'out.log');
+    const writes = jest.spyOn(fs, 'write');
+    const dest = pino.destination({ ...STDOUT, dest: file });
+    try {
+      const logger = pino({}, dest);
+      // 300 lines of ~400 bytes, in bursts: ~120 KB.
+      for (let burst = 0; burst < 10; burst++) {
+        for (let i = 0; i < 30; i++) logger.info({ burst, i, pad: 'x'.repeat(330) }, 'line');
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      const until = Date.now() + 3000;
+      const lines = () => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).length;
+      while (lines() < 300 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      expect(lines()).toBe(300);
+      const chunks = writes.mock.calls.map((c) => String(c[1])).filter((c) => c !== '');
+      expect(chunks.length).toBeGreaterThan(1);
+      for (const chunk of chunks) {
+        expect(Buffer.byteLength(chunk)).toBeLessThanOrEqual(PIPE_SAFE_WRITE);
+        expect(chunk.endsWith('\n')).toBe(true);
+      }
     } finally {
       writes.mockRestore();
       dest.destroy();

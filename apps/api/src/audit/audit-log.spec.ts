@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import fs, { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Env } from '@lhcms/config';
-import { PHI_FIELDS } from '@lhcms/logging';
+import { PHI_FIELDS, PIPE_SAFE_WRITE } from '@lhcms/logging';
 import { AUDIT_COLUMNS, systemRecord } from './audit-event';
 import { AuditLog, auditLine } from './audit-log';
 
@@ -71,6 +71,36 @@ describe('audit log stream', () => {
         ['audit', '9'],
       ]);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a large batch leaves in whole lines, at most PIPE_BUF bytes per write (stdout may be a pipe shared with the app logs)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lhcms-audit-log-'));
+    const writes = jest.spyOn(fs, 'write');
+    const syncWrites = jest.spyOn(fs, 'writeSync');
+    try {
+      const file = join(dir, 'audit.log');
+      const log = new AuditLog({ AUDIT_LOG_DESTINATION: file } as Env);
+      log.ship(Array.from({ length: 60 }, (_, i) => ({ ...event(), seq: String(i) })));
+      await log.onApplicationShutdown();
+      const seqs = readFileSync(file, 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { seq: string }).seq);
+      expect(seqs).toEqual(Array.from({ length: 60 }, (_, i) => String(i)));
+      // Written asynchronously, then the rest synchronously at shutdown.
+      const chunks = [...writes.mock.calls, ...syncWrites.mock.calls]
+        .map((c) => String(c[1]))
+        .filter((c) => c !== '');
+      expect(chunks.length).toBeGreaterThan(1);
+      for (const chunk of chunks) {
+        expect(Buffer.byteLength(chunk)).toBeLessThanOrEqual(PIPE_SAFE_WRITE);
+        expect(chunk.endsWith('\n')).toBe(true);
+      }
+    } finally {
+      writes.mockRestore();
+      syncWrites.mockRestore();
       rmSync(dir, { recursive: true, force: true });
     }
   });

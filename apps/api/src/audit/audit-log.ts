@@ -2,6 +2,7 @@ import { mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Env } from '@lhcms/config';
+import { PIPE_SAFE_WRITE } from '@lhcms/logging';
 import pino from 'pino';
 import { AUDIT_COLUMNS, type AuditRecord } from './audit-event';
 
@@ -12,12 +13,15 @@ export type ShippedAuditEvent = AuditRecord & { seq?: string | null };
 export function auditDestination(where: string): pino.DestinationStream {
   // Asynchronous writes (flushed at shutdown and exit): the database row is the record, this
   // stream is its copy for the SIEM, and a synchronous write per event cost a tenth of a request.
-  if (where === 'stdout') return pino.destination({ dest: 1, sync: false });
-  if (where === 'stderr') return pino.destination({ dest: 2, sync: false });
+  // Whole lines in writes of at most PIPE_BUF: stdout may be a pipe shared with the application
+  // logs, where a longer write is not atomic (PIPE_SAFE_WRITE).
+  const opts = { sync: false, maxWrite: PIPE_SAFE_WRITE };
+  if (where === 'stdout') return pino.destination({ ...opts, dest: 1 });
+  if (where === 'stderr') return pino.destination({ ...opts, dest: 2 });
   mkdirSync(dirname(where), { recursive: true });
   // Opened here, synchronously: a path would be opened in the background, and a shutdown
   // within that moment found the stream not ready and could not flush what was shipped.
-  return pino.destination({ dest: openSync(where, 'a'), sync: false });
+  return pino.destination({ ...opts, dest: openSync(where, 'a') });
 }
 
 /**
@@ -40,7 +44,8 @@ export function auditLine(e: ShippedAuditEvent, time: string): string {
  * line per committed audit event, `"log":"audit"`, for SIEM/ELK. Its own
  * destination, apart from the application logs and never silenced by
  * LOG_LEVEL. The lines of a batch are built with one JSON.stringify each and
- * written at once: through a pino logger (with redaction of the PHI field
+ * handed to the destination together, which writes them in as few pipe-safe
+ * writes as it can: through a pino logger (with redaction of the PHI field
  * names) they cost about twice the CPU, and the keys are fixed anyway.
  */
 @Injectable()
@@ -54,16 +59,15 @@ export class AuditLog implements OnApplicationShutdown {
   ship(events: readonly ShippedAuditEvent[]): void {
     if (events.length === 0) return;
     const time = new Date().toISOString();
-    let out = '';
-    for (const e of events) out += `${auditLine(e, time)}\n`;
-    this.destination.write(out);
+    // Line by line: the destination packs them into pipe-safe writes.
+    for (const e of events) this.destination.write(`${auditLine(e, time)}\n`);
   }
 
   /**
-   * Everything shipped is in the destination before the process exits: what
-   * is buffered is written now, and a write already in flight (asynchronous,
-   * in the thread pool, which process.exit does not wait for) is waited for,
-   * up to a second.
+   * Everything shipped is in the destination before the process exits, in
+   * order: the writes in flight (asynchronous, in the thread pool, which
+   * process.exit does not wait for) and those they chain to are waited for,
+   * up to a second, and what is still buffered then is written at once.
    */
   async onApplicationShutdown(): Promise<void> {
     const d = this.destination as pino.DestinationStream & {
@@ -79,7 +83,6 @@ export class AuditLog implements OnApplicationShutdown {
         /* nothing buffered, or not open */
       }
     };
-    flush();
     const until = Date.now() + 1000;
     while (d._writing === true && Date.now() < until) {
       await new Promise<void>((resolve) => {
