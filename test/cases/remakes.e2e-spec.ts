@@ -261,6 +261,12 @@ describe('remakes (e2e)', () => {
     const del = await s.as('admin', `/api/v1/cases/${b.id}`, { method: 'DELETE' });
     expect(del.status).toBe(204);
     expect((await s.as('viewer', `/api/v1/cases/${original.id}`)).body.remakes).toEqual([a.id]);
+    // A write's answer carries them too (they come back with the updated row).
+    const moved = await s.as('tech', `/api/v1/cases/${original.id}/status`, {
+      method: 'PATCH',
+      body: { status: 'in_progress' },
+    });
+    expect([moved.status, moved.body.remakes]).toEqual([200, [a.id]]);
     // Every way of reading a page carries them: offset pages, keyset (cursor) pages, and a
     // nullable sort's pages.
     for (const query of ['per_page=100', 'limit=100', 'per_page=100&sort=-due_date']) {

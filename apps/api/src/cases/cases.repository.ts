@@ -398,19 +398,22 @@ export class CasesRepository {
     return found[0];
   }
 
-  /** Sets the given columns (and updated_at) on a live row of the lab; undefined when there is none. */
+  /**
+   * Sets the given columns (and updated_at) on a live row of the lab; undefined
+   * when there is none. The row comes back with its remakes, for the answer.
+   */
   async update(
     em: Db,
     labId: string,
     id: number,
     changes: Partial<CaseValues>,
-  ): Promise<StoredCaseRow | undefined> {
+  ): Promise<RowWithRemakes | undefined> {
     const cols = Object.keys(changes).filter((c) => WRITABLE_COLUMNS.has(c));
     const params: unknown[] = [id, labId, ...cols.map((c) => changes[c as keyof CaseValues])];
     const set = [...cols.map((c, i) => `${c} = $${i + 3}`), 'updated_at = now()'].join(', ');
-    const found = await rows<StoredCaseRow>(
+    const found = await rows<RowWithRemakes>(
       em,
-      `UPDATE cases SET ${set} WHERE id = $1 AND lab_id = $2 AND deleted_at IS NULL RETURNING ${CASE_COLUMNS}`,
+      `UPDATE cases SET ${set} WHERE id = $1 AND lab_id = $2 AND deleted_at IS NULL RETURNING ${CASE_COLUMNS}, ${REMAKES_COLUMN}`,
       params,
     );
     return found[0];

@@ -64,7 +64,7 @@ export class CaseWrites {
     em?: Db,
     remakes?: Map<number, number[]>,
   ): Promise<CaseResponse> {
-    return this.answer(labId, await this.plain(labId, row), em, remakes);
+    return this.answer(labId, await this.plain(labId, row), em, remakes ?? remakesCarried([row]));
   }
 
   async responses(labId: string, list: StoredCaseRow[], em?: Db): Promise<CaseResponse[]> {
@@ -170,7 +170,8 @@ export class CaseWrites {
       undefined,
       [patient],
     );
-    return this.response(actor.labId, created, em);
+    // A case just created has no remakes yet.
+    return this.response(actor.labId, created, em, new Map());
   }
 
   /** A timeline event of the actor's write; its reason is stored encrypted. */
