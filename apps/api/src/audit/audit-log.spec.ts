@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs, { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,16 +76,39 @@ describe('audit log stream', () => {
     }
   });
 
-  it('a large batch leaves in whole lines, at most PIPE_BUF bytes per write (stdout may be a pipe shared with the app logs)', async () => {
+  it('into a pipe, a large batch leaves in whole lines of at most PIPE_BUF bytes per write (the pipe may be shared with the app logs)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lhcms-audit-log-'));
     const writes = jest.spyOn(fs, 'write');
     const syncWrites = jest.spyOn(fs, 'writeSync');
+    const fifo = join(dir, 'audit.pipe');
+    execFileSync('mkfifo', [fifo]);
+    // The reading end first (non-blocking), so that opening the writing end does not wait.
+    const reader = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    let text = '';
+    const drain = () => {
+      const buf = Buffer.alloc(65536);
+      for (;;) {
+        let n: number;
+        try {
+          n = fs.readSync(reader, buf);
+        } catch {
+          return; // EAGAIN: nothing waiting now
+        }
+        if (n <= 0) return;
+        text += buf.toString('utf8', 0, n);
+      }
+    };
+    const timer = setInterval(drain, 5);
     try {
-      const file = join(dir, 'audit.log');
-      const log = new AuditLog({ AUDIT_LOG_DESTINATION: file } as Env);
+      const log = new AuditLog({ AUDIT_LOG_DESTINATION: fifo } as Env);
       log.ship(Array.from({ length: 60 }, (_, i) => ({ ...event(), seq: String(i) })));
       await log.onApplicationShutdown();
-      const seqs = readFileSync(file, 'utf8')
+      const until = Date.now() + 2000;
+      while (text.split('\n').length <= 60 && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      drain();
+      const seqs = text
         .trimEnd()
         .split('\n')
         .map((l) => (JSON.parse(l) as { seq: string }).seq);
@@ -99,8 +123,10 @@ describe('audit log stream', () => {
         expect(chunk.endsWith('\n')).toBe(true);
       }
     } finally {
+      clearInterval(timer);
       writes.mockRestore();
       syncWrites.mockRestore();
+      fs.closeSync(reader);
       rmSync(dir, { recursive: true, force: true });
     }
   });

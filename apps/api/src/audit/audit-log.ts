@@ -1,4 +1,4 @@
-import { mkdirSync, openSync } from 'node:fs';
+import { fstatSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Env } from '@lhcms/config';
@@ -13,15 +13,31 @@ export type ShippedAuditEvent = AuditRecord & { seq?: string | null };
 export function auditDestination(where: string): pino.DestinationStream {
   // Asynchronous writes (flushed at shutdown and exit): the database row is the record, this
   // stream is its copy for the SIEM, and a synchronous write per event cost a tenth of a request.
-  // Whole lines in writes of at most PIPE_BUF: stdout may be a pipe shared with the application
-  // logs, where a longer write is not atomic (PIPE_SAFE_WRITE).
-  const opts = { sync: false, maxWrite: PIPE_SAFE_WRITE };
-  if (where === 'stdout') return pino.destination({ ...opts, dest: 1 });
-  if (where === 'stderr') return pino.destination({ ...opts, dest: 2 });
-  mkdirSync(dirname(where), { recursive: true });
-  // Opened here, synchronously: a path would be opened in the background, and a shutdown
-  // within that moment found the stream not ready and could not flush what was shipped.
-  return pino.destination({ ...opts, dest: openSync(where, 'a') });
+  let fd: number;
+  if (where === 'stdout') fd = 1;
+  else if (where === 'stderr') fd = 2;
+  else {
+    mkdirSync(dirname(where), { recursive: true });
+    // Opened here, synchronously: a path would be opened in the background, and a shutdown
+    // within that moment found the stream not ready and could not flush what was shipped.
+    fd = openSync(where, 'a');
+  }
+  // Into a pipe (a container's stdout, shared with the application logs) or a socket: whole lines
+  // in writes of at most PIPE_BUF, the most a pipe writes atomically (PIPE_SAFE_WRITE).
+  return pino.destination({
+    dest: fd,
+    sync: false,
+    ...(isPipe(fd) ? { maxWrite: PIPE_SAFE_WRITE } : {}),
+  });
+}
+
+function isPipe(fd: number): boolean {
+  try {
+    const st = fstatSync(fd);
+    return st.isFIFO() || st.isSocket();
+  } catch {
+    return true;
+  }
 }
 
 /**
