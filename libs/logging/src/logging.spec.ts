@@ -138,59 +138,57 @@ describe('requestLogLevel', () => {
 });
 
 describe('stdout', () => {
-  it('writes lines in batches, not one write per line, and every line within a moment', async () => {
+  /** STDOUT's options into a temporary file, with every fs.write counted. */
+  async function intoFile(
+    run: (logger: pino.Logger, lines: () => string[], writes: jest.SpyInstance) => Promise<void>,
+  ) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lhcms-log-'));
     const file = path.join(dir, 'out.log');
     const writes = jest.spyOn(fs, 'write');
     const dest = pino.destination({ ...STDOUT, dest: file });
     try {
-      const logger = pino({}, dest);
+      const lines = () => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
+      await run(pino({}, dest), lines, writes);
+    } finally {
+      writes.mockRestore();
+      dest.destroy();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  async function untilLines(lines: () => string[], n: number) {
+    const until = Date.now() + 3000;
+    while (lines().length < n && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(lines()).toHaveLength(n);
+  }
+
+  it('writes lines in batches, not one write per line, and every line within a moment', () =>
+    intoFile(async (logger, lines, writes) => {
       // Lines a few milliseconds apart, as requests finish under load: each one found the
       // previous write done, and was written on its own.
       for (let i = 0; i < 20; i++) {
         logger.info({ i }, 'request completed');
         await new Promise((r) => setTimeout(r, 5));
       }
-      const until = Date.now() + 2000;
-      const lines = () => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).length;
-      while (lines() < 20 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-      expect(lines()).toBe(20);
+      await untilLines(lines, 20);
       expect(writes.mock.calls.length).toBeLessThanOrEqual(5);
-    } finally {
-      writes.mockRestore();
-      dest.destroy();
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  it('writes whole lines, at most PIPE_BUF bytes at a time (atomic on a shared pipe)', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lhcms-log-'));
-    const file = path.join(dir, 'out.log');
-    const writes = jest.spyOn(fs, 'write');
-    const dest = pino.destination({ ...STDOUT, dest: file });
-    try {
-      const logger = pino({}, dest);
+  it('writes whole lines, at most PIPE_BUF bytes at a time (atomic on a shared pipe)', () =>
+    intoFile(async (logger, lines, writes) => {
       // 300 lines of ~400 bytes, in bursts: ~120 KB.
       for (let burst = 0; burst < 10; burst++) {
         for (let i = 0; i < 30; i++) logger.info({ burst, i, pad: 'x'.repeat(330) }, 'line');
         await new Promise((r) => setTimeout(r, 2));
       }
-      const until = Date.now() + 3000;
-      const lines = () => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).length;
-      while (lines() < 300 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-      expect(lines()).toBe(300);
+      await untilLines(lines, 300);
       const chunks = writes.mock.calls.map((c) => String(c[1])).filter((c) => c !== '');
       expect(chunks.length).toBeGreaterThan(1);
       for (const chunk of chunks) {
         expect(Buffer.byteLength(chunk)).toBeLessThanOrEqual(PIPE_SAFE_WRITE);
         expect(chunk.endsWith('\n')).toBe(true);
       }
-    } finally {
-      writes.mockRestore();
-      dest.destroy();
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
   it('loses no line when the process exits at once', () => {
     const script = `
