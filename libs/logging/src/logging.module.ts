@@ -124,6 +124,18 @@ export const STDOUT = {
   periodicFlush: 100,
 } as const;
 
+let stdout: DestinationStream | undefined;
+
+/**
+ * The process's one stdout destination: made once, whatever the number of
+ * applications a process builds (tests build many; each destination keeps a
+ * flush timer for the life of the process).
+ */
+function stdoutDestination(): DestinationStream {
+  stdout ??= pino.destination(STDOUT);
+  return stdout;
+}
+
 /**
  * nestjs-pino as the Nest logger: JSON lines, secrets and PHI redacted by
  * path, the request id on every line logged inside a request (from the
@@ -149,7 +161,7 @@ export function loggerModule(options: LoggingOptions = {}) {
         };
       }
       if (pinoOptions.transport) return { forRoutes: [], pinoHttp: pinoOptions };
-      return { forRoutes: [], pinoHttp: [pinoOptions, pino.destination(STDOUT)] };
+      return { forRoutes: [], pinoHttp: [pinoOptions, stdoutDestination()] };
     },
   });
 }
